@@ -1,0 +1,119 @@
+//! The search index (`search_entries`, `search_words`): derived from the directory tables,
+//! rebuilt for one source after each import that changed something. Readers keep seeing the old
+//! rows until the importer's transaction commits.
+
+use super::categories::CategoryTree;
+use sqlx::{PgConnection, Postgres, Transaction};
+
+/// Rebuilds the index rows of one source. Runs inside the caller's transaction.
+pub async fn rebuild(
+    tx: &mut Transaction<'_, Postgres>,
+    source: &str,
+    default_timezone: &str,
+) -> Result<u64, sqlx::Error> {
+    let (names, parents) = category_lookup();
+    sqlx::query("DELETE FROM search_entries WHERE source = $1")
+        .bind(source)
+        .execute(&mut **tx)
+        .await?;
+
+    // One row per active service at an active location, plus one per active service that has no
+    // location at all (hotlines, statewide programs) so area searches find it.
+    let inserted = sqlx::query(
+        r#"
+        WITH programs AS (
+            SELECT sal.id, sv.id AS service_id, l.id AS location_id, coalesce(sal.weekly_hours, sv.weekly_hours, l.weekly_hours) AS hours
+            FROM service_at_locations sal
+            JOIN services sv ON sv.id = sal.service_id
+            JOIN locations l ON l.id = sal.location_id
+            WHERE sal.source = $1 AND sal.active AND sv.active AND l.active AND sv.status = 'active'
+            UNION ALL
+            SELECT sv.id, sv.id, NULL, sv.weekly_hours
+            FROM services sv
+            WHERE sv.source = $1 AND sv.active AND sv.status = 'active'
+              AND NOT EXISTS (SELECT 1 FROM service_at_locations sal JOIN locations l ON l.id = sal.location_id
+                              WHERE sal.service_id = sv.id AND sal.active AND l.active)
+        )
+        INSERT INTO search_entries (id, source, service_id, location_id, organization_id, document, name,
+                                    category_ids, earth, county_fips, area_states, area_counties, area_zips,
+                                    is_free, minimum_age, maximum_age, languages, open_hours, timezone)
+        SELECT p.id, $1, sv.id, l.id, sv.organization_id,
+               setweight(to_tsvector('english', unaccent(sv.name || ' ' || coalesce(sv.alternate_name, ''))), 'A')
+               || setweight(to_tsvector('english', unaccent(coalesce(cats.names, ''))), 'B')
+               || setweight(to_tsvector('english', unaccent(left(coalesce(sv.description, '') || ' ' || coalesce(sv.eligibility_description, ''), 4000))), 'C')
+               || setweight(to_tsvector('english', unaccent(o.name)), 'D'),
+               sv.name,
+               coalesce(cats.ids, '{}'),
+               CASE WHEN coalesce(l.latitude, zip.latitude) IS NOT NULL
+                    THEN ll_to_earth(coalesce(l.latitude, zip.latitude), coalesce(l.longitude, zip.longitude)) END,
+               coalesce(l.county_fips, zip.county_fips),
+               sv.coverage_states, sv.coverage_counties, sv.coverage_zips,
+               sv.is_free, sv.minimum_age, sv.maximum_age,
+               ARRAY(SELECT DISTINCT lower(x->>'code') FROM jsonb_array_elements(sv.languages || coalesce(l.languages, '[]')) x
+                     WHERE coalesce(x->>'code', '') <> ''),
+               p.hours,
+               coalesce(l.timezone, zip.timezone, $4)
+        FROM programs p
+        JOIN services sv ON sv.id = p.service_id
+        JOIN organizations o ON o.id = sv.organization_id
+        LEFT JOIN locations l ON l.id = p.location_id
+        LEFT JOIN places zip ON zip.zip = left(l.postal_code, 5)
+        LEFT JOIN LATERAL (
+            SELECT array_agg(DISTINCT c) AS ids, string_agg($2::jsonb ->> c, ' ') AS names
+            FROM (SELECT unnest(sv.category_ids) UNION SELECT $3::jsonb ->> unnest(sv.category_ids)) t(c)
+            WHERE c IS NOT NULL
+        ) cats ON true
+        "#,
+    )
+    .bind(source)
+    .bind(&names)
+    .bind(&parents)
+    .bind(default_timezone)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+
+    refresh_words(tx).await?;
+    Ok(inserted)
+}
+
+/// Category names in both languages (what a resident may type) and each subcategory's parent.
+fn category_lookup() -> (serde_json::Value, serde_json::Value) {
+    let tree = CategoryTree::get();
+    let mut names = serde_json::Map::new();
+    let mut parents = serde_json::Map::new();
+    for c in &tree.categories {
+        names.insert(c.id.clone(), format!("{} {}", c.en, c.es).into());
+        for s in &c.sub {
+            names.insert(s.id.clone(), format!("{} {}", s.en, s.es).into());
+            parents.insert(s.id.clone(), c.id.clone().into());
+        }
+    }
+    (names.into(), parents.into())
+}
+
+/// The vocabulary typo tolerance corrects towards: words of service names, category names and
+/// organization names (descriptions would add noise, not help).
+async fn refresh_words(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    let (names, _) = category_lookup();
+    sqlx::query("DELETE FROM search_words")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        r#"
+        INSERT INTO search_words (word)
+        SELECT DISTINCT w FROM (
+            SELECT regexp_split_to_table(lower(unaccent(e.name)), '[^a-z]+') AS w FROM search_entries e
+            UNION ALL
+            SELECT regexp_split_to_table(lower(unaccent(o.name)), '[^a-z]+') FROM organizations o WHERE o.active
+            UNION ALL
+            SELECT regexp_split_to_table(lower(unaccent(v)), '[^a-z]+') FROM jsonb_each_text($1::jsonb) AS t(k, v)
+        ) words
+        WHERE length(w) >= 3
+        "#,
+    )
+    .bind(&names)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

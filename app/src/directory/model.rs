@@ -1,0 +1,224 @@
+//! What directory pages show: plain data shared by the server (which fills it) and the pages.
+
+use super::hours::WeeklyHours;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Address {
+    pub line1: Option<String>,
+    pub line2: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub postal_code: Option<String>,
+}
+
+impl Address {
+    pub fn one_line(&self) -> String {
+        let street = [&self.line1, &self.line2]
+            .iter()
+            .filter_map(|s| s.as_deref())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let state_zip = [&self.state, &self.postal_code]
+            .iter()
+            .filter_map(|s| s.as_deref())
+            .collect::<Vec<_>>()
+            .join(" ");
+        [Some(street), self.city.clone(), Some(state_zip)]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.one_line().is_empty()
+    }
+}
+
+/// A directions link that opens the phone's map app (or the web map) at this place.
+pub fn directions_url(
+    address: Option<&Address>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+) -> Option<String> {
+    let destination = match (address.filter(|a| !a.is_empty()), latitude, longitude) {
+        (Some(a), _, _) => a.one_line(),
+        (None, Some(la), Some(lo)) => format!("{la:.5},{lo:.5}"),
+        _ => return None,
+    };
+    Some(format!(
+        "https://www.google.com/maps/dir/?api=1&destination={}",
+        super::query::encode(&destination)
+    ))
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Phone {
+    pub number: String,
+    pub extension: Option<String>,
+    pub description: Option<String>,
+}
+
+impl Phone {
+    /// `tel:` URI: digits only (a leading + kept), extension after a pause.
+    pub fn tel_uri(&self) -> String {
+        let mut digits: String = self
+            .number
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == '+')
+            .collect();
+        if let Some(ext) = self.extension.as_deref().filter(|e| !e.trim().is_empty()) {
+            digits.push(',');
+            digits.extend(ext.chars().filter(|c| c.is_ascii_digit()));
+        }
+        format!("tel:{digits}")
+    }
+}
+
+/// One line of search results, and the cards in a program page's sections.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServiceCard {
+    /// The program page id: a service at a location, or a service that has no location.
+    pub id: Uuid,
+    pub name: String,
+    pub organization: String,
+    pub category_ids: Vec<String>,
+    pub distance_miles: Option<f64>,
+    /// `None` when the hours are unknown.
+    pub open_now: Option<bool>,
+    pub phone: Option<Phone>,
+    pub address: Option<Address>,
+    pub is_free: bool,
+    /// Found because it serves the whole area (statewide / countywide), not by distance.
+    pub serves_area: bool,
+}
+
+/// Where a search is centred, as the server understood it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResolvedPlace {
+    pub label: String,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub state: Option<String>,
+    pub county_fips: Option<String>,
+    pub zip: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SearchResults {
+    pub total: i64,
+    pub page: u32,
+    pub page_size: u32,
+    pub cards: Vec<ServiceCard>,
+    /// The keywords actually searched when a word was corrected ("formla" → "formula").
+    pub corrected_keywords: Option<String>,
+    pub origin: Option<ResolvedPlace>,
+}
+
+impl SearchResults {
+    pub fn last_page(&self) -> u32 {
+        let pages = (self.total.max(0) as u64).div_ceil(self.page_size.max(1) as u64) as u32;
+        pages.clamp(1, super::query::MAX_PAGE)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrganizationSummary {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub website: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProgramLocation {
+    pub name: Option<String>,
+    pub address: Option<Address>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub transportation: Option<String>,
+}
+
+/// Everything a resident needs to act on a program.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Program {
+    pub id: Uuid,
+    pub share_code: String,
+    pub name: String,
+    pub alternate_name: Option<String>,
+    pub description: Option<String>,
+    pub organization: OrganizationSummary,
+    pub category_ids: Vec<String>,
+    pub eligibility: Option<String>,
+    pub minimum_age: Option<i32>,
+    pub maximum_age: Option<i32>,
+    pub fees: Option<String>,
+    pub is_free: bool,
+    pub application_process: Option<String>,
+    pub required_documents: Vec<String>,
+    pub hours: Option<WeeklyHours>,
+    /// Free-text notes from the schedules ("Closed on holidays").
+    pub hours_notes: Vec<String>,
+    pub open_now: Option<bool>,
+    pub languages: Vec<String>,
+    pub interpretation_services: Option<String>,
+    pub phones: Vec<Phone>,
+    pub email: Option<String>,
+    pub website: Option<String>,
+    pub location: Option<ProgramLocation>,
+    pub service_areas: Vec<String>,
+    pub wait_time: Option<String>,
+    pub alert: Option<String>,
+    pub last_verified: Option<NaiveDate>,
+    pub active: bool,
+}
+
+/// A "frequently paired together" suggestion: another kind of help, with the nearest example.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PairedSuggestion {
+    pub subcategory_id: String,
+    pub nearest: Option<ServiceCard>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProgramPage {
+    pub program: Program,
+    pub other_here: Vec<ServiceCard>,
+    pub related: Vec<ServiceCard>,
+    pub paired: Vec<PairedSuggestion>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_read_as_one_line() {
+        let a = Address {
+            line1: Some("100 Main St".into()),
+            line2: None,
+            city: Some("Frankfort".into()),
+            state: Some("KY".into()),
+            postal_code: Some("40601".into()),
+        };
+        assert_eq!(a.one_line(), "100 Main St, Frankfort, KY 40601");
+        assert_eq!(
+            directions_url(Some(&a), None, None).unwrap(),
+            "https://www.google.com/maps/dir/?api=1&destination=100%20Main%20St%2C%20Frankfort%2C%20KY%2040601"
+        );
+    }
+
+    #[test]
+    fn phone_numbers_become_tap_to_call_links() {
+        let p = Phone {
+            number: "(502) 555-0142".into(),
+            extension: Some("ext. 12".into()),
+            description: None,
+        };
+        assert_eq!(p.tel_uri(), "tel:5025550142,12");
+    }
+}

@@ -1,0 +1,634 @@
+//! The directory's SQL: resolving places, searching, and reading one program with its three
+//! sections. Every value a resident typed reaches Postgres as a bound parameter.
+
+use super::categories::CategoryTree;
+use super::hours::WeeklyHours;
+use super::model::*;
+use super::query::{Field, FieldError, Place, Problem, SearchQuery, Sort};
+use super::DirectoryError;
+use crate::config::Deployment;
+use sqlx::postgres::PgRow;
+use sqlx::{PgPool, QueryBuilder, Row};
+use uuid::Uuid;
+
+const METERS_PER_MILE: f64 = 1609.344;
+
+fn unknown_place() -> DirectoryError {
+    DirectoryError::Invalid(vec![FieldError {
+        field: Field::Place,
+        problem: Problem::UnknownPlace,
+    }])
+}
+
+/// Turns what the resident typed (ZIP, county, city, or the phone's position) into a point and
+/// the county/state whose area-wide programs apply there.
+pub async fn resolve_place(
+    pool: &PgPool,
+    place: &Place,
+    deployment: &Deployment,
+) -> Result<ResolvedPlace, DirectoryError> {
+    let state = deployment.region.state.as_str();
+    let row: Option<PgRow> = match place {
+        Place::Zip(zip) => {
+            sqlx::query(
+                "SELECT zip || ' (' || city || ', ' || state || ')' AS label, latitude, longitude, state, county_fips, zip
+                 FROM places WHERE zip = $1",
+            )
+            .bind(zip)
+            .fetch_optional(pool)
+            .await?
+        }
+        Place::Point { latitude, longitude } => {
+            // The nearest ZIP says which county and state the phone is in.
+            sqlx::query(
+                "SELECT NULL::text AS label, $1::float8 AS latitude, $2::float8 AS longitude, state, county_fips, zip
+                 FROM places
+                 ORDER BY ll_to_earth(latitude, longitude) <-> ll_to_earth($1, $2) LIMIT 1",
+            )
+            .bind(latitude)
+            .bind(longitude)
+            .fetch_optional(pool)
+            .await?
+        }
+        Place::Named(name) => {
+            let (name, in_state) = split_state(name, state);
+            let county = name.strip_suffix(" county").or_else(|| name.strip_suffix(" co"));
+            let by_city = || {
+                sqlx::query(
+                    "SELECT min(city) || ', ' || state AS label, avg(latitude) AS latitude, avg(longitude) AS longitude,
+                            state, mode() WITHIN GROUP (ORDER BY county_fips) AS county_fips, NULL::text AS zip
+                     FROM places WHERE lower(city) = $1 AND state = $2 GROUP BY state",
+                )
+                .bind(name.clone())
+                .bind(in_state.clone())
+            };
+            let by_county = |county: String| {
+                sqlx::query(
+                    "SELECT min(county) || ' County, ' || state AS label, avg(latitude) AS latitude, avg(longitude) AS longitude,
+                            state, min(county_fips) AS county_fips, NULL::text AS zip
+                     FROM places WHERE lower(county) = $1 AND state = $2 GROUP BY state",
+                )
+                .bind(county)
+                .bind(in_state.clone())
+            };
+            match county {
+                Some(county) => by_county(county.trim().to_string()).fetch_optional(pool).await?,
+                None => match by_city().fetch_optional(pool).await? {
+                    Some(row) => Some(row),
+                    None => by_county(name.clone()).fetch_optional(pool).await?,
+                },
+            }
+        }
+    };
+    let row = row.ok_or_else(unknown_place)?;
+    let latitude: f64 = row.try_get("latitude")?;
+    let longitude: f64 = row.try_get("longitude")?;
+    let label: Option<String> = row.try_get("label")?;
+    Ok(ResolvedPlace {
+        label: label.unwrap_or_default(),
+        latitude,
+        longitude,
+        state: row.try_get("state")?,
+        county_fips: row.try_get("county_fips")?,
+        zip: row.try_get("zip")?,
+    })
+}
+
+/// "Bowling Green, KY" → ("bowling green", "KY"); without a state, the deployment's.
+fn split_state(name: &str, default_state: &str) -> (String, String) {
+    let lower = name.trim().to_lowercase();
+    if let Some((place, st)) = lower.rsplit_once(',') {
+        let st = st.trim();
+        if st.len() == 2 && st.chars().all(|c| c.is_ascii_alphabetic()) {
+            return (place.trim().to_string(), st.to_uppercase());
+        }
+    }
+    (lower, default_state.to_string())
+}
+
+/// Rewrites keywords the directory has never seen to the closest known word ("formla" →
+/// "formula"). Returns `None` when nothing needed correcting.
+pub async fn correct_keywords(
+    pool: &PgPool,
+    keywords: &str,
+) -> Result<Option<String>, DirectoryError> {
+    let words: Vec<String> = keywords
+        .split_whitespace()
+        .map(|w| w.to_lowercase())
+        .filter(|w| w.chars().count() >= 4 && w.chars().all(|c| c.is_alphabetic()))
+        .collect();
+    if words.is_empty() {
+        return Ok(None);
+    }
+    let rows = sqlx::query(
+        "SELECT w, (SELECT word FROM search_words WHERE word % w ORDER BY similarity(word, w) DESC, word LIMIT 1) AS best
+         FROM unnest($1::text[]) AS w
+         WHERE NOT EXISTS (SELECT 1 FROM search_words WHERE word = w)",
+    )
+    .bind(&words)
+    .fetch_all(pool)
+    .await?;
+    let mut corrected = keywords.to_string();
+    let mut changed = false;
+    for row in rows {
+        let (typed, best): (String, Option<String>) = (row.try_get("w")?, row.try_get("best")?);
+        if let Some(best) = best {
+            corrected = corrected
+                .split_whitespace()
+                .map(|w| {
+                    if w.to_lowercase() == typed {
+                        best.clone()
+                    } else {
+                        w.to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ");
+            changed = true;
+        }
+    }
+    Ok(changed.then_some(corrected))
+}
+
+pub async fn search(
+    pool: &PgPool,
+    query: &SearchQuery,
+    deployment: &Deployment,
+) -> Result<SearchResults, DirectoryError> {
+    let origin = match &query.place {
+        Some(place) => Some(resolve_place(pool, place, deployment).await?),
+        None => None,
+    };
+    let corrected = match &query.keywords {
+        Some(k) => correct_keywords(pool, k).await?,
+        None => None,
+    };
+    let keywords = corrected.clone().or_else(|| query.keywords.clone());
+    let page_size = deployment.search.page_size;
+    let (cards, total) =
+        run_search(pool, query, keywords.as_deref(), origin.as_ref(), page_size).await?;
+    Ok(SearchResults {
+        total,
+        page: query.page,
+        page_size,
+        cards,
+        corrected_keywords: corrected,
+        origin,
+    })
+}
+
+/// The search itself: one statement, filters added only when asked for so every shape gets a
+/// plan that fits it.
+async fn run_search(
+    pool: &PgPool,
+    query: &SearchQuery,
+    keywords: Option<&str>,
+    origin: Option<&ResolvedPlace>,
+    page_size: u32,
+) -> Result<(Vec<ServiceCard>, i64), DirectoryError> {
+    let radius_m = query.radius_miles as f64 * METERS_PER_MILE;
+    let mut b: QueryBuilder<'_, sqlx::Postgres> = QueryBuilder::new("WITH q AS (SELECT ");
+    match keywords {
+        Some(k) => b
+            .push("websearch_to_tsquery('english', unaccent(")
+            .push_bind(k.to_string())
+            .push("))"),
+        None => b.push("NULL::tsquery"),
+    };
+    b.push(" AS tsq, ");
+    match origin {
+        Some(o) => b
+            .push("ll_to_earth(")
+            .push_bind(o.latitude)
+            .push(", ")
+            .push_bind(o.longitude)
+            .push(")"),
+        None => b.push("NULL::earth"),
+    };
+    b.push(" AS origin), hits AS (SELECT e.id, e.service_id, e.location_id, e.is_free, ");
+    if keywords.is_some() {
+        b.push("ts_rank_cd(e.document, q.tsq) AS rank, ");
+    } else {
+        b.push("0::real AS rank, ");
+    }
+    b.push("earth_distance(e.earth, q.origin) / ")
+        .push(METERS_PER_MILE.to_string())
+        .push(" AS miles, ");
+    b.push("CASE WHEN e.open_hours IS NULL THEN NULL ELSE e.open_hours @> minute_of_week(now(), e.timezone) END AS open_now, ");
+    match origin {
+        Some(_) => b
+            .push("(e.earth IS NULL OR earth_distance(e.earth, q.origin) > ")
+            .push_bind(radius_m)
+            .push(") AS serves_area, "),
+        None => b.push("false AS serves_area, "),
+    };
+    b.push("count(*) OVER () AS total FROM search_entries e, q WHERE true");
+
+    if keywords.is_some() {
+        b.push(" AND (numnode(q.tsq) = 0 OR e.document @@ q.tsq)");
+    }
+    if let Some(c) = &query.category {
+        b.push(" AND e.category_ids @> ARRAY[")
+            .push_bind(c.clone())
+            .push("]::text[]");
+    }
+    if let Some(o) = origin {
+        b.push(" AND ((earth_box(q.origin, ")
+            .push_bind(radius_m)
+            .push(") @> e.earth AND earth_distance(e.earth, q.origin) <= ");
+        b.push_bind(radius_m).push(")");
+        if let Some(state) = &o.state {
+            b.push(" OR e.area_states @> ARRAY[")
+                .push_bind(state.clone())
+                .push("]::text[]");
+        }
+        if let Some(county) = &o.county_fips {
+            b.push(" OR e.area_counties @> ARRAY[")
+                .push_bind(county.clone())
+                .push("]::text[]");
+            if matches!(query.place, Some(Place::Named(_))) {
+                b.push(" OR e.county_fips = ").push_bind(county.clone());
+            }
+        }
+        if let Some(zip) = &o.zip {
+            b.push(" OR e.area_zips @> ARRAY[")
+                .push_bind(zip.clone())
+                .push("]::text[]");
+        }
+        b.push(")");
+    }
+    if query.open_now {
+        b.push(" AND e.open_hours @> minute_of_week(now(), e.timezone)");
+    }
+    if query.free_only {
+        b.push(" AND e.is_free");
+    }
+    if let Some(age) = query.age {
+        let age = age as i32;
+        b.push(" AND coalesce(e.minimum_age, 0) <= ").push_bind(age);
+        b.push(" AND coalesce(e.maximum_age, 200) >= ")
+            .push_bind(age);
+    }
+    if let Some(lang) = &query.language {
+        b.push(" AND e.languages @> ARRAY[")
+            .push_bind(lang.clone())
+            .push("]::text[]");
+    }
+    let by_distance = match query.sort {
+        Some(Sort::Distance) => origin.is_some(),
+        Some(Sort::Relevance) => false,
+        None => keywords.is_none() && origin.is_some(),
+    };
+    let order = if by_distance {
+        " ORDER BY serves_area, miles NULLS LAST, rank DESC, id"
+    } else {
+        " ORDER BY rank DESC, serves_area, miles NULLS LAST, id"
+    };
+    b.push(order);
+    b.push(" LIMIT ").push_bind(page_size as i64);
+    b.push(" OFFSET ")
+        .push_bind(((query.page.max(1) - 1) * page_size) as i64);
+    b.push(") ");
+    b.push(CARD_SELECT);
+    b.push(order.replace("ORDER BY ", "ORDER BY hits."));
+
+    let rows = b.build().fetch_all(pool).await?;
+    let total = match rows.first() {
+        Some(r) => r.try_get::<i64, _>("total")?,
+        None => count_only(pool, query, keywords, origin).await?,
+    };
+    let cards = rows
+        .iter()
+        .map(card_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((cards, total))
+}
+
+/// A page past the end has no rows to carry the total; count separately (rare).
+async fn count_only(
+    pool: &PgPool,
+    query: &SearchQuery,
+    keywords: Option<&str>,
+    origin: Option<&ResolvedPlace>,
+) -> Result<i64, DirectoryError> {
+    if query.page <= 1 {
+        return Ok(0);
+    }
+    let first = SearchQuery {
+        page: 1,
+        ..query.clone()
+    };
+    let rows = Box::pin(run_search(pool, &first, keywords, origin, 1)).await?;
+    Ok(rows.1)
+}
+
+/// Joins a page of hits (`hits` CTE: id, service_id, location_id, is_free, miles, open_now,
+/// serves_area) to what a card shows.
+const CARD_SELECT: &str = r#"
+    SELECT hits.*, sv.name, o.name AS organization, sv.category_ids,
+           coalesce(sal.phones -> 0, sv.phones -> 0, l.phones -> 0, o.phones -> 0) AS phone,
+           l.address_1, l.address_2, l.city, l.state_province, l.postal_code
+    FROM hits
+    JOIN services sv ON sv.id = hits.service_id
+    JOIN organizations o ON o.id = sv.organization_id
+    LEFT JOIN service_at_locations sal ON sal.id = hits.id
+    LEFT JOIN locations l ON l.id = hits.location_id
+"#;
+
+fn phone_from_json(v: Option<serde_json::Value>) -> Option<Phone> {
+    let v = v?;
+    let text = |k: &str| {
+        v.get(k)
+            .and_then(|x| x.as_str())
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+    };
+    Some(Phone {
+        number: text("number")?,
+        extension: text("extension"),
+        description: text("description"),
+    })
+}
+
+fn address_from_row(row: &PgRow) -> Result<Option<Address>, sqlx::Error> {
+    let a = Address {
+        line1: row.try_get("address_1")?,
+        line2: row.try_get("address_2")?,
+        city: row.try_get("city")?,
+        state: row.try_get("state_province")?,
+        postal_code: row.try_get("postal_code")?,
+    };
+    Ok((!a.is_empty()).then_some(a))
+}
+
+fn card_from_row(row: &PgRow) -> Result<ServiceCard, sqlx::Error> {
+    Ok(ServiceCard {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        organization: row.try_get("organization")?,
+        category_ids: row.try_get("category_ids")?,
+        distance_miles: row.try_get("miles")?,
+        open_now: row.try_get("open_now")?,
+        phone: phone_from_json(row.try_get("phone")?),
+        address: address_from_row(row)?,
+        is_free: row.try_get("is_free")?,
+        serves_area: row.try_get("serves_area")?,
+    })
+}
+
+fn json_list(v: &serde_json::Value, key: &str) -> Vec<String> {
+    v.as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|x| x.get(key).and_then(|s| s.as_str()))
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Finds a program by its page id (a service at a location, or a location-less service) or by
+/// its short share code. Returns the page id and the service it belongs to.
+pub async fn find_program(
+    pool: &PgPool,
+    key: ProgramKey<'_>,
+) -> Result<(Uuid, Uuid), DirectoryError> {
+    const BY_ID: &str = "SELECT id, service_id FROM service_at_locations WHERE id = $1
+                         UNION ALL SELECT id, id FROM services WHERE id = $1 LIMIT 1";
+    const BY_CODE: &str = "SELECT id, service_id FROM service_at_locations WHERE share_code = $1
+                           UNION ALL SELECT id, id FROM services WHERE share_code = $1 LIMIT 1";
+    let row: Option<(Uuid, Uuid)> = match key {
+        ProgramKey::Id(id) => sqlx::query_as(BY_ID).bind(id).fetch_optional(pool).await?,
+        ProgramKey::ShareCode(code) => {
+            sqlx::query_as(BY_CODE)
+                .bind(code)
+                .fetch_optional(pool)
+                .await?
+        }
+    };
+    row.ok_or(DirectoryError::NotFound)
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum ProgramKey<'a> {
+    Id(Uuid),
+    ShareCode(&'a str),
+}
+
+pub async fn program(pool: &PgPool, id: Uuid, service_id: Uuid) -> Result<Program, DirectoryError> {
+    let row = sqlx::query(
+        r#"
+        SELECT coalesce(sal.id, sv.id) AS id, coalesce(sal.share_code, sv.share_code) AS share_code,
+               sv.name, sv.alternate_name, sv.description, sv.category_ids, sv.eligibility_description,
+               sv.minimum_age, sv.maximum_age, sv.fees_description, sv.is_free, sv.application_process,
+               sv.required_documents, sv.languages AS service_languages, sv.interpretation_services,
+               sv.email, sv.url, sv.service_areas, sv.wait_time, sv.alert, sv.assured_date,
+               (sv.active AND sv.status = 'active' AND coalesce(sal.active AND l.active, true)) AS active,
+               CASE WHEN jsonb_array_length(coalesce(sal.schedules, '[]')) > 0 THEN sal.schedules
+                    WHEN jsonb_array_length(sv.schedules) > 0 THEN sv.schedules
+                    ELSE coalesce(l.schedules, '[]') END AS schedules,
+               coalesce(sal.phones, '[]') || sv.phones || coalesce(l.phones, '[]') || o.phones AS phones,
+               coalesce(l.languages, '[]') AS location_languages,
+               e.open_hours IS NOT NULL AND e.open_hours @> minute_of_week(now(), e.timezone) AS open_now,
+               o.id AS organization_id, o.name AS organization_name, o.description AS organization_description,
+               o.website AS organization_website,
+               l.id AS location_id, l.name AS location_name, l.latitude, l.longitude, l.transportation,
+               l.address_1, l.address_2, l.city, l.state_province, l.postal_code
+        FROM services sv
+        LEFT JOIN service_at_locations sal ON sal.id = $1 AND sal.service_id = sv.id
+        LEFT JOIN locations l ON l.id = sal.location_id
+        JOIN organizations o ON o.id = sv.organization_id
+        LEFT JOIN search_entries e ON e.id = $1
+        WHERE sv.id = $2
+        "#,
+    )
+    .bind(id)
+    .bind(service_id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or(DirectoryError::NotFound)?;
+
+    let schedules: serde_json::Value = row.try_get("schedules")?;
+    let schedule_list = schedules.as_array().cloned().unwrap_or_default();
+    let hours = WeeklyHours::from_schedules(&schedule_list);
+    let mut phones: Vec<Phone> = Vec::new();
+    let phone_json: serde_json::Value = row.try_get("phones")?;
+    for p in phone_json.as_array().into_iter().flatten() {
+        if let Some(phone) = phone_from_json(Some(p.clone())) {
+            if !phones.iter().any(|x| x.number == phone.number) {
+                phones.push(phone);
+            }
+        }
+    }
+    let mut languages = json_list(&row.try_get("service_languages")?, "name");
+    for l in json_list(&row.try_get("location_languages")?, "name") {
+        if !languages.contains(&l) {
+            languages.push(l);
+        }
+    }
+    let location_id: Option<Uuid> = row.try_get("location_id")?;
+    let location = match location_id {
+        Some(_) => Some(ProgramLocation {
+            name: row.try_get("location_name")?,
+            address: address_from_row(&row)?,
+            latitude: row.try_get("latitude")?,
+            longitude: row.try_get("longitude")?,
+            transportation: row.try_get("transportation")?,
+        }),
+        None => None,
+    };
+    let open_now: bool = row.try_get("open_now")?;
+    let website: Option<String> = row.try_get("url")?;
+    let organization_website: Option<String> = row.try_get("organization_website")?;
+    Ok(Program {
+        id: row.try_get("id")?,
+        share_code: row.try_get("share_code")?,
+        name: row.try_get("name")?,
+        alternate_name: row.try_get("alternate_name")?,
+        description: row.try_get("description")?,
+        organization: OrganizationSummary {
+            id: row.try_get("organization_id")?,
+            name: row.try_get("organization_name")?,
+            description: row.try_get("organization_description")?,
+            website: organization_website.clone(),
+        },
+        category_ids: row.try_get("category_ids")?,
+        eligibility: row.try_get("eligibility_description")?,
+        minimum_age: row.try_get("minimum_age")?,
+        maximum_age: row.try_get("maximum_age")?,
+        fees: row.try_get("fees_description")?,
+        is_free: row.try_get("is_free")?,
+        application_process: row.try_get("application_process")?,
+        required_documents: json_list(&row.try_get("required_documents")?, "document"),
+        open_now: hours.as_ref().map(|_| open_now),
+        hours,
+        hours_notes: json_list(&schedules, "description"),
+        languages,
+        interpretation_services: row.try_get("interpretation_services")?,
+        phones,
+        email: row.try_get("email")?,
+        website: website.or(organization_website),
+        location,
+        service_areas: json_list(&row.try_get("service_areas")?, "name"),
+        wait_time: row.try_get("wait_time")?,
+        alert: row.try_get("alert")?,
+        last_verified: row.try_get("assured_date")?,
+        active: row.try_get("active")?,
+    })
+}
+
+/// The program page: the program and its three sections.
+pub async fn program_page(
+    pool: &PgPool,
+    key: ProgramKey<'_>,
+) -> Result<ProgramPage, DirectoryError> {
+    let (id, service_id) = find_program(pool, key).await?;
+    let program = program(pool, id, service_id).await?;
+    let here = program
+        .location
+        .as_ref()
+        .and_then(|l| l.latitude.zip(l.longitude));
+    let other_here = other_services_here(pool, id).await?;
+    let subcategory = program.category_ids.first().cloned();
+    let related = match &subcategory {
+        Some(sub) => nearest_in_category(pool, sub, here, id, 5).await?,
+        None => Vec::new(),
+    };
+    let mut paired = Vec::new();
+    if let Some((_, sub)) = subcategory
+        .as_deref()
+        .and_then(|s| CategoryTree::get().sub(s))
+    {
+        for other in sub.often_with.iter().take(3) {
+            let nearest = nearest_in_category(pool, other, here, id, 1)
+                .await?
+                .into_iter()
+                .next();
+            paired.push(PairedSuggestion {
+                subcategory_id: other.clone(),
+                nearest,
+            });
+        }
+    }
+    Ok(ProgramPage {
+        program,
+        other_here,
+        related,
+        paired,
+    })
+}
+
+async fn other_services_here(pool: &PgPool, id: Uuid) -> Result<Vec<ServiceCard>, DirectoryError> {
+    let sql = format!(
+        "WITH hits AS (
+            SELECT e.id, e.service_id, e.location_id, e.is_free, NULL::float8 AS miles, false AS serves_area,
+                   CASE WHEN e.open_hours IS NULL THEN NULL ELSE e.open_hours @> minute_of_week(now(), e.timezone) END AS open_now
+            FROM search_entries e
+            WHERE e.location_id = (SELECT location_id FROM search_entries WHERE id = $1) AND e.id <> $1
+            ORDER BY e.name, e.id LIMIT 12
+         ) {CARD_SELECT} ORDER BY sv.name, hits.id"
+    );
+    let rows = sqlx::query(&sql).bind(id).fetch_all(pool).await?;
+    Ok(rows.iter().map(card_from_row).collect::<Result<_, _>>()?)
+}
+
+/// Programs in a category, nearest to `here` first (any order when the program has no place).
+async fn nearest_in_category(
+    pool: &PgPool,
+    category: &str,
+    here: Option<(f64, f64)>,
+    except: Uuid,
+    limit: i64,
+) -> Result<Vec<ServiceCard>, DirectoryError> {
+    let (lat, lon) = match here {
+        Some((a, b)) => (Some(a), Some(b)),
+        None => (None, None),
+    };
+    // KNN on the earth cube: the GiST index walks outward from the point.
+    let sql = format!(
+        "WITH hits AS (
+            SELECT e.id, e.service_id, e.location_id, e.is_free, false AS serves_area,
+                   earth_distance(e.earth, ll_to_earth($3, $4)) / {METERS_PER_MILE} AS miles,
+                   CASE WHEN e.open_hours IS NULL THEN NULL ELSE e.open_hours @> minute_of_week(now(), e.timezone) END AS open_now
+            FROM search_entries e
+            WHERE e.category_ids @> ARRAY[$1]::text[] AND e.id <> $2
+              AND e.location_id IS DISTINCT FROM (SELECT location_id FROM search_entries WHERE id = $2)
+            ORDER BY e.earth <-> ll_to_earth($3, $4), e.id
+            LIMIT $5
+         ) {CARD_SELECT} ORDER BY hits.miles NULLS LAST, hits.id"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(category)
+        .bind(except)
+        .bind(lat)
+        .bind(lon)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.iter().map(card_from_row).collect::<Result<_, _>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trailing_state_code_is_split_off() {
+        assert_eq!(
+            split_state("Bowling Green, KY", "KY"),
+            ("bowling green".into(), "KY".into())
+        );
+        assert_eq!(
+            split_state("Cincinnati, oh", "KY"),
+            ("cincinnati".into(), "OH".into())
+        );
+        assert_eq!(
+            split_state("Franklin County", "KY"),
+            ("franklin county".into(), "KY".into())
+        );
+    }
+}

@@ -1,0 +1,95 @@
+//! The page chrome every resident page shares: skip link, banner, header with the language
+//! switch, footer with the help line.
+
+use crate::config::Deployment;
+use crate::i18n::*;
+use leptos::prelude::*;
+use leptos_router::hooks::use_location;
+
+/// Sets the HTTP status of the page being rendered (a no-op in the browser).
+pub fn set_status(code: u16) {
+    #[cfg(feature = "ssr")]
+    if let (Some(options), Ok(status)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        axum::http::StatusCode::from_u16(code),
+    ) {
+        options.set_status(status);
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = code;
+}
+
+/// The current URL with `lang` set: the language switch link, which also works as a link
+/// someone can send ("?lang=es").
+fn with_lang(path: &str, search: &str, lang: &str) -> String {
+    let mut pairs: Vec<&str> = search
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("lang="))
+        .collect();
+    let lang_pair = format!("lang={lang}");
+    pairs.push(&lang_pair);
+    format!("{path}?{}", pairs.join("&"))
+}
+
+#[component]
+pub fn Layout(children: Children) -> impl IntoView {
+    let locale = use_i18n().get_locale_untracked();
+    let deployment = expect_context::<Deployment>();
+    let location = use_location();
+    let (path, search) = (
+        location.pathname.get_untracked(),
+        location.search.get_untracked(),
+    );
+    let other = tr!(locale, switch_language_code);
+    let switch_href = with_lang(&path, &search, &other);
+    let site = deployment.site.name.clone();
+    let phone = deployment.site.help_phone.clone();
+    view! {
+        <a class="skip-link" href="#main">
+            {tr!(locale, skip_to_content)}
+        </a>
+        <div class="banner no-print">{tr!(locale, banner)}</div>
+        <header class="site-header no-print">
+            <div class="header-inner">
+                <a class="site-name" href="/" aria-label=tr!(locale, home_link_label, site = site.clone())>
+                    {site.clone()}
+                </a>
+                <a
+                    class="lang-switch"
+                    href=switch_href
+                    hreflang=other.clone()
+                    lang=other.clone()
+                    aria-label=tr!(locale, switch_language_label)
+                >
+                    {tr!(locale, switch_language)}
+                </a>
+            </div>
+        </header>
+        <main id="main" tabindex="-1">
+            {children()}
+        </main>
+        <footer class="site-footer no-print">
+            <p>
+                {tr!(locale, footer_help, phone = phone.clone())}
+                " "
+                <a class="link" href=format!("tel:{phone}")>{phone.clone()}</a>
+            </p>
+            <p class="mt-2">{tr!(locale, footer_privacy)}</p>
+        </footer>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_lang;
+
+    #[test]
+    fn the_language_link_keeps_the_search() {
+        assert_eq!(
+            with_lang("/search", "?q=food&lang=en", "es"),
+            "/search?q=food&lang=es"
+        );
+        assert_eq!(with_lang("/", "", "es"), "/?lang=es");
+    }
+}

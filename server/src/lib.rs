@@ -1,0 +1,9 @@
+//! The Wraparound server: HTTP routes, the command line (import, demo data, migrations), and
+//! the system interfaces (HSDS feeds and API).
+
+pub mod assets;
+pub mod db;
+pub mod demo;
+pub mod hsds;
+pub mod http;
+pub mod places;

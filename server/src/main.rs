@@ -1,0 +1,182 @@
+//! `server`: the Wraparound binary. With no subcommand it serves the site.
+
+use anyhow::Context;
+use app::config::Deployment;
+use clap::{Parser, Subcommand};
+use server::{assets, db, demo, hsds, http};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "server",
+    about = "Wraparound: resource directory and closed-loop referrals"
+)]
+struct Cli {
+    /// Deployment configuration file.
+    #[arg(
+        long,
+        env = "WRAPAROUND_CONFIG",
+        default_value = "Leptos.toml",
+        global = true
+    )]
+    config: String,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate the database and serve the site (the default).
+    Serve,
+    /// Bring the database schema up to date and load reference data.
+    Migrate,
+    /// Import a 211 directory feed: an HSDS 3.0 or 1.x CSV folder, or HSDS 3.0 JSON.
+    ImportHsds {
+        /// A folder of CSV files, a folder of JSON documents, or one JSON document.
+        path: PathBuf,
+        /// Short name of the feed (records are keyed by this and their own ids).
+        #[arg(long)]
+        source: Option<String>,
+        /// The feed is complete: records it no longer lists become inactive.
+        #[arg(long)]
+        full: bool,
+        /// Let a full feed make more than half of the source's services inactive.
+        #[arg(long)]
+        allow_mass_deactivation: bool,
+    },
+    /// Write the demo directory as an HSDS 3.0 datapackage.
+    DemoData {
+        /// Output folder.
+        out: PathBuf,
+        /// Every US county (~1.1 million services) instead of Kentucky.
+        #[arg(long)]
+        national: bool,
+        /// Roughly how many services to generate.
+        #[arg(long)]
+        services: Option<u64>,
+    },
+    /// Load the Kentucky demo directory if the directory is empty (what `make run` does).
+    SeedDemo {
+        /// Where to write the generated datapackage.
+        #[arg(long, default_value = "target/demo/ky")]
+        dir: PathBuf,
+    },
+    /// Write .br and .gz copies of the built site's assets.
+    Precompress { dir: PathBuf },
+}
+
+fn source_name(path: &std::path::Path) -> String {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let cleaned: String = stem
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let cleaned = cleaned.trim_matches('-').to_string();
+    if cleaned.is_empty() {
+        "feed".into()
+    } else {
+        cleaned.chars().take(60).collect()
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let deployment = Deployment::load(&cli.config)?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let pool = db::connect(20).await?;
+            db::prepare(&pool).await?;
+            let options = leptos::config::get_configuration(None)?.leptos_options;
+            http::serve(pool, deployment, options).await
+        }
+        Command::Migrate => {
+            let pool = db::connect(2).await?;
+            db::prepare(&pool).await?;
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::ImportHsds {
+            path,
+            source,
+            full,
+            allow_mass_deactivation,
+        } => {
+            let pool = db::connect(4).await?;
+            db::prepare(&pool).await?;
+            let options = hsds::ImportOptions {
+                source: source.unwrap_or_else(|| source_name(&path)),
+                full,
+                allow_mass_deactivation,
+                home_state: deployment.region.state.clone(),
+                default_timezone: deployment.region.timezone.clone(),
+            };
+            match hsds::import(&pool, &path, &options).await {
+                Ok(report) => {
+                    print!("{}", report.to_text());
+                    Ok(())
+                }
+                Err(e) => {
+                    eprintln!("import failed, nothing was changed: {e}");
+                    std::process::exit(2);
+                }
+            }
+        }
+        Command::DemoData {
+            out,
+            national,
+            services,
+        } => {
+            let scale = if national {
+                demo::Scale::National
+            } else {
+                demo::Scale::Kentucky
+            };
+            let s = demo::generate(&out, scale, services)?;
+            println!(
+                "wrote {}: {} organizations, {} locations, {} services, {} services at locations, {} counties",
+                out.display(), s.organizations, s.locations, s.services, s.service_at_locations, s.counties
+            );
+            Ok(())
+        }
+        Command::SeedDemo { dir } => {
+            let pool = db::connect(4).await?;
+            db::prepare(&pool).await?;
+            let (services,): (i64,) = sqlx::query_as("SELECT count(*) FROM services")
+                .fetch_one(&pool)
+                .await?;
+            if services > 0 {
+                println!("directory already has {services} services; demo data not loaded");
+                return Ok(());
+            }
+            demo::generate(&dir, demo::Scale::Kentucky, None)?;
+            let options = hsds::ImportOptions {
+                source: "ky-demo".into(),
+                full: true,
+                allow_mass_deactivation: false,
+                home_state: deployment.region.state.clone(),
+                default_timezone: deployment.region.timezone.clone(),
+            };
+            let report = hsds::import(&pool, &dir, &options)
+                .await
+                .context("loading the demo directory")?;
+            print!("{}", report.to_text());
+            Ok(())
+        }
+        Command::Precompress { dir } => {
+            for (path, raw, br, gz) in assets::precompress(&dir)? {
+                println!("{path}: {raw} bytes, brotli {br}, gzip {gz}");
+            }
+            Ok(())
+        }
+    }
+}

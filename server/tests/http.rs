@@ -1,0 +1,410 @@
+//! The site and the HSDS API over HTTP: pages render on the server, bad input is a 4xx with a
+//! plain message, and API responses match the HSDS 3.0 JSON schemas.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use sqlx::PgPool;
+
+fn schema(path: &str) -> jsonschema::Validator {
+    let text =
+        std::fs::read_to_string(shared(&format!("hsds/spec-3.0/schema/{path}"))).expect("schema");
+    let mut schema: Value = serde_json::from_str(&text).expect("schema json");
+    // taxonomy_term.json refers to sibling files; inline them so nothing is fetched.
+    inline_refs(&mut schema);
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("valid schema")
+}
+
+fn inline_refs(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            if let Some(Value::String(r)) = o.get("$ref").cloned() {
+                if !r.starts_with('#') {
+                    let text =
+                        std::fs::read_to_string(shared(&format!("hsds/spec-3.0/schema/{r}")))
+                            .expect("ref");
+                    let mut inner: Value = serde_json::from_str(&text).expect("ref json");
+                    if let Some(io) = inner.as_object_mut() {
+                        // Referenced files refer back to others; one level is what the API nests.
+                        io.retain(|k, _| k != "$id");
+                        for (_, p) in io
+                            .get_mut("properties")
+                            .and_then(|p| p.as_object_mut())
+                            .into_iter()
+                            .flatten()
+                        {
+                            if p.get("$ref").is_some()
+                                || p.get("items").and_then(|i| i.get("$ref")).is_some()
+                            {
+                                *p = serde_json::json!({});
+                            }
+                        }
+                    }
+                    *v = inner;
+                    return;
+                }
+            }
+            for (_, child) in o.iter_mut() {
+                inline_refs(child);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(inline_refs),
+        _ => {}
+    }
+}
+
+fn assert_valid(validator: &jsonschema::Validator, instance: &Value, what: &str) {
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{what} does not match the HSDS schema:\n{}",
+        errors.join("\n")
+    );
+}
+
+async fn any_program(app: &TestApp) -> (uuid::Uuid, String, String) {
+    sqlx::query_as(
+        "SELECT e.id, sal.share_code, s.name FROM search_entries e JOIN service_at_locations sal ON sal.id = e.id
+         JOIN services s ON s.id = e.service_id WHERE 'food-pantries' = ANY(e.category_ids) ORDER BY e.id LIMIT 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn resident_pages_render_on_the_server(pool: PgPool) {
+    load_small_demo(&pool).await;
+    let app = TestApp::spawn(pool).await;
+
+    let (status, home) = app.page("/").await;
+    assert_eq!(status, 200);
+    assert!(
+        home.contains("<html lang=\"en\""),
+        "{}",
+        &home[..300.min(home.len())]
+    );
+    assert!(home.contains("Find help near you"));
+    assert!(
+        home.contains("action=\"/search\" method=\"get\""),
+        "the search is a plain GET form"
+    );
+    assert!(home.len() < 50_000, "first HTML is {} bytes", home.len());
+
+    let (status, results) = app.page("/search?q=food&near=40601").await;
+    assert_eq!(status, 200);
+    assert!(results.contains("result-list"));
+    assert!(results.contains("near 40601"));
+    assert!(results.contains("href=\"tel:"));
+
+    let (id, code, name) = any_program(&app).await;
+    let (status, program) = app.page(&format!("/programs/{id}")).await;
+    assert_eq!(status, 200);
+    let escaped = name.replace('&', "&amp;").replace('\'', "&#x27;");
+    assert!(program.contains(&escaped), "program page names the program");
+    for section in [
+        "Other services at this location",
+        "Related services",
+        "Frequently paired together",
+    ] {
+        assert!(program.contains(section), "{section}");
+    }
+    assert!(program.contains(&format!(
+        "property=\"og:url\" content=\"http://127.0.0.1:3000/s/{code}\""
+    )));
+
+    let (status, shared_page) = app.page(&format!("/s/{code}")).await;
+    assert_eq!(status, 200);
+    assert!(shared_page.contains("property=\"og:title\""));
+    assert!(shared_page.contains(&format!("<title>{escaped}")));
+
+    let (status, share) = app.page(&format!("/programs/{id}/share")).await;
+    assert_eq!(status, 200);
+    assert!(share.contains("href=\"sms:?&amp;body=") || share.contains("href=\"sms:?&body="));
+    assert!(share.contains("href=\"mailto:?subject="));
+    assert!(share.contains("<svg"), "QR code");
+
+    let (status, print) = app.page(&format!("/programs/{id}/print")).await;
+    assert_eq!(status, 200);
+    assert!(print.contains("<svg"));
+
+    let (status, category) = app.page("/categories/food").await;
+    assert_eq!(status, 200);
+    assert!(category.contains("/search?category=food-pantries"));
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn hostile_input_gets_a_friendly_4xx_never_a_500(pool: PgPool) {
+    load_small_demo(&pool).await;
+    let app = TestApp::spawn(pool).await;
+    let huge = "x".repeat(5000);
+    let cases = [
+        (
+            format!("/search?q={huge}"),
+            400,
+            "Use 200 letters or fewer.",
+        ),
+        (
+            "/search?q=food%27%20OR%201%3D1--&near=40601".into(),
+            200,
+            "result-list",
+        ),
+        ("/search?near=4060".into(), 400, "A ZIP code has 5 numbers"),
+        ("/search?near=99999".into(), 400, "find that place"),
+        ("/search?near=%3Cscript%3E".into(), 400, "find that place"),
+        ("/search?radius=-5".into(), 400, "Choose a distance"),
+        ("/search?page=-1".into(), 400, "page of results"),
+        ("/search?page=0".into(), 400, "page of results"),
+        ("/search?category=unicorns".into(), 400, "kind of help"),
+        ("/search?lat=NaN&lon=1".into(), 400, "read your location"),
+        ("/search?age=-3".into(), 400, "Age must be"),
+        ("/search?q=%FF%FE".into(), 200, "result"),
+        (
+            "/programs/not-an-id".into(),
+            404,
+            "couldn't find that program",
+        ),
+        (
+            "/programs/00000000-0000-0000-0000-000000000000".into(),
+            404,
+            "couldn't find that program",
+        ),
+        ("/s/zzzzzzzzzzzz".into(), 404, "couldn't find that program"),
+        (
+            "/categories/unicorns".into(),
+            404,
+            "couldn't find that page",
+        ),
+        ("/no/such/page".into(), 404, "couldn't find that page"),
+    ];
+    for (path, expected, text) in cases {
+        let (status, body) = app.page(&path).await;
+        assert_eq!(status, expected, "{path}");
+        assert!(
+            body.contains(text) || body.contains(&text.replace('\'', "&#x27;")),
+            "{path}: expected {text:?}"
+        );
+        for leak in ["sqlx", "panicked", "syntax error", "ERROR:"] {
+            assert!(!body.contains(leak), "{path} leaks {leak}");
+        }
+    }
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn server_functions_answer_bad_calls_with_a_4xx(pool: PgPool) {
+    load_small_demo(&pool).await;
+    let app = TestApp::spawn(pool).await;
+    let post = |path: &str, body: &str| {
+        app.client
+            .post(format!("{}{path}", app.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_string())
+            .send()
+    };
+    let bad = post("/fn/search_directory", "params[radius]=-5")
+        .await
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+    let garbage = post("/fn/search_directory", "%%%").await.unwrap();
+    assert!(
+        garbage.status().is_client_error() || garbage.status().as_u16() == 200,
+        "{}",
+        garbage.status()
+    );
+    let missing = post("/fn/program_details", "id_or_code=nope")
+        .await
+        .unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+    let ok = post("/fn/search_directory", "params[q]=food&params[near]=40601")
+        .await
+        .unwrap();
+    assert_eq!(ok.status().as_u16(), 200);
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn language_follows_the_link_the_cookie_and_the_browser(pool: PgPool) {
+    load_small_demo(&pool).await;
+    let app = TestApp::spawn(pool).await;
+    let r = app.get("/?lang=es").await;
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("i18n_pref_locale=es"))
+        .map(String::from);
+    assert!(cookie.is_some(), "the choice is remembered");
+    let body = r.text().await.unwrap();
+    assert!(body.contains("<html lang=\"es\""));
+    assert!(body.contains("Encuentre ayuda cerca de usted"));
+
+    let remembered = app
+        .client
+        .get(format!("{}/categories/food", app.base))
+        .header("cookie", "i18n_pref_locale=es")
+        .send()
+        .await
+        .unwrap();
+    assert!(remembered.text().await.unwrap().contains("Comida"));
+
+    let browser = app
+        .client
+        .get(format!("{}/", app.base))
+        .header("accept-language", "es-MX,es;q=0.9,en;q=0.5")
+        .send()
+        .await
+        .unwrap();
+    assert!(browser.text().await.unwrap().contains("Encuentre ayuda"));
+
+    let (_, english) = app.page("/?lang=xx").await;
+    assert!(
+        english.contains("Find help near you"),
+        "unknown languages are ignored"
+    );
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn responses_carry_security_headers(pool: PgPool) {
+    prepare(&pool).await;
+    let app = TestApp::spawn(pool).await;
+    let r = app.get("/").await;
+    let h = r.headers();
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["referrer-policy"], "same-origin");
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn the_hsds_api_speaks_hsds_3(pool: PgPool) {
+    load_small_demo(&pool).await;
+    import(&pool, &shared("hsds/spec-3.0/examples/csv"), "spec", true).await;
+    let app = TestApp::spawn(pool).await;
+
+    let (status, meta) = app.json("/api/hsds/").await;
+    assert_eq!(status, 200);
+    assert_eq!(meta["version"], "3.0");
+
+    let service_list = schema("compiled/service_list.json");
+    let (status, page) = app.json("/api/hsds/services?per_page=20").await;
+    assert_eq!(status, 200);
+    assert!(page["total_items"].as_i64().unwrap() > 1000);
+    assert_eq!(page["size"], 20);
+    assert_eq!(page["first_page"], true);
+    for s in page["contents"].as_array().unwrap() {
+        assert_valid(&service_list, s, "a service in /services");
+    }
+
+    let service_schema = schema("compiled/service.json");
+    let id = page["contents"][0]["id"].as_str().unwrap().to_string();
+    let (status, full) = app.json(&format!("/api/hsds/services/{id}")).await;
+    assert_eq!(status, 200);
+    assert_valid(&service_schema, &full, "/services/{id}");
+    assert!(
+        !full["service_at_locations"].as_array().unwrap().is_empty()
+            || full["service_areas"].as_array().is_some()
+    );
+    assert!(full["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["taxonomy_term"]["taxonomy"] == "wraparound"));
+
+    // The official example, re-published: every nested record still valid.
+    let (example_id,): (uuid::Uuid,) =
+        sqlx::query_as("SELECT id FROM services WHERE source = 'spec'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let (status, example) = app.json(&format!("/api/hsds/services/{example_id}")).await;
+    assert_eq!(status, 200);
+    assert_valid(&service_schema, &example, "the HSDS example service");
+    assert_eq!(
+        example["phones"].as_array().map(|p| p.len()),
+        Some(0),
+        "its phone belongs to the service at location"
+    );
+    assert_eq!(
+        example["service_at_locations"][0]["phones"][0]["extension"],
+        100.0
+    );
+
+    let sal_schema = schema("compiled/service_at_location_list.json");
+    let (status, near) = app
+        .json("/api/hsds/service_at_locations?postcode=40601&proximity=16000&per_page=10")
+        .await;
+    assert_eq!(status, 200);
+    assert!(near["total_items"].as_i64().unwrap() > 0);
+    for s in near["contents"].as_array().unwrap() {
+        assert_valid(&sal_schema, s, "a service_at_location");
+        let lat = s["location"]["latitude"].as_f64().unwrap();
+        assert!((lat - 38.2).abs() < 0.3, "within 16 km of Frankfort: {lat}");
+    }
+    let (_, covering) = app
+        .json("/api/hsds/service_at_locations?postcode=42001")
+        .await;
+    assert!(
+        covering["total_items"].as_i64().unwrap() > 0,
+        "area coverage for Paducah"
+    );
+
+    let term_schema = schema("taxonomy_term.json");
+    let (status, terms) = app.json("/api/hsds/taxonomy_terms?per_page=100").await;
+    assert_eq!(status, 200);
+    let food = terms["contents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["code"] == "food-pantries")
+        .expect("our categories are terms")
+        .clone();
+    for t in terms["contents"].as_array().unwrap() {
+        assert_valid(&term_schema, t, "a taxonomy term");
+    }
+    let (_, pantries) = app
+        .json(&format!(
+            "/api/hsds/service_at_locations?taxonomy_term_id={}&per_page=5",
+            food["id"].as_str().unwrap()
+        ))
+        .await;
+    assert!(pantries["total_items"].as_i64().unwrap() > 0);
+
+    let org_schema = schema("compiled/organization.json");
+    let org_id = page["contents"][0]["organization_id"].as_str().unwrap();
+    let (status, org) = app.json(&format!("/api/hsds/organizations/{org_id}")).await;
+    assert_eq!(status, 200);
+    assert_valid(&org_schema, &org, "/organizations/{id}");
+    assert!(!org["services"].as_array().unwrap().is_empty());
+
+    for (path, expected) in [
+        ("/api/hsds/services?page=-1", 400),
+        ("/api/hsds/services?per_page=100000", 400),
+        ("/api/hsds/services?taxonomy_term_id=nope", 400),
+        ("/api/hsds/services?bogus=1", 400),
+        (
+            "/api/hsds/service_at_locations?proximity=-5&postcode=40601",
+            400,
+        ),
+        ("/api/hsds/service_at_locations?postcode=ABCDE", 400),
+        ("/api/hsds/service_at_locations?proximity=100", 400),
+        ("/api/hsds/services/not-a-uuid", 404),
+        (
+            "/api/hsds/services/00000000-0000-0000-0000-000000000000",
+            404,
+        ),
+        (
+            "/api/hsds/organizations/00000000-0000-0000-0000-000000000000",
+            404,
+        ),
+    ] {
+        let (status, body) = app.json(path).await;
+        assert_eq!(status, expected, "{path}");
+        assert!(body["error"].is_string(), "{path}: {body}");
+    }
+}

@@ -1,0 +1,338 @@
+//! Directory search against a real database holding a small Kentucky demo directory.
+
+mod common;
+
+use app::directory::model::SearchResults;
+use app::directory::query::{Problem, SearchParams};
+use app::directory::store;
+use app::directory::DirectoryError;
+use common::*;
+use sqlx::PgPool;
+
+async fn search(pool: &PgPool, pairs: &[(&str, &str)]) -> Result<SearchResults, DirectoryError> {
+    let d = deployment();
+    let q = SearchParams::from_pairs(pairs.iter().copied())
+        .check(&d.search.radius_choices, d.search.default_radius_miles)
+        .map_err(DirectoryError::Invalid)?;
+    store::search(pool, &q, &d).await
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn keyword_and_zip_find_nearby_programs_best_match_first(pool: PgPool) {
+    load_small_demo(&pool).await;
+    let r = search(&pool, &[("q", "food pantry"), ("near", "40601")])
+        .await
+        .unwrap();
+    assert!(r.total > 0);
+    assert_eq!(r.origin.as_ref().unwrap().zip.as_deref(), Some("40601"));
+    for card in &r.cards {
+        assert!(
+            card.serves_area || card.distance_miles.unwrap() <= 25.0,
+            "{card:?}"
+        );
+    }
+    // Name matches (weight A) come before description-only matches.
+    assert!(
+        r.cards[0].name.to_lowercase().contains("pantry")
+            || r.cards[0].name.to_lowercase().contains("food"),
+        "{:?}",
+        r.cards[0]
+    );
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn category_and_subcategory_browse(pool: PgPool) {
+    load_small_demo(&pool).await;
+    let sub = search(&pool, &[("category", "food-pantries"), ("near", "40601")])
+        .await
+        .unwrap();
+    assert!(sub.total > 0);
+    assert!(sub
+        .cards
+        .iter()
+        .all(|c| c.category_ids.contains(&"food-pantries".to_string())));
+    let top = search(&pool, &[("category", "food"), ("near", "40601")])
+        .await
+        .unwrap();
+    assert!(
+        top.total >= sub.total,
+        "a category finds its subcategories' programs"
+    );
+    // Without a place, results are sorted by distance only when there is a place.
+    let everywhere = search(&pool, &[("category", "food-pantries")])
+        .await
+        .unwrap();
+    assert!(everywhere.total > sub.total);
+    assert!(everywhere.origin.is_none());
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn distance_sorting_and_radius(pool: PgPool) {
+    load_small_demo(&pool).await;
+    let near = search(
+        &pool,
+        &[("category", "food"), ("near", "42101"), ("radius", "10")],
+    )
+    .await
+    .unwrap();
+    let far = search(
+        &pool,
+        &[("category", "food"), ("near", "42101"), ("radius", "50")],
+    )
+    .await
+    .unwrap();
+    assert!(far.total > near.total);
+    let miles: Vec<f64> = near
+        .cards
+        .iter()
+        .filter(|c| !c.serves_area)
+        .filter_map(|c| c.distance_miles)
+        .collect();
+    assert!(
+        miles.windows(2).all(|w| w[0] <= w[1]),
+        "closest first: {miles:?}"
+    );
+    assert!(miles.iter().all(|m| *m <= 10.0));
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn statewide_programs_appear_everywhere_in_the_state(pool: PgPool) {
+    load_small_demo(&pool).await;
+    let (id, name): (uuid::Uuid, String) = sqlx::query_as(
+        "SELECT e.id, e.name FROM search_entries e WHERE 'KY' = ANY(e.area_states) ORDER BY e.id LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    // Paducah, at the far western end, far from the statewide organizations' office.
+    let paducah = search(&pool, &[("q", &name), ("near", "42001"), ("radius", "5")])
+        .await
+        .unwrap();
+    let card = paducah
+        .cards
+        .iter()
+        .find(|c| c.id == id)
+        .expect("a statewide program serves Paducah");
+    assert!(card.serves_area);
+    // Across the river in Cincinnati it does not.
+    let cincinnati = search(&pool, &[("q", &name), ("near", "45202"), ("radius", "5")])
+        .await
+        .unwrap();
+    assert!(cincinnati.cards.iter().all(|c| c.id != id));
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn counties_and_cities_are_places_too(pool: PgPool) {
+    load_small_demo(&pool).await;
+    let county = search(&pool, &[("near", "Franklin County"), ("category", "food")])
+        .await
+        .unwrap();
+    assert_eq!(
+        county.origin.as_ref().unwrap().county_fips.as_deref(),
+        Some("21073")
+    );
+    assert!(county.total > 0);
+    let city = search(&pool, &[("near", "bowling green, ky")])
+        .await
+        .unwrap();
+    assert!(city.origin.unwrap().label.starts_with("Bowling Green"));
+    let phone = search(&pool, &[("lat", "38.2"), ("lon", "-84.87")])
+        .await
+        .unwrap();
+    assert_eq!(phone.origin.unwrap().county_fips.as_deref(), Some("21073"));
+    match search(&pool, &[("near", "00000")]).await {
+        Err(DirectoryError::Invalid(e)) => assert_eq!(e[0].problem, Problem::UnknownPlace),
+        other => panic!("{other:?}"),
+    }
+    match search(&pool, &[("near", "Atlantis")]).await {
+        Err(DirectoryError::Invalid(e)) => assert_eq!(e[0].problem, Problem::UnknownPlace),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn typos_are_forgiven(pool: PgPool) {
+    load_small_demo(&pool).await;
+    let r = search(&pool, &[("q", "formla"), ("near", "40601")])
+        .await
+        .unwrap();
+    assert_eq!(r.corrected_keywords.as_deref(), Some("formula"));
+    assert!(r.total > 0);
+    let exact = search(&pool, &[("q", "formula"), ("near", "40601")])
+        .await
+        .unwrap();
+    assert_eq!(exact.corrected_keywords, None);
+    assert_eq!(exact.total, r.total);
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn filters_narrow_the_results(pool: PgPool) {
+    load_small_demo(&pool).await;
+    let base = [("near", "40202"), ("radius", "50")];
+    let all = search(&pool, &base).await.unwrap();
+    let free = search(&pool, &[base[0], base[1], ("free", "1")])
+        .await
+        .unwrap();
+    assert!(free.total < all.total && free.total > 0);
+    assert!(free.cards.iter().all(|c| c.is_free));
+
+    let seniors = search(&pool, &[base[0], base[1], ("age", "70")])
+        .await
+        .unwrap();
+    let ids: Vec<uuid::Uuid> = seniors.cards.iter().map(|c| c.id).collect();
+    let (violations,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM search_entries WHERE id = ANY($1) AND (coalesce(minimum_age, 0) > 70 OR coalesce(maximum_age, 200) < 70)",
+    )
+    .bind(&ids)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(violations, 0);
+    assert!(seniors.total < all.total);
+
+    let spanish = search(&pool, &[base[0], base[1], ("language", "es")])
+        .await
+        .unwrap();
+    assert!(spanish.total > 0 && spanish.total < all.total);
+    let ids: Vec<uuid::Uuid> = spanish.cards.iter().map(|c| c.id).collect();
+    let (without,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM search_entries WHERE id = ANY($1) AND NOT ('es' = ANY(languages))",
+    )
+    .bind(&ids)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(without, 0);
+
+    let open = search(&pool, &[base[0], base[1], ("open_now", "1")])
+        .await
+        .unwrap();
+    assert!(open.total < all.total);
+    assert!(open.cards.iter().all(|c| c.open_now == Some(true)));
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn open_now_is_asked_in_the_place_s_own_time_zone(pool: PgPool) {
+    prepare(&pool).await;
+    // Monday 10:00 in Frankfort (Eastern) is Monday 9:00 in Paducah (Central).
+    let (east, central): (i32, i32) = sqlx::query_as(
+        "SELECT minute_of_week('2026-11-30 15:00+00', 'America/New_York'), minute_of_week('2026-11-30 15:00+00', 'America/Chicago')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((east, central), (600, 540));
+    let open: bool = sqlx::query_scalar("SELECT '{[540,1020)}'::int4multirange @> minute_of_week('2026-11-30 15:00+00', 'America/Chicago')")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(open);
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn pages_do_not_overlap_and_the_total_holds(pool: PgPool) {
+    load_small_demo(&pool).await;
+    let one = search(
+        &pool,
+        &[("category", "food"), ("near", "40202"), ("radius", "100")],
+    )
+    .await
+    .unwrap();
+    let two = search(
+        &pool,
+        &[
+            ("category", "food"),
+            ("near", "40202"),
+            ("radius", "100"),
+            ("page", "2"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(one.total > 40);
+    assert_eq!(one.total, two.total);
+    assert!(one
+        .cards
+        .iter()
+        .all(|a| two.cards.iter().all(|b| a.id != b.id)));
+    let past_the_end = search(
+        &pool,
+        &[
+            ("category", "food"),
+            ("near", "40202"),
+            ("radius", "100"),
+            ("page", "400"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(past_the_end.cards.is_empty());
+    assert_eq!(past_the_end.total, one.total);
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn sql_metacharacters_are_only_words(pool: PgPool) {
+    load_small_demo(&pool).await;
+    for q in [
+        "food' OR 1=1 --",
+        "\"); DROP TABLE services; --",
+        "& | ! <-> :*",
+        "%_\\",
+        "🙂",
+    ] {
+        let r = search(&pool, &[("q", q), ("near", "40601")]).await;
+        assert!(r.is_ok(), "{q}: {r:?}");
+    }
+    let (services,): (i64,) = sqlx::query_as("SELECT count(*) FROM services")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(services > 0);
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn a_program_page_has_its_three_sections(pool: PgPool) {
+    load_small_demo(&pool).await;
+    let r = search(
+        &pool,
+        &[
+            ("category", "food-pantries"),
+            ("near", "40202"),
+            ("radius", "25"),
+        ],
+    )
+    .await
+    .unwrap();
+    let page = store::program_page(&pool, store::ProgramKey::Id(r.cards[0].id))
+        .await
+        .unwrap();
+    let p = &page.program;
+    assert!(p.active);
+    assert!(!p.phones.is_empty());
+    assert!(p.location.as_ref().unwrap().address.is_some());
+    assert!(p.last_verified.is_some());
+    assert!(!page.related.is_empty());
+    assert!(page
+        .related
+        .iter()
+        .all(|c| c.category_ids.contains(&"food-pantries".to_string())));
+    let miles: Vec<f64> = page
+        .related
+        .iter()
+        .filter_map(|c| c.distance_miles)
+        .collect();
+    assert!(
+        miles.windows(2).all(|w| w[0] <= w[1]),
+        "nearest first: {miles:?}"
+    );
+    assert!(!page.paired.is_empty() && page.paired.len() <= 3);
+    // The same page by its share code.
+    let shared = store::program_page(&pool, store::ProgramKey::ShareCode(&p.share_code))
+        .await
+        .unwrap();
+    assert_eq!(shared.program.id, p.id);
+    assert!(matches!(
+        store::program_page(&pool, store::ProgramKey::Id(uuid::Uuid::nil())).await,
+        Err(DirectoryError::NotFound)
+    ));
+}
