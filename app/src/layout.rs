@@ -45,6 +45,12 @@ pub fn Layout(children: Children) -> impl IntoView {
     let switch_href = with_lang(&path, &search, &other);
     let site = deployment.site.name.clone();
     let phone = deployment.site.help_phone.clone();
+    // The help line is a tap-to-call link inside the sentence.
+    let help = tr!(locale, footer_help);
+    let (help_before, help_after) = help
+        .split_once("{phone}")
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .unwrap_or((help, String::new()));
     view! {
         <a class="skip-link" href="#main">
             {tr!(locale, skip_to_content)}
@@ -71,9 +77,9 @@ pub fn Layout(children: Children) -> impl IntoView {
         </main>
         <footer class="site-footer no-print">
             <p>
-                {tr!(locale, footer_help, phone = phone.clone())}
-                " "
+                {help_before}
                 <a class="link" href=format!("tel:{phone}")>{phone.clone()}</a>
+                {help_after}
             </p>
             <p class="mt-2">{tr!(locale, footer_privacy)}</p>
         </footer>

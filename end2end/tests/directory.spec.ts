@@ -28,14 +28,14 @@ test('keyword and ZIP search, filter, program page, its three sections, and a sh
 
   await expect(page).toHaveURL(/\/search\?q=baby(\+|%20)formula&near=40601/);
   await expect(page.getByRole('heading', { level: 1 })).toContainText('baby formula');
-  await expect(page.getByRole('status').first()).toContainText('near 40601');
+  await expect(page.locator('#results-summary')).toContainText('near 40601');
   const results = page.locator('.result-list > li');
   await expect(results.first()).toBeVisible();
   await expectAccessible(page);
   await expectNoHorizontalScroll(page);
 
   // Only free programs, from the filters (a plain GET form).
-  await page.getByText('Filters', { exact: true }).click();
+  await page.locator('summary', { hasText: 'Filters' }).click();
   await page.getByLabel('Free', { exact: true }).check();
   await page.getByRole('button', { name: 'Update results' }).click();
   await expect(page).toHaveURL(/free=1/);
@@ -59,7 +59,7 @@ test('keyword and ZIP search, filter, program page, its three sections, and a sh
   await expectNoHorizontalScroll(page);
 
   // The share page: every fallback is there, and the short link works for someone else.
-  await page.getByRole('link', { name: 'Share', exact: true }).click();
+  await page.getByRole('link', { name: 'All ways to share' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Share this with someone' })).toBeVisible();
   await expect(page.getByRole('link', { name: 'Send a text message' })).toHaveAttribute('href', /^sms:/);
   await expect(page.getByRole('link', { name: 'Send an email' })).toHaveAttribute('href', /^mailto:/);
@@ -92,7 +92,7 @@ test('browse by category', async ({ page }) => {
   // Adding a place narrows it to what is near.
   await page.getByLabel('Near').fill('Bowling Green');
   await page.getByRole('button', { name: 'Search', exact: true }).click();
-  await expect(page.getByRole('status').first()).toContainText('Bowling Green');
+  await expect(page.locator('#results-summary')).toContainText('Bowling Green');
   await expect(page.locator('.result-list > li').first()).toContainText(/mi away|Serves your area/);
 });
 
@@ -117,7 +117,7 @@ test('the same search works with JavaScript turned off', async ({ browser }) => 
   await expect(page.getByRole('heading', { level: 2, name: 'Related services' })).toBeVisible();
   // Without JavaScript the share buttons stay hidden; the share page link does the job.
   await expect(page.getByRole('button', { name: 'Copy link' })).toBeHidden();
-  await expect(page.getByRole('link', { name: 'Share', exact: true })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'All ways to share' })).toBeVisible();
   await context.close();
 });
 

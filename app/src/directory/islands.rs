@@ -129,8 +129,9 @@ mod browser {
             // A dismissed share sheet rejects the promise: nothing to do.
             if let Ok(p) = share.call1(&nav, &data) {
                 if let Ok(p) = p.dyn_into::<Promise>() {
-                    let ignore = Closure::once_into_js(|_: JsValue| {});
-                    let _ = p.catch(ignore.unchecked_ref());
+                    let ignore = Closure::<dyn FnMut(JsValue)>::new(|_: JsValue| {});
+                    let _ = p.catch(&ignore);
+                    ignore.forget();
                 }
             }
         }

@@ -245,7 +245,7 @@ fn ProgramFacts(program: Program) -> impl IntoView {
                     <li><span class="block font-semibold">{tr!(locale, getting_there)}</span>{t}</li>
                 })}
                 {p.website.clone().map(|w| view! {
-                    <li><a class="link break-all" href=w.clone() rel="noopener">{tr!(locale, website)}": "{w.clone()}</a></li>
+                    <li><a class="link break-all" href=w.clone() rel="noopener">{tr!(locale, website)}": "{host_of(&w)}</a></li>
                 })}
                 {p.email.clone().map(|e| view! {
                     <li><a class="link break-all" href=format!("mailto:{e}")>{tr!(locale, email)}": "{e.clone()}</a></li>
@@ -258,6 +258,15 @@ fn ProgramFacts(program: Program) -> impl IntoView {
             </Fact>
         })}
     }
+}
+
+/// "https://www.example.org/path" → "www.example.org": what a person recognises in a link.
+fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    rest.split(['/', '?', '#'])
+        .next()
+        .unwrap_or(rest)
+        .to_string()
 }
 
 fn verified_text(locale: Locale, p: &Program) -> String {
@@ -339,7 +348,7 @@ fn ProgramView(page: ProgramPageData) -> impl IntoView {
                         {tr!(locale, call_number, number = ph.number.clone())}
                     </a>
                 })}
-                <a class="button-secondary" href=format!("/programs/{}/share", p.id)>{tr!(locale, share)}</a>
+                <a class="button-secondary" href=format!("/programs/{}/share", p.id)>{tr!(locale, all_ways_to_share)}</a>
             </div>
             <div class="no-print">
                 <ShareButtons
@@ -448,5 +457,14 @@ mod tests {
             Some("De 16 a 24 años")
         );
         assert_eq!(ages(Locale::en, None, None), None);
+    }
+
+    #[test]
+    fn links_show_their_site() {
+        assert_eq!(
+            host_of("https://caa-franklin.example.org/food"),
+            "caa-franklin.example.org"
+        );
+        assert_eq!(host_of("www.example.org"), "www.example.org");
     }
 }

@@ -129,12 +129,21 @@ fn Filters(params: SearchParams) -> impl IntoView {
     let is_on = |v: &Option<String>| matches!(v.as_deref(), Some("1" | "true" | "on" | "yes"));
     let open_now = is_on(&params.open_now);
     let free = is_on(&params.free);
-    let any_filter = open_now
-        || free
-        || params.age.is_some()
-        || params.language.is_some()
-        || params.category.is_some()
-        || params.radius.is_some();
+    let active = [
+        open_now,
+        free,
+        params.age.is_some(),
+        params.language.is_some(),
+        params.category.is_some(),
+    ]
+    .iter()
+    .filter(|on| **on)
+    .count();
+    let summary = if active == 0 {
+        tr!(locale, filters_heading)
+    } else {
+        format!("{} ({active})", tr!(locale, filters_heading))
+    };
     let clear_href = SearchParams {
         q: params.q.clone(),
         near: params.near.clone(),
@@ -142,8 +151,8 @@ fn Filters(params: SearchParams) -> impl IntoView {
     }
     .to_url();
     view! {
-        <details class="filters mt-3" open=any_filter>
-            <summary class="filters-summary">{tr!(locale, filters_heading)}</summary>
+        <details class="filters mt-3">
+            <summary class="filters-summary">{summary}</summary>
             <div class="mt-3 grid gap-4 sm:grid-cols-2 lg:grid-cols-3">
                 <div>
                     <label class="field-label" for="category">{tr!(locale, filter_category)}</label>
@@ -295,7 +304,7 @@ fn Results(params: SearchParams, results: SearchResults) -> impl IntoView {
     view! {
         <Title text=title />
         <h1 class="page-title mt-4">{heading}</h1>
-        <p class="mt-1" role="status">{summary}</p>
+        <p id="results-summary" class="mt-1" role="status">{summary}</p>
         {results
             .corrected_keywords
             .clone()

@@ -113,7 +113,7 @@ fn ShareView(page: ProgramPageData) -> impl IntoView {
             <h1 class="page-title">{tr!(locale, share_heading)}</h1>
             <p class="mt-2">{tr!(locale, share_intro)}</p>
             <h2 class="section-title">{p.name.clone()}</h2>
-            <label class="field-label" for="share-link">
+            <label class="field-label mt-3" for="share-link">
                 {tr!(locale, share_link_label)}
             </label>
             <input id="share-link" class="field w-full" readonly value=url.clone() />

@@ -866,8 +866,8 @@ pub fn generate(dir: &Path, scale: Scale, target_services: Option<u64>) -> anyho
                 // Most providers have one office; many have a branch or two in other towns.
                 let offices = match (county.places.len(), g.rng.random_range(0..100)) {
                     (1, _) => 1,
-                    (_, 0..45) => 1,
-                    (2, _) | (_, 45..75) => 2,
+                    (_, 0..40) => 1,
+                    (2, _) | (_, 40..70) => 2,
                     _ => 3,
                 };
                 let services = g.rng.random_range(4..=7);
