@@ -564,3 +564,87 @@ async fn the_kentucky_demo_directory_covers_every_county(pool: PgPool) {
         "western Kentucky is Central time"
     );
 }
+
+/// The URL of the database a test runs in (sqlx::test makes one per test).
+async fn url_of(pool: &PgPool) -> String {
+    let name: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
+    let (head, query) = base
+        .split_once('?')
+        .map(|(h, q)| (h.to_string(), format!("?{q}")))
+        .unwrap_or((base.clone(), String::new()));
+    let (server, _) = head.rsplit_once('/').expect("a database in DATABASE_URL");
+    format!("{server}/{name}{query}")
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn an_import_killed_mid_write_leaves_nothing_half_written(pool: PgPool) {
+    prepare(&pool).await;
+    let feed = tempfile::tempdir().unwrap();
+    server::demo::generate(feed.path(), server::demo::Scale::Kentucky, Some(12_000)).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .args([
+            "import-hsds",
+            feed.path().to_str().unwrap(),
+            "--source",
+            "ky-demo",
+            "--full",
+        ])
+        .env("DATABASE_URL", {
+            let url = url_of(&pool).await;
+            format!(
+                "{url}{}application_name=killed-import",
+                if url.contains('?') { '&' } else { '?' }
+            )
+        })
+        .env(
+            "WRAPAROUND_CONFIG",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../Leptos.toml"),
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once it is writing records.
+    let writing = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'killed-import'
+                   AND state = 'active' AND query LIKE 'INSERT INTO services%'";
+    let started = std::time::Instant::now();
+    while count(&pool, writing).await == 0 {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the import never started writing services"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the import finished before it could be killed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Wait until Postgres has noticed and rolled the transaction back.
+    let killed = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'killed-import'";
+    while count(&pool, killed).await > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    for table in [
+        "organizations",
+        "locations",
+        "services",
+        "service_at_locations",
+        "search_entries",
+        "import_runs",
+    ] {
+        assert_eq!(
+            count(&pool, &format!("SELECT count(*) FROM {table}")).await,
+            0,
+            "{table} has half an import"
+        );
+    }
+    // Running it again works from a clean slate.
+    let report = import(&pool, feed.path(), "ky-demo", true).await;
+    assert!(report.counts["services"].inserted > 11_000);
+}
