@@ -219,6 +219,7 @@ CREATE TABLE search_entries (
     name               text NOT NULL,
     category_ids       text[] NOT NULL,           -- subcategories and their parents
     earth              earth,
+    state              text,                      -- where the program is (USPS code)
     county_fips        text,
     area_states        text[] NOT NULL DEFAULT '{}',
     area_counties      text[] NOT NULL DEFAULT '{}',
@@ -234,6 +235,7 @@ CREATE INDEX search_entries_document_idx ON search_entries USING gin (document);
 CREATE INDEX search_entries_category_idx ON search_entries USING gin (category_ids);
 CREATE INDEX search_entries_earth_idx ON search_entries USING gist (earth);
 CREATE INDEX search_entries_county_idx ON search_entries (county_fips);
+CREATE INDEX search_entries_state_idx ON search_entries (state);
 CREATE INDEX search_entries_area_states_idx ON search_entries USING gin (area_states);
 CREATE INDEX search_entries_area_counties_idx ON search_entries USING gin (area_counties);
 CREATE INDEX search_entries_area_zips_idx ON search_entries USING gin (area_zips);

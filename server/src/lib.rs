@@ -2,6 +2,7 @@
 //! the system interfaces (HSDS feeds and API).
 
 pub mod assets;
+pub mod bench;
 pub mod db;
 pub mod demo;
 pub mod hsds;

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use app::config::Deployment;
 use clap::{Parser, Subcommand};
-use server::{assets, db, demo, hsds, http};
+use server::{assets, bench, db, demo, hsds, http};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -63,6 +63,20 @@ enum Command {
     },
     /// Write .br and .gz copies of the built site's assets.
     Precompress { dir: PathBuf },
+    /// Time a fixed mix of searches against a running server (and straight against Postgres).
+    Bench {
+        /// The running server, e.g. http://127.0.0.1:3200
+        #[arg(long)]
+        url: String,
+        /// What this directory is, for the report.
+        #[arg(long)]
+        label: String,
+        #[arg(long, default_value_t = 1000)]
+        searches: usize,
+        /// The built site, to measure the bundle.
+        #[arg(long, default_value = "target/site")]
+        site: PathBuf,
+    },
 }
 
 fn source_name(path: &std::path::Path) -> String {
@@ -170,6 +184,11 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .context("loading the demo directory")?;
             print!("{}", report.to_text());
+            Ok(())
+        }
+        Command::Bench { url, label, searches, site } => {
+            let pool = db::connect(4).await?;
+            print!("{}", bench::run(&pool, &deployment, url.trim_end_matches('/'), &label, searches, &site).await?);
             Ok(())
         }
         Command::Precompress { dir } => {

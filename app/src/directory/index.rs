@@ -35,7 +35,7 @@ pub async fn rebuild(
                               WHERE sal.service_id = sv.id AND sal.active AND l.active)
         )
         INSERT INTO search_entries (id, source, service_id, location_id, organization_id, document, name,
-                                    category_ids, earth, county_fips, area_states, area_counties, area_zips,
+                                    category_ids, earth, state, county_fips, area_states, area_counties, area_zips,
                                     is_free, minimum_age, maximum_age, languages, open_hours, timezone)
         SELECT p.id, $1, sv.id, l.id, sv.organization_id,
                setweight(to_tsvector('english', unaccent(sv.name || ' ' || coalesce(sv.alternate_name, ''))), 'A')
@@ -46,6 +46,7 @@ pub async fn rebuild(
                coalesce(cats.ids, '{}'),
                CASE WHEN coalesce(l.latitude, zip.latitude) IS NOT NULL
                     THEN ll_to_earth(coalesce(l.latitude, zip.latitude), coalesce(l.longitude, zip.longitude)) END,
+               coalesce(zip.state, upper(l.state_province)),
                coalesce(l.county_fips, zip.county_fips),
                sv.coverage_states, sv.coverage_counties, sv.coverage_zips,
                sv.is_free, sv.minimum_age, sv.maximum_age,

@@ -110,7 +110,10 @@ pub struct ResolvedPlace {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SearchResults {
+    /// Matches counted, up to `store::MAX_COUNTED`.
     pub total: i64,
+    /// There are more matches than were counted.
+    pub capped: bool,
     pub page: u32,
     pub page_size: u32,
     pub cards: Vec<ServiceCard>,

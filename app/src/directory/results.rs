@@ -276,7 +276,9 @@ fn Results(params: SearchParams, results: SearchResults) -> impl IntoView {
             None => tr!(locale, results_title),
         },
     };
-    let count = if results.total == 1 {
+    let count = if results.capped {
+        tr!(locale, results_count_capped, count = results.total.to_string())
+    } else if results.total == 1 {
         tr!(locale, results_count_single)
     } else {
         tr!(
@@ -309,7 +311,7 @@ fn Results(params: SearchParams, results: SearchResults) -> impl IntoView {
             .corrected_keywords
             .clone()
             .map(|c| view! { <p class="mt-1 text-sm">{tr!(locale, showing_corrected, corrected = c)}</p> })}
-        {results.origin.is_none().then(|| view! { <p class="mt-1 text-sm">{tr!(locale, results_everywhere)}</p> })}
+        {results.origin.is_none().then(|| view! { <p class="mt-1 text-sm">{tr!(locale, results_everywhere, state = deployment.region.state_name.clone())}</p> })}
         {empty
             .then(|| {
                 view! {

@@ -150,11 +150,7 @@ pub async fn correct_keywords(
     Ok(changed.then_some(corrected))
 }
 
-pub async fn search(
-    pool: &PgPool,
-    query: &SearchQuery,
-    deployment: &Deployment,
-) -> Result<SearchResults, DirectoryError> {
+pub async fn search(pool: &PgPool, query: &SearchQuery, deployment: &Deployment) -> Result<SearchResults, DirectoryError> {
     let origin = match &query.place {
         Some(place) => Some(resolve_place(pool, place, deployment).await?),
         None => None,
@@ -164,168 +160,251 @@ pub async fn search(
         None => None,
     };
     let keywords = corrected.clone().or_else(|| query.keywords.clone());
-    let page_size = deployment.search.page_size;
-    let (cards, total) =
-        run_search(pool, query, keywords.as_deref(), origin.as_ref(), page_size).await?;
+    let tsquery = match &keywords {
+        Some(k) => text_query(pool, k).await?,
+        None => None,
+    };
+    let search = Search {
+        query,
+        tsquery,
+        origin: origin.as_ref(),
+        radius_m: query.radius_miles as f64 * METERS_PER_MILE,
+        region: &deployment.region.state,
+        page_size: deployment.search.page_size as i64,
+    };
+    let (cards, total) = tokio::try_join!(search.page(pool), search.count(pool))?;
     Ok(SearchResults {
-        total,
+        total: total.min(MAX_COUNTED),
+        capped: total > MAX_COUNTED,
         page: query.page,
-        page_size,
+        page_size: deployment.search.page_size,
         cards,
         corrected_keywords: corrected,
         origin,
     })
 }
 
-/// The search itself: one statement, filters added only when asked for so every shape gets a
-/// plan that fits it.
-async fn run_search(
-    pool: &PgPool,
-    query: &SearchQuery,
-    keywords: Option<&str>,
-    origin: Option<&ResolvedPlace>,
-    page_size: u32,
-) -> Result<(Vec<ServiceCard>, i64), DirectoryError> {
-    let radius_m = query.radius_miles as f64 * METERS_PER_MILE;
-    let mut b: QueryBuilder<'_, sqlx::Postgres> = QueryBuilder::new("WITH q AS (SELECT ");
-    match keywords {
-        Some(k) => b
-            .push("websearch_to_tsquery('english', unaccent(")
-            .push_bind(k.to_string())
-            .push("))"),
-        None => b.push("NULL::tsquery"),
-    };
-    b.push(" AS tsq, ");
-    match origin {
-        Some(o) => b
-            .push("ll_to_earth(")
-            .push_bind(o.latitude)
-            .push(", ")
-            .push_bind(o.longitude)
-            .push(")"),
-        None => b.push("NULL::earth"),
-    };
-    b.push(" AS origin), hits AS (SELECT e.id, e.service_id, e.location_id, e.is_free, ");
-    if keywords.is_some() {
-        b.push("ts_rank_cd(e.document, q.tsq) AS rank, ");
-    } else {
-        b.push("0::real AS rank, ");
-    }
-    b.push("earth_distance(e.earth, q.origin) / ")
-        .push(METERS_PER_MILE.to_string())
-        .push(" AS miles, ");
-    b.push("CASE WHEN e.open_hours IS NULL THEN NULL ELSE e.open_hours @> minute_of_week(now(), e.timezone) END AS open_now, ");
-    match origin {
-        Some(_) => b
-            .push("(e.earth IS NULL OR earth_distance(e.earth, q.origin) > ")
-            .push_bind(radius_m)
-            .push(") AS serves_area, "),
-        None => b.push("false AS serves_area, "),
-    };
-    b.push("count(*) OVER () AS total FROM search_entries e, q WHERE true");
+/// Counting stops here: "1,000+ results" says enough, and counting every match of a broad
+/// search at national scale would cost more than the search itself.
+pub const MAX_COUNTED: i64 = 1000;
 
-    if keywords.is_some() {
-        b.push(" AND (numnode(q.tsq) = 0 OR e.document @@ q.tsq)");
+/// The keywords as a Postgres text query (English stemming, accents ignored), computed once
+/// so the planner sees a constant and uses the full-text index. `None` when nothing is left
+/// to search for (only stop words, punctuation).
+async fn text_query(pool: &PgPool, keywords: &str) -> Result<Option<String>, DirectoryError> {
+    let q: String = sqlx::query_scalar("SELECT websearch_to_tsquery('english', unaccent($1))::text")
+        .bind(keywords)
+        .fetch_one(pool)
+        .await?;
+    Ok((!q.trim().is_empty()).then_some(q))
+}
+
+/// One search, ready to run: each part of the SQL is added only when asked for, so every
+/// shape gets a plan that fits it, and every value is a bound parameter.
+struct Search<'a> {
+    query: &'a SearchQuery,
+    tsquery: Option<String>,
+    origin: Option<&'a ResolvedPlace>,
+    radius_m: f64,
+    /// Searches with no place cover the deployment's state.
+    region: &'a str,
+    page_size: i64,
+}
+
+type Builder<'q> = QueryBuilder<'q, sqlx::Postgres>;
+
+/// Whether a hit serves the whole area rather than being near the place.
+enum ServesArea {
+    No,
+    Yes,
+    /// Not within the radius of the place.
+    Compute,
+}
+
+impl Search<'_> {
+    fn push_origin(&self, b: &mut Builder<'_>) {
+        let o = self.origin.expect("a place");
+        b.push("ll_to_earth(").push_bind(o.latitude).push(", ").push_bind(o.longitude).push(")");
     }
-    if let Some(c) = &query.category {
-        b.push(" AND e.category_ids @> ARRAY[")
-            .push_bind(c.clone())
-            .push("]::text[]");
+
+    /// Within the radius of the place (the GiST index answers the box).
+    fn push_nearby(&self, b: &mut Builder<'_>) {
+        b.push("(earth_box(");
+        self.push_origin(b);
+        b.push(", ").push_bind(self.radius_m).push(") @> e.earth AND earth_distance(e.earth, ");
+        self.push_origin(b);
+        b.push(") <= ").push_bind(self.radius_m).push(")");
     }
-    if let Some(o) = origin {
-        b.push(" AND ((earth_box(q.origin, ")
-            .push_bind(radius_m)
-            .push(") @> e.earth AND earth_distance(e.earth, q.origin) <= ");
-        b.push_bind(radius_m).push(")");
+
+    /// Programs that serve the place as a whole: statewide, its county, its ZIP code.
+    fn push_serving(&self, b: &mut Builder<'_>) {
+        let o = self.origin.expect("a place");
+        b.push("(false");
         if let Some(state) = &o.state {
-            b.push(" OR e.area_states @> ARRAY[")
-                .push_bind(state.clone())
-                .push("]::text[]");
+            b.push(" OR e.area_states @> ARRAY[").push_bind(state.clone()).push("]::text[]");
         }
         if let Some(county) = &o.county_fips {
-            b.push(" OR e.area_counties @> ARRAY[")
-                .push_bind(county.clone())
-                .push("]::text[]");
-            if matches!(query.place, Some(Place::Named(_))) {
+            b.push(" OR e.area_counties @> ARRAY[").push_bind(county.clone()).push("]::text[]");
+            if matches!(self.query.place, Some(Place::Named(_))) {
                 b.push(" OR e.county_fips = ").push_bind(county.clone());
             }
         }
         if let Some(zip) = &o.zip {
-            b.push(" OR e.area_zips @> ARRAY[")
-                .push_bind(zip.clone())
-                .push("]::text[]");
+            b.push(" OR e.area_zips @> ARRAY[").push_bind(zip.clone()).push("]::text[]");
         }
         b.push(")");
     }
-    if query.open_now {
-        b.push(" AND e.open_hours @> minute_of_week(now(), e.timezone)");
-    }
-    if query.free_only {
-        b.push(" AND e.is_free");
-    }
-    if let Some(age) = query.age {
-        let age = age as i32;
-        b.push(" AND coalesce(e.minimum_age, 0) <= ").push_bind(age);
-        b.push(" AND coalesce(e.maximum_age, 200) >= ")
-            .push_bind(age);
-    }
-    if let Some(lang) = &query.language {
-        b.push(" AND e.languages @> ARRAY[")
-            .push_bind(lang.clone())
-            .push("]::text[]");
-    }
-    let by_distance = match query.sort {
-        Some(Sort::Distance) => origin.is_some(),
-        Some(Sort::Relevance) => false,
-        None => keywords.is_none() && origin.is_some(),
-    };
-    let order = if by_distance {
-        " ORDER BY serves_area, miles NULLS LAST, rank DESC, id"
-    } else {
-        " ORDER BY rank DESC, serves_area, miles NULLS LAST, id"
-    };
-    b.push(order);
-    b.push(" LIMIT ").push_bind(page_size as i64);
-    b.push(" OFFSET ")
-        .push_bind(((query.page.max(1) - 1) * page_size) as i64);
-    b.push(") ");
-    b.push(CARD_SELECT);
-    b.push(order.replace("ORDER BY ", "ORDER BY hits."));
 
-    let rows = b.build().fetch_all(pool).await?;
-    let total = match rows.first() {
-        Some(r) => r.try_get::<i64, _>("total")?,
-        None => count_only(pool, query, keywords, origin).await?,
-    };
-    let cards = rows
-        .iter()
-        .map(card_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((cards, total))
+    /// Every condition except where: keywords, category and filters.
+    fn push_filters(&self, b: &mut Builder<'_>) {
+        if let Some(t) = &self.tsquery {
+            b.push(" AND e.document @@ ").push_bind(t.clone()).push("::tsquery");
+        }
+        if let Some(c) = &self.query.category {
+            b.push(" AND e.category_ids @> ARRAY[").push_bind(c.clone()).push("]::text[]");
+        }
+        if self.query.open_now {
+            b.push(" AND e.open_hours @> minute_of_week(now(), e.timezone)");
+        }
+        if self.query.free_only {
+            b.push(" AND e.is_free");
+        }
+        if let Some(age) = self.query.age {
+            let age = age as i32;
+            b.push(" AND coalesce(e.minimum_age, 0) <= ").push_bind(age);
+            b.push(" AND coalesce(e.maximum_age, 200) >= ").push_bind(age);
+        }
+        if let Some(lang) = &self.query.language {
+            b.push(" AND e.languages @> ARRAY[").push_bind(lang.clone()).push("]::text[]");
+        }
+    }
+
+    /// Where: near the place or serving it; with no place, anywhere in the deployment's state.
+    fn push_where(&self, b: &mut Builder<'_>) {
+        match self.origin {
+            Some(_) => {
+                b.push(" AND (");
+                self.push_nearby(b);
+                b.push(" OR ");
+                self.push_serving(b);
+                b.push(")");
+            }
+            None => {
+                b.push(" AND (e.state = ").push_bind(self.region.to_string());
+                b.push(" OR e.area_states @> ARRAY[").push_bind(self.region.to_string()).push("]::text[])");
+            }
+        }
+    }
+
+    fn by_distance(&self) -> bool {
+        match self.query.sort {
+            Some(Sort::Distance) => self.origin.is_some(),
+            Some(Sort::Relevance) => false,
+            None => self.tsquery.is_none() && self.origin.is_some(),
+        }
+    }
+
+    /// `SELECT <the columns of a hit> FROM search_entries e WHERE true` (see `CARD_SELECT`).
+    fn push_hits_select(&self, b: &mut Builder<'_>, serves_area: ServesArea) {
+        b.push("SELECT e.id, e.service_id, e.location_id, e.is_free, e.name AS sort_name, ");
+        match &self.tsquery {
+            Some(t) => b.push("ts_rank_cd(e.document, ").push_bind(t.clone()).push("::tsquery) AS rank, "),
+            None => b.push("0::real AS rank, "),
+        };
+        if self.origin.is_some() {
+            b.push("earth_distance(e.earth, ");
+            self.push_origin(b);
+            b.push(") / ").push(METERS_PER_MILE.to_string()).push(" AS miles, ");
+        } else {
+            b.push("NULL::float8 AS miles, ");
+        }
+        b.push("CASE WHEN e.open_hours IS NULL THEN NULL ELSE e.open_hours @> minute_of_week(now(), e.timezone) END AS open_now, ");
+        match serves_area {
+            ServesArea::No => b.push("false"),
+            ServesArea::Yes => b.push("true"),
+            ServesArea::Compute => {
+                b.push("NOT coalesce(");
+                self.push_nearby(b);
+                b.push(", false)")
+            }
+        };
+        b.push(" AS serves_area FROM search_entries e WHERE true");
+    }
+
+    async fn fetch(&self, pool: &PgPool, mut b: Builder<'_>, order: &str) -> Result<Vec<ServiceCard>, DirectoryError> {
+        b.push(") ").push(CARD_SELECT).push(" ORDER BY ").push(order);
+        let rows = b.build().fetch_all(pool).await?;
+        Ok(rows.iter().map(card_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn page(&self, pool: &PgPool) -> Result<Vec<ServiceCard>, DirectoryError> {
+        let offset = (self.query.page.max(1) as i64 - 1) * self.page_size;
+        if self.by_distance() {
+            return self.page_by_distance(pool, offset).await;
+        }
+        // Best match first: rank every match (keywords and place keep that set small), then
+        // programs near the place before those that serve the whole area.
+        let mut b = Builder::new("WITH hits AS (");
+        self.push_hits_select(&mut b, if self.origin.is_some() { ServesArea::Compute } else { ServesArea::No });
+        self.push_filters(&mut b);
+        self.push_where(&mut b);
+        b.push(" ORDER BY rank DESC, serves_area, miles NULLS LAST, sort_name, id LIMIT ").push_bind(self.page_size);
+        b.push(" OFFSET ").push_bind(offset);
+        self.fetch(pool, b, "hits.rank DESC, hits.serves_area, hits.miles NULLS LAST, hits.sort_name, hits.id").await
+    }
+
+    /// Closest first. Programs near the place come from a nearest-neighbour walk of the GiST
+    /// index (no need to measure every match), then those that serve the whole area.
+    async fn page_by_distance(&self, pool: &PgPool, offset: i64) -> Result<Vec<ServiceCard>, DirectoryError> {
+        let mut b = Builder::new("WITH hits AS (");
+        self.push_hits_select(&mut b, ServesArea::No);
+        self.push_filters(&mut b);
+        b.push(" AND ");
+        self.push_nearby(&mut b);
+        b.push(" ORDER BY e.earth <-> ");
+        self.push_origin(&mut b);
+        b.push(", e.id LIMIT ").push_bind(self.page_size).push(" OFFSET ").push_bind(offset);
+        let mut cards = self.fetch(pool, b, "hits.miles, hits.id").await?;
+        if cards.len() as i64 == self.page_size {
+            return Ok(cards);
+        }
+        // The nearby programs ran out on this page: the rest of it serves the area.
+        let nearby_total = if cards.is_empty() {
+            let mut c = Builder::new("SELECT count(*) FROM search_entries e WHERE true");
+            self.push_filters(&mut c);
+            c.push(" AND ");
+            self.push_nearby(&mut c);
+            c.build_query_scalar::<i64>().fetch_one(pool).await?
+        } else {
+            offset + cards.len() as i64
+        };
+        let mut b = Builder::new("WITH hits AS (");
+        self.push_hits_select(&mut b, ServesArea::Yes);
+        self.push_filters(&mut b);
+        b.push(" AND ");
+        self.push_serving(&mut b);
+        b.push(" AND NOT coalesce(");
+        self.push_nearby(&mut b);
+        b.push(", false) ORDER BY miles NULLS LAST, sort_name, id LIMIT ").push_bind(self.page_size - cards.len() as i64);
+        b.push(" OFFSET ").push_bind((offset - nearby_total).max(0));
+        cards.extend(self.fetch(pool, b, "hits.miles NULLS LAST, hits.sort_name, hits.id").await?);
+        Ok(cards)
+    }
+
+    /// How many programs match, up to one more than `MAX_COUNTED`.
+    async fn count(&self, pool: &PgPool) -> Result<i64, DirectoryError> {
+        let mut b = Builder::new("SELECT count(*) FROM (SELECT 1 FROM search_entries e WHERE true");
+        self.push_filters(&mut b);
+        self.push_where(&mut b);
+        b.push(" LIMIT ").push_bind(MAX_COUNTED + 1).push(") matches");
+        Ok(b.build_query_scalar::<i64>().fetch_one(pool).await?)
+    }
 }
 
-/// A page past the end has no rows to carry the total; count separately (rare).
-async fn count_only(
-    pool: &PgPool,
-    query: &SearchQuery,
-    keywords: Option<&str>,
-    origin: Option<&ResolvedPlace>,
-) -> Result<i64, DirectoryError> {
-    if query.page <= 1 {
-        return Ok(0);
-    }
-    let first = SearchQuery {
-        page: 1,
-        ..query.clone()
-    };
-    let rows = Box::pin(run_search(pool, &first, keywords, origin, 1)).await?;
-    Ok(rows.1)
-}
-
-/// Joins a page of hits (`hits` CTE: id, service_id, location_id, is_free, miles, open_now,
-/// serves_area) to what a card shows.
+/// Joins a page of hits (`hits` CTE: id, service_id, location_id, is_free, sort_name, rank,
+/// miles, open_now, serves_area) to what a card shows.
 const CARD_SELECT: &str = r#"
-    SELECT hits.*, sv.name, o.name AS organization, sv.category_ids,
+    SELECT hits.id, hits.is_free, hits.miles, hits.open_now, hits.serves_area, sv.name, o.name AS organization, sv.category_ids,
            coalesce(sal.phones -> 0, sv.phones -> 0, l.phones -> 0, o.phones -> 0) AS phone,
            l.address_1, l.address_2, l.city, l.state_province, l.postal_code
     FROM hits

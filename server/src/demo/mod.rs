@@ -776,7 +776,7 @@ pub fn generate(dir: &Path, scale: Scale, target_services: Option<u64>) -> anyho
     let counties = counties(scale);
     let target = target_services.unwrap_or(match scale {
         Scale::Kentucky => 12_500,
-        Scale::National => 1_100_000,
+        Scale::National => 1_125_000,
     }) as f64;
     // Bigger counties (more ZIP codes) get more providers; `density` scales all of them so the
     // expected total meets the target.

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# `make bench`: the Kentucky directory (~12k services) and a national-scale one (~1.1M), each
+# in its own database, each searched 1,000 times through the running release server and
+# straight through Postgres. Writes bench/results.md. The national set is generated and loaded
+# once (it takes a while) and reused while its database is intact.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+eval "$(scripts/db.sh)"
+source scripts/serve-env.sh
+PORT=3200
+out=bench/results.md
+body=$(mktemp)
+
+url_for() { echo "$DATABASE_URL" | sed -E "s#^(postgres(ql)?://[^/]*/)[^?]*#\\1$1#"; }
+
+# load <database> <dir> <source> <min services> <demo-data args...>
+load() {
+  local db=$1 dir=$2 source=$3 min=$4; shift 4
+  local url; url=$(url_for "$db")
+  local have
+  have=$("$PGBIN/psql" "$url" -Atc "SELECT count(*) FROM services WHERE active" 2>/dev/null || echo 0)
+  if [[ "$have" -lt "$min" ]]; then
+    echo "Loading $source into $db (once)..." >&2
+    "$PGBIN/psql" "$DATABASE_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
+    [[ -f "$dir/services.csv" ]] || target/release/server demo-data "$dir" "$@" >&2
+    local started=$SECONDS
+    DATABASE_URL="$url" target/release/server import-hsds "$dir" --source "$source" --full | head -9 >&2
+    echo "- $source: generated and imported in $((SECONDS - started)) s" >> "$body.load"
+    DATABASE_URL="$url" "$PGBIN/psql" "$url" -qc "VACUUM ANALYZE" >/dev/null
+  fi
+}
+
+# measure <database> <label>
+measure() {
+  local url; url=$(url_for "$1")
+  DATABASE_URL="$url" LEPTOS_SITE_ADDR="127.0.0.1:$PORT" RUST_LOG=warn target/release/server serve >/dev/null 2>&1 &
+  local pid=$!
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/" >/dev/null && break; sleep 0.2; done
+  DATABASE_URL="$url" target/release/server bench --url "http://127.0.0.1:$PORT" --label "$2" | tee -a "$body"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+
+: > "$body.load"
+load wraparound_bench_ky target/demo/ky ky-demo 12000
+load wraparound_bench_national target/demo/national national 1000000 --national
+measure wraparound_bench_ky "Kentucky demo directory"
+measure wraparound_bench_national "National-scale directory"
+
+{
+  echo "# Benchmarks"
+  echo
+  echo "Written by \`make bench\` on $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'),"
+  echo "$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(${PGBIN}/postgres --version)."
+  echo
+  echo "Budgets: search p95 ≤ 30 ms at Kentucky scale and ≤ 80 ms at national scale; first HTML ≤ 50 KB;"
+  echo "JS + WASM + CSS ≤ 350 KB compressed."
+  echo
+  if [[ -s "$body.load" ]]; then echo "Data loaded in this run:"; cat "$body.load"; echo; fi
+  cat "$body"
+} > "$out"
+rm -f "$body" "$body.load"
+echo "Wrote $out" >&2
