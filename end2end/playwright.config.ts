@@ -1,9 +1,16 @@
 import { defineConfig } from '@playwright/test';
+import * as path from 'node:path';
 
 // The release build on a fresh database loaded with the Kentucky demo directory
 // (scripts/test.sh prepares E2E_DATABASE_URL). Debian's Chromium, phone-sized.
 const port = 3100;
 const baseURL = `http://127.0.0.1:${port}`;
+const smtpPort = 3125;
+const oidcPort = 3101;
+const issuer = `http://127.0.0.1:${oidcPort}`;
+// Where the SMTP sink writes what it receives (the tests read it).
+const mailDir = process.env.E2E_MAIL_DIR ?? 'target/e2e-mail';
+process.env.E2E_MAIL_DIR = path.resolve(__dirname, '..', mailDir);
 
 export default defineConfig({
   testDir: './tests',
@@ -34,19 +41,44 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command: 'bash -c "source scripts/serve-env.sh && exec target/release/server serve"',
-    cwd: '..',
-    url: `${baseURL}/`,
-    timeout: 120_000,
-    reuseExistingServer: false,
-    stdout: 'ignore',
-    stderr: 'pipe',
-    env: {
-      DATABASE_URL: process.env.E2E_DATABASE_URL ?? '',
-      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-      WRAPAROUND_PUBLIC_URL: baseURL,
-      RUST_LOG: 'warn',
+  // A real SMTP server (aiosmtpd) and a real OpenID Connect provider (oidc-provider) beside
+  // the app, all on localhost.
+  webServer: [
+    {
+      command: `target/py/bin/python end2end/support/smtp_sink.py --port ${smtpPort} --dir ${mailDir}`,
+      cwd: '..',
+      port: smtpPort,
+      timeout: 30_000,
+      reuseExistingServer: false,
+      stdout: 'ignore',
     },
-  },
+    {
+      command: 'node end2end/support/oidc-provider.mjs',
+      cwd: '..',
+      url: `${issuer}/.well-known/openid-configuration`,
+      timeout: 30_000,
+      reuseExistingServer: false,
+      stdout: 'ignore',
+      env: { OIDC_PORT: String(oidcPort), OIDC_REDIRECT: `${baseURL}/auth/oidc/callback` },
+    },
+    {
+      command: 'bash -c "source scripts/serve-env.sh && exec target/release/server serve"',
+      cwd: '..',
+      url: `${baseURL}/`,
+      timeout: 120_000,
+      reuseExistingServer: false,
+      stdout: 'ignore',
+      stderr: 'pipe',
+      env: {
+        DATABASE_URL: process.env.E2E_DATABASE_URL ?? '',
+        LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+        WRAPAROUND_PUBLIC_URL: baseURL,
+        WRAPAROUND_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+        WRAPAROUND_OIDC_ISSUER: issuer,
+        WRAPAROUND_OIDC_CLIENT_ID: 'wraparound',
+        WRAPAROUND_OIDC_CLIENT_SECRET: 'e2e-client-secret',
+        RUST_LOG: 'warn',
+      },
+    },
+  ],
 });

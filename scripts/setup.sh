@@ -27,3 +27,9 @@ fi
 if [[ ! -x node_modules/.bin/tailwindcss || package-lock.json -nt node_modules/.package-lock.json ]]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
+
+# A real SMTP server for the tests (aiosmtpd, from PyPI) in a private virtualenv.
+if ! target/py/bin/python -c 'import aiosmtpd' 2>/dev/null; then
+  python3 -m venv target/py
+  target/py/bin/pip install --quiet --disable-pip-version-check aiosmtpd==1.4.6
+fi

@@ -8,6 +8,9 @@ pub struct Deployment {
     pub site: Site,
     pub region: Region,
     pub search: SearchSettings,
+    pub identity: IdentitySettings,
+    pub onboarding: OnboardingSettings,
+    pub mail: MailSettings,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -34,6 +37,72 @@ pub struct SearchSettings {
     pub default_radius_miles: u32,
     pub radius_choices: Vec<u32>,
     pub page_size: u32,
+}
+
+/// How partners and United Way staff sign in.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+pub struct IdentitySettings {
+    /// The state identity provider's name as people know it ("Kentucky Online Gateway").
+    pub provider_name: String,
+    /// OpenID Connect issuer URL; empty turns the identity provider off (passwords only).
+    /// $WRAPAROUND_OIDC_ISSUER overrides it; the client secret is only ever read from
+    /// $WRAPAROUND_OIDC_CLIENT_SECRET.
+    #[serde(default)]
+    pub oidc_issuer: String,
+    #[serde(default)]
+    pub oidc_client_id: String,
+    /// Signed-in sessions end after this long without a request...
+    pub idle_timeout_minutes: u32,
+    /// ...and after this long in any case.
+    pub absolute_timeout_hours: u32,
+}
+
+/// Claims, invitations and the United Way chapters that review them.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+pub struct OnboardingSettings {
+    pub invitation_valid_days: u32,
+    /// The chapter for counties no other chapter lists.
+    pub default_chapter: String,
+    pub chapters: Vec<Chapter>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+pub struct Chapter {
+    pub id: String,
+    pub name: String,
+    /// County names as in the places table ("Fayette"), without "County".
+    #[serde(default)]
+    pub counties: Vec<String>,
+}
+
+impl OnboardingSettings {
+    /// The chapter that reviews claims for organizations in `county`.
+    pub fn chapter_for_county(&self, county: Option<&str>) -> &Chapter {
+        let wanted = county.map(|c| c.trim_end_matches(" County").to_lowercase());
+        self.chapters
+            .iter()
+            .find(|ch| {
+                wanted
+                    .as_deref()
+                    .is_some_and(|w| ch.counties.iter().any(|c| c.to_lowercase() == w))
+            })
+            .or_else(|| self.chapter(&self.default_chapter))
+            .unwrap_or(&self.chapters[0])
+    }
+
+    pub fn chapter(&self, id: &str) -> Option<&Chapter> {
+        self.chapters.iter().find(|c| c.id == id)
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+pub struct MailSettings {
+    /// The From: address of every message.
+    pub from: String,
+    /// With no SMTP server ($WRAPAROUND_SMTP_URL unset), show outgoing mail at /dev/mailbox
+    /// instead of holding it. Only for demos and development: the mailbox is public.
+    #[serde(default)]
+    pub dev_mailbox: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +132,15 @@ impl Deployment {
         })?;
         if let Ok(url) = std::env::var("WRAPAROUND_PUBLIC_URL") {
             deployment.site.public_url = url;
+        }
+        if let Ok(issuer) = std::env::var("WRAPAROUND_OIDC_ISSUER") {
+            deployment.identity.oidc_issuer = issuer;
+        }
+        if let Ok(id) = std::env::var("WRAPAROUND_OIDC_CLIENT_ID") {
+            deployment.identity.oidc_client_id = id;
+        }
+        if let Ok(on) = std::env::var("WRAPAROUND_DEV_MAILBOX") {
+            deployment.mail.dev_mailbox = on == "1" || on == "true";
         }
         deployment.site.public_url = deployment.site.public_url.trim_end_matches('/').to_string();
         deployment
@@ -103,6 +181,12 @@ impl Deployment {
         }
         if !(1..=100).contains(&self.search.page_size) {
             return Err("search.page_size must be between 1 and 100".into());
+        }
+        if self.onboarding.chapter(&self.onboarding.default_chapter).is_none() {
+            return Err("onboarding.default_chapter must be the id of one of onboarding.chapters".into());
+        }
+        if !self.identity.oidc_issuer.is_empty() && self.identity.oidc_client_id.is_empty() {
+            return Err("identity.oidc_client_id is needed when identity.oidc_issuer is set".into());
         }
         Ok(())
     }

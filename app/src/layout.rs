@@ -44,6 +44,11 @@ pub fn Layout(children: Children) -> impl IntoView {
     let other = tr!(locale, switch_language_code);
     let switch_href = with_lang(&path, &search, &other);
     let site = deployment.site.name.clone();
+    // Signed-in partners see who they are signed in as; the page itself is server-rendered.
+    #[cfg(feature = "ssr")]
+    let account = crate::web::request().viewer.map(|v| v.name);
+    #[cfg(not(feature = "ssr"))]
+    let account: Option<String> = None;
     let phone = deployment.site.help_phone.clone();
     // The help line is a tap-to-call link inside the sentence.
     let help = tr!(locale, footer_help);
@@ -61,6 +66,9 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <a class="site-name" href="/" aria-label=tr!(locale, home_link_label, site = site.clone())>
                     {site.clone()}
                 </a>
+                {account.map(|name| view! {
+                    <a class="header-account" href="/account">{name}</a>
+                })}
                 <a
                     class="lang-switch"
                     href=switch_href
@@ -82,6 +90,9 @@ pub fn Layout(children: Children) -> impl IntoView {
                 {help_after}
             </p>
             <p class="mt-2">{tr!(locale, footer_privacy)}</p>
+            <p class="mt-2">
+                <a class="link" href="/sign-in">{tr!(locale, footer_partner_sign_in)}</a>
+            </p>
         </footer>
     }
 }

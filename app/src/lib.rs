@@ -29,8 +29,26 @@ pub fn fill(template: &str, args: &[(&str, String)]) -> String {
 pub mod config;
 pub mod directory;
 pub mod layout;
+pub mod policy;
 #[cfg(feature = "ssr")]
 pub mod state;
+
+// Signed-in work is rendered on the server only: none of it, nor its SQL, is in the browser
+// bundle.
+#[cfg(feature = "ssr")]
+pub mod audit;
+#[cfg(feature = "ssr")]
+pub mod forms;
+#[cfg(feature = "ssr")]
+pub mod identity;
+#[cfg(feature = "ssr")]
+pub mod mail;
+#[cfg(feature = "ssr")]
+pub mod partners;
+#[cfg(feature = "ssr")]
+pub mod rate_limit;
+#[cfg(feature = "ssr")]
+pub mod web;
 
 use i18n::*;
 use layout::{set_status, Layout};
@@ -39,8 +57,28 @@ use leptos_meta::{provide_meta_context, Meta, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
+/// The Content-Security-Policy of every page: scripts only from this site or inline with this
+/// response's nonce (the hydration script), WebAssembly allowed, nothing framed.
+#[cfg(feature = "ssr")]
+pub fn content_security_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
 /// The HTML document around every page.
+#[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    if let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) {
+        if let Ok(value) = axum::http::HeaderValue::from_str(&content_security_policy(&nonce)) {
+            response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
     view! {
         <!DOCTYPE html>
         <html>
@@ -60,8 +98,16 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+#[cfg(feature = "ssr")]
 #[component]
 pub fn App() -> impl IntoView {
+    use audit::AuditPage;
+    use identity::pages::{AccountPage, SignInCodePage, SignInPage};
+    use mail::{MailboxMessagePage, MailboxPage};
+    use partners::claims::{ClaimPage, ClaimReviewPage, ClaimSentPage, ClaimsQueuePage};
+    use partners::dashboard::PartnerDashboardPage;
+    use partners::onboarding::{AgreementPage, InvitationPage, MfaPage, OnboardingPage, RecoveryCodesPage, TrainingPage};
+    use partners::team::TeamPage;
     provide_meta_context();
     view! {
         <I18nContextProvider>
@@ -75,6 +121,24 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/programs/:id/share") view=directory::share::SharePage ssr=SsrMode::Async />
                         <Route path=path!("/programs/:id/print") view=directory::program::PrintPage ssr=SsrMode::Async />
                         <Route path=path!("/s/:code") view=directory::program::SharedProgramPage ssr=SsrMode::Async />
+                        <Route path=path!("/organizations/:id/claim") view=ClaimPage ssr=SsrMode::Async />
+                        <Route path=path!("/claim-sent") view=ClaimSentPage ssr=SsrMode::Async />
+                        <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async />
+                        <Route path=path!("/sign-in/code") view=SignInCodePage ssr=SsrMode::Async />
+                        <Route path=path!("/invitations/:token") view=InvitationPage ssr=SsrMode::Async />
+                        <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
+                        <Route path=path!("/onboarding") view=OnboardingPage ssr=SsrMode::Async />
+                        <Route path=path!("/onboarding/mfa") view=MfaPage ssr=SsrMode::Async />
+                        <Route path=path!("/onboarding/recovery-codes") view=RecoveryCodesPage ssr=SsrMode::Async />
+                        <Route path=path!("/onboarding/training") view=TrainingPage ssr=SsrMode::Async />
+                        <Route path=path!("/onboarding/agreement") view=AgreementPage ssr=SsrMode::Async />
+                        <Route path=path!("/partner") view=PartnerDashboardPage ssr=SsrMode::Async />
+                        <Route path=path!("/partner/team") view=TeamPage ssr=SsrMode::Async />
+                        <Route path=path!("/united-way/claims") view=ClaimsQueuePage ssr=SsrMode::Async />
+                        <Route path=path!("/united-way/claims/:id") view=ClaimReviewPage ssr=SsrMode::Async />
+                        <Route path=path!("/state/audit") view=AuditPage ssr=SsrMode::Async />
+                        <Route path=path!("/dev/mailbox") view=MailboxPage ssr=SsrMode::Async />
+                        <Route path=path!("/dev/mailbox/:id") view=MailboxMessagePage ssr=SsrMode::Async />
                     </Routes>
                 </Layout>
             </Router>

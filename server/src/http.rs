@@ -1,8 +1,21 @@
 //! The HTTP surface: Leptos pages and server functions, the HSDS API, static assets, and the
 //! middleware every response passes through (language choice, security headers, compression).
 
-use crate::hsds;
+use crate::{hsds, oidc};
+use app::audit::{self, Actor, Outcome};
 use app::config::Deployment;
+use app::identity::accounts::{self, Accounts, AuthSession};
+use app::identity::session_keys;
+use app::policy::{self, Method, Role};
+use app::web::RequestContext;
+use axum::extract::ConnectInfo;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::get;
+use axum_login::AuthManagerLayerBuilder;
+use std::net::SocketAddr;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::PostgresStore;
 use app::state::AppState;
 use app::{shell, App};
 use axum::body::Body;
@@ -49,8 +62,29 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("public, max-age=31536000, immutable"),
         ));
 
+    // Sessions live in Postgres; the cookie is HttpOnly, SameSite=Lax, Secure behind https, and
+    // expires after the idle timeout (the absolute timeout is checked by the policy gate).
+    let identity = &state.deployment.identity;
+    let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
+        .with_name("wraparound_session")
+        .with_http_only(true)
+        .with_same_site(tower_sessions::cookie::SameSite::Lax)
+        .with_secure(state.deployment.site.public_url.starts_with("https://"))
+        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::minutes(
+            identity.idle_timeout_minutes as i64,
+        )));
+    let auth = AuthManagerLayerBuilder::new(
+        Accounts {
+            pool: state.pool.clone(),
+        },
+        sessions,
+    )
+    .build();
+
     Router::new()
         .merge(hsds::api::router())
+        .route("/auth/oidc/start", get(oidc::start))
+        .route("/auth/oidc/callback", get(oidc::callback))
         .leptos_routes_with_context(&state, routes, provide_deployment.clone(), {
             let options = options.clone();
             move || shell(options.clone())
@@ -60,7 +94,9 @@ pub fn router(state: AppState) -> Router {
             AppState,
             _,
         >(provide_deployment, shell))
-        .with_state(state)
+        .with_state(state.clone())
+        .layer(middleware::from_fn_with_state(state, policy_gate))
+        .layer(auth)
         .layer(middleware::from_fn(language_from_query))
         .layer(middleware::from_fn(security_headers))
         .layer(CompressionLayer::new())
@@ -104,9 +140,163 @@ async fn language_from_query(mut req: Request<Body>, next: Next) -> Response {
     response
 }
 
+/// The one place every request is authorized. It refuses cross-site state changes (CSRF), finds
+/// who is signed in (ending sessions past the absolute timeout), asks the policy table whether
+/// their role may perform the route's action, audits refusals, and hands the answer to pages
+/// and server functions as a [`RequestContext`].
+async fn policy_gate(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut req: Request<Body>,
+    next: Next,
+) -> Response {
+    let ip = client_ip(&req);
+    let path = req.uri().path().to_string();
+    let method = match *req.method() {
+        axum::http::Method::GET | axum::http::Method::HEAD => Method::Get,
+        axum::http::Method::POST => Method::Post,
+        _ => return StatusCode::METHOD_NOT_ALLOWED.into_response(),
+    };
+    if method == Method::Post && is_cross_site(&req, &state.deployment) {
+        audit::record_refusal(
+            &state.pool,
+            &Actor { ip, ..Actor::default() },
+            "request.cross_site_refused",
+            Some(&path),
+            Outcome::Denied,
+            serde_json::json!({ "origin": header_text(&req, header::ORIGIN) }),
+        )
+        .await;
+        return (StatusCode::FORBIDDEN, "Cross-site request refused.").into_response();
+    }
+
+    let viewer = match req.extensions().get::<AuthSession>().cloned() {
+        Some(mut auth) => match auth.user.clone() {
+            Some(user) => {
+                let signed_in_at: Option<i64> =
+                    auth.session.get(session_keys::SIGNED_IN_AT).await.ok().flatten();
+                let limit = state.deployment.identity.absolute_timeout_hours as i64 * 3600;
+                let expired = signed_in_at
+                    .is_none_or(|t| chrono::Utc::now().timestamp() - t > limit);
+                if expired {
+                    let _ = auth.logout().await;
+                    None
+                } else {
+                    match accounts::viewer(&state.pool, user.id).await {
+                        Ok(v) => v,
+                        Err(e) => {
+                            tracing::error!(error = %e, "loading the signed-in user failed");
+                            return (StatusCode::SERVICE_UNAVAILABLE, "Please try again in a minute.")
+                                .into_response();
+                        }
+                    }
+                }
+            }
+            None => None,
+        },
+        None => None,
+    };
+    let role = viewer.as_ref().map_or(Role::Anonymous, |v| v.effective_role());
+
+    let Some(action) = policy::action_for(method, &path) else {
+        // Unknown pages fall through to the not-found page; unknown server functions and posts
+        // are refused outright.
+        if method == Method::Post || path.starts_with("/fn/") {
+            return StatusCode::NOT_FOUND.into_response();
+        }
+        req.extensions_mut().insert(RequestContext { viewer, ip });
+        return next.run(req).await;
+    };
+    if !policy::allows(role, action) {
+        if role != Role::Anonymous {
+            audit::record_refusal(
+                &state.pool,
+                &Actor::from_viewer(viewer.as_ref(), &ip),
+                "request.denied",
+                Some(&path),
+                Outcome::Denied,
+                serde_json::json!({ "action": format!("{action:?}"), "role": role.as_str() }),
+            )
+            .await;
+        }
+        return refusal(method, role, &path, viewer.as_ref());
+    }
+    req.extensions_mut().insert(RequestContext { viewer, ip });
+    next.run(req).await
+}
+
+/// How a refusal looks: a page asks an anonymous visitor to sign in and sends someone still
+/// onboarding back to it; everything else is a plain 403.
+fn refusal(method: Method, role: Role, path: &str, viewer: Option<&app::identity::Viewer>) -> Response {
+    let mut response = match (method, role) {
+        (Method::Get, Role::Anonymous) => Redirect::to(&format!(
+            "/sign-in?next={}",
+            app::identity::urlencode(path)
+        ))
+        .into_response(),
+        (Method::Get, Role::Onboarding) => {
+            Redirect::to(viewer.map_or("/onboarding", |v| v.home())).into_response()
+        }
+        (Method::Post, Role::Anonymous) => {
+            (StatusCode::UNAUTHORIZED, "Please sign in.").into_response()
+        }
+        _ => (
+            StatusCode::FORBIDDEN,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            "<!DOCTYPE html><html lang=\"en\"><title>Not allowed</title><main><h1>You do not have access to this page</h1><p><a href=\"/account\">Go to your account</a></p></main></html>",
+        )
+            .into_response(),
+    };
+    // Marks the answer as the policy's (the policy test tells refusals from pages that
+    // redirect on their own).
+    response
+        .headers_mut()
+        .insert("x-wraparound-refused", HeaderValue::from_static("policy"));
+    response
+}
+
+fn header_text(req: &Request<Body>, name: header::HeaderName) -> Option<String> {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// A state-changing request from another site: the browser says so (`Sec-Fetch-Site`), or its
+/// `Origin` is neither this host nor the configured public URL. Requests without either header
+/// come from non-browser clients, which carry no ambient cookies to abuse.
+fn is_cross_site(req: &Request<Body>, deployment: &Deployment) -> bool {
+    if let Some(site) = header_text(req, header::HeaderName::from_static("sec-fetch-site")) {
+        if site != "same-origin" && site != "none" {
+            return true;
+        }
+    }
+    let Some(origin) = header_text(req, header::ORIGIN) else {
+        return false;
+    };
+    let host = header_text(req, header::HOST).unwrap_or_default();
+    let origin_host = origin
+        .split_once("://")
+        .map(|(_, rest)| rest.trim_end_matches('/'))
+        .unwrap_or("");
+    origin != deployment.site.public_url && origin_host != host
+}
+
+/// The client's address as the connection saw it.
+fn client_ip(req: &Request<Body>) -> String {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default()
+}
+
 async fn security_headers(req: Request<Body>, next: Next) -> Response {
     let mut response = next.run(req).await;
     let h = response.headers_mut();
+    // Pages set their own policy with the hydration script's nonce; everything else gets the
+    // strictest one.
+    h.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(
+        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+    ));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -132,13 +322,43 @@ pub async fn serve(
         deployment: Arc::new(deployment),
         leptos_options,
     };
+    match crate::mail::Transport::from_env(state.deployment.mail.dev_mailbox)? {
+        Some(transport) => crate::mail::spawn(
+            state.pool.clone(),
+            transport,
+            state.deployment.mail.from.clone(),
+            host_of(&state.deployment.site.public_url),
+        ),
+        None => tracing::warn!(
+            "no SMTP server ($WRAPAROUND_SMTP_URL) and no dev mailbox: e-mail stays queued in the outbox"
+        ),
+    }
+    spawn_session_cleanup(state.pool.clone());
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     println!("Wraparound is serving on http://{addr}");
-    axum::serve(listener, app.into_make_service())
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown())
         .await?;
     Ok(())
+}
+
+/// The host part of a URL (for Message-IDs).
+pub fn host_of(url: &str) -> String {
+    url.split_once("://")
+        .map(|(_, rest)| rest.split(['/', ':']).next().unwrap_or("localhost"))
+        .unwrap_or("localhost")
+        .to_string()
+}
+
+fn spawn_session_cleanup(pool: PgPool) {
+    use tower_sessions::ExpiredDeletion;
+    let store = PostgresStore::new(pool);
+    tokio::spawn(async move {
+        let _ = store
+            .continuously_delete_expired(tokio::time::Duration::from_secs(600))
+            .await;
+    });
 }
 
 async fn shutdown() {

@@ -7,4 +7,6 @@ pub mod db;
 pub mod demo;
 pub mod hsds;
 pub mod http;
+pub mod mail;
+pub mod oidc;
 pub mod places;

@@ -61,6 +61,13 @@ enum Command {
         #[arg(long, default_value = "target/demo/ky")]
         dir: PathBuf,
     },
+    /// The audit trail: `server audit verify` checks the hash chain.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Print the current sign-in code of a demo account.
+    DemoCode { email: String },
     /// Write .br and .gz copies of the built site's assets.
     Precompress { dir: PathBuf },
     /// Time a fixed mix of searches against a running server (and straight against Postgres).
@@ -79,6 +86,12 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute every entry's hash; report the first broken link (exit code 3) or "intact".
+    Verify,
+}
+
 fn source_name(path: &std::path::Path) -> String {
     let stem = path
         .file_stem()
@@ -94,6 +107,22 @@ fn source_name(path: &std::path::Path) -> String {
     } else {
         cleaned.chars().take(60).collect()
     }
+}
+
+async fn load_demo_directory(pool: &sqlx::PgPool, deployment: &Deployment, dir: &std::path::Path) -> anyhow::Result<()> {
+    demo::generate(dir, demo::Scale::Kentucky, None)?;
+    let options = hsds::ImportOptions {
+        source: "ky-demo".into(),
+        full: true,
+        allow_mass_deactivation: false,
+        home_state: deployment.region.state.clone(),
+        default_timezone: deployment.region.timezone.clone(),
+    };
+    let report = hsds::import(pool, dir, &options)
+        .await
+        .context("loading the demo directory")?;
+    print!("{}", report.to_text());
+    Ok(())
 }
 
 #[tokio::main]
@@ -170,22 +199,33 @@ async fn main() -> anyhow::Result<()> {
                 .await?;
             if services > 0 {
                 println!("directory already has {services} services; demo data not loaded");
-                return Ok(());
+            } else {
+                load_demo_directory(&pool, &deployment, &dir).await?;
             }
-            demo::generate(&dir, demo::Scale::Kentucky, None)?;
-            let options = hsds::ImportOptions {
-                source: "ky-demo".into(),
-                full: true,
-                allow_mass_deactivation: false,
-                home_state: deployment.region.state.clone(),
-                default_timezone: deployment.region.timezone.clone(),
-            };
-            let report = hsds::import(&pool, &dir, &options)
-                .await
-                .context("loading the demo directory")?;
-            print!("{}", report.to_text());
+            // The demo reviewer works the chapter most counties fall to.
+            let accounts = demo::accounts::seed(&pool, &deployment.onboarding.default_chapter).await?;
+            print!("{}", demo::accounts::describe(&accounts));
             Ok(())
         }
+        Command::DemoCode { email } => {
+            let pool = db::connect(1).await?;
+            println!("{}", demo::accounts::current_code(&pool, &email).await?);
+            Ok(())
+        }
+        Command::Audit { command: AuditCommand::Verify } => {
+            let pool = db::connect(2).await?;
+            match app::audit::verify(&pool).await? {
+                app::audit::ChainCheck::Intact { entries } => {
+                    println!("audit trail intact: {entries} entries");
+                    Ok(())
+                }
+                app::audit::ChainCheck::BrokenAt { seq, entries_before } => {
+                    println!("audit trail BROKEN at entry {seq} (the {entries_before} entries before it are intact)");
+                    std::process::exit(3);
+                }
+            }
+        }
+
         Command::Bench { url, label, searches, site } => {
             let pool = db::connect(4).await?;
             print!("{}", bench::run(&pool, &deployment, url.trim_end_matches('/'), &label, searches, &site).await?);

@@ -95,6 +95,8 @@ pub struct ServiceCard {
     pub is_free: bool,
     /// Found because it serves the whole area (statewide / countywide), not by distance.
     pub serves_area: bool,
+    /// Offered by an onboarded Community Partner (they take referrals here).
+    pub is_partner: bool,
 }
 
 /// Where a search is centred, as the server understood it.
@@ -135,6 +137,8 @@ pub struct OrganizationSummary {
     pub name: String,
     pub description: Option<String>,
     pub website: Option<String>,
+    /// An onboarded Community Partner.
+    pub is_partner: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -339,6 +339,7 @@ fn ProgramView(page: ProgramPageData) -> impl IntoView {
             <h1 class="page-title mt-2">{p.name.clone()}</h1>
             <p class="mt-1">{tr!(locale, offered_by, organization = p.organization.name.clone())}</p>
             <p class="mt-2 flex flex-wrap gap-2">
+                {p.organization.is_partner.then(|| view! { <span class="badge badge-partner">{tr!(locale, partner_badge)}</span> })}
                 {p.is_free.then(|| view! { <span class="badge badge-free">{tr!(locale, free)}</span> })}
                 {open}
             </p>
@@ -385,6 +386,12 @@ fn ProgramView(page: ProgramPageData) -> impl IntoView {
                     }).collect_view()}
                 </ul>
             </section>
+            {(!p.organization.is_partner).then(|| view! {
+                <p class="mt-6 text-sm no-print">
+                    {tr!(locale, claim_prompt, organization = p.organization.name.clone())}" "
+                    <a class="link" href=format!("/organizations/{}/claim", p.organization.id)>{tr!(locale, claim_link)}</a>
+                </p>
+            })}
         </article>
     }
 }

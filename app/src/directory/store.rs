@@ -406,7 +406,9 @@ impl Search<'_> {
 const CARD_SELECT: &str = r#"
     SELECT hits.id, hits.is_free, hits.miles, hits.open_now, hits.serves_area, sv.name, o.name AS organization, sv.category_ids,
            coalesce(sal.phones -> 0, sv.phones -> 0, l.phones -> 0, o.phones -> 0) AS phone,
-           l.address_1, l.address_2, l.city, l.state_province, l.postal_code
+           l.address_1, l.address_2, l.city, l.state_province, l.postal_code,
+           EXISTS (SELECT 1 FROM partner_organizations po
+                    WHERE po.organization_id = o.id AND po.onboarded_at IS NOT NULL) AS is_partner
     FROM hits
     JOIN services sv ON sv.id = hits.service_id
     JOIN organizations o ON o.id = sv.organization_id
@@ -453,6 +455,7 @@ fn card_from_row(row: &PgRow) -> Result<ServiceCard, sqlx::Error> {
         address: address_from_row(row)?,
         is_free: row.try_get("is_free")?,
         serves_area: row.try_get("serves_area")?,
+        is_partner: row.try_get("is_partner")?,
     })
 }
 
@@ -515,6 +518,8 @@ pub async fn program(pool: &PgPool, id: Uuid, service_id: Uuid) -> Result<Progra
                e.open_hours IS NOT NULL AND e.open_hours @> minute_of_week(now(), e.timezone) AS open_now,
                o.id AS organization_id, o.name AS organization_name, o.description AS organization_description,
                o.website AS organization_website,
+               EXISTS (SELECT 1 FROM partner_organizations po
+                        WHERE po.organization_id = o.id AND po.onboarded_at IS NOT NULL) AS is_partner,
                l.id AS location_id, l.name AS location_name, l.latitude, l.longitude, l.transportation,
                l.address_1, l.address_2, l.city, l.state_province, l.postal_code
         FROM services sv
@@ -574,6 +579,7 @@ pub async fn program(pool: &PgPool, id: Uuid, service_id: Uuid) -> Result<Progra
             name: row.try_get("organization_name")?,
             description: row.try_get("organization_description")?,
             website: organization_website.clone(),
+            is_partner: row.try_get("is_partner")?,
         },
         category_ids: row.try_get("category_ids")?,
         eligibility: row.try_get("eligibility_description")?,

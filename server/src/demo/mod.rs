@@ -6,6 +6,8 @@
 //! Organizations, names and phone numbers are fictional (phones use the 555-01xx range that is
 //! reserved for fiction); places are real.
 
+pub mod accounts;
+
 use crate::places::Place;
 use anyhow::Context;
 use rand::rngs::SmallRng;

@@ -79,7 +79,10 @@ impl TestApp {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move {
-            axum::serve(listener, app.into_make_service())
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
                 .await
                 .expect("serve")
         });
@@ -114,4 +117,131 @@ impl TestApp {
         let status = r.status().as_u16();
         (status, r.json().await.expect("json body"))
     }
+}
+
+pub const PASSWORD: &str = "river otter kettle maple";
+
+/// A person with a role, fully onboarded unless `onboarded` is false. Returns (id, email, TOTP
+/// secret).
+pub async fn person(
+    pool: &PgPool,
+    role: app::policy::Role,
+    organization: Option<uuid::Uuid>,
+    onboarded: bool,
+) -> (uuid::Uuid, String, String) {
+    use app::identity::{mfa, passwords};
+    let email = format!("{}-{}@test.example", role.as_str(), app::identity::mfa::new_secret().to_lowercase()[..12].to_string());
+    let secret = mfa::new_secret();
+    let chapter = (role == app::policy::Role::ChapterReviewer).then_some("uw-kentucky");
+    let id: uuid::Uuid = sqlx::query_scalar(
+        "INSERT INTO users (email, name, role, organization_id, chapter, password_hash, totp_secret,
+                            mfa_enrolled_at, training_passed_at)
+         VALUES ($1, 'Test Person', $2, $3, $4, $5, $6,
+                 CASE WHEN $7 THEN now() END, CASE WHEN $7 THEN now() END)
+         RETURNING id",
+    )
+    .bind(&email)
+    .bind(role.as_str())
+    .bind(organization)
+    .bind(chapter)
+    .bind(passwords::hash(PASSWORD))
+    .bind(onboarded.then_some(secret.clone()))
+    .bind(onboarded)
+    .fetch_one(pool)
+    .await
+    .expect("person");
+    if onboarded {
+        sqlx::query("INSERT INTO agreement_acceptances (user_id, version) VALUES ($1, $2)")
+            .bind(id)
+            .bind(app::partners::onboarding::AGREEMENT_VERSION)
+            .execute(pool)
+            .await
+            .expect("agreement");
+    }
+    (id, email, secret)
+}
+
+/// An organization of the directory made an onboarded partner of the given type.
+pub async fn partner_organization(pool: &PgPool, org_type: &str) -> uuid::Uuid {
+    let id: uuid::Uuid = sqlx::query_scalar(
+        "SELECT o.id FROM organizations o WHERE NOT EXISTS
+           (SELECT 1 FROM partner_organizations p WHERE p.organization_id = o.id)
+          AND NOT o.placeholder ORDER BY o.name LIMIT 1",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("an organization");
+    sqlx::query(
+        "INSERT INTO partner_organizations (organization_id, org_type, chapter, onboarded_at)
+         VALUES ($1, $2, 'uw-kentucky', now())",
+    )
+    .bind(id)
+    .bind(org_type)
+    .execute(pool)
+    .await
+    .expect("partner");
+    id
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects, asks for HTML.
+pub fn browser() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::ACCEPT, "text/html".parse().unwrap());
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .expect("client")
+}
+
+impl TestApp {
+    /// POSTs a form as a browser would (same-origin).
+    pub async fn post_form(&self, client: &reqwest::Client, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        client
+            .post(format!("{}{path}", self.base))
+            .header("Origin", &self.base)
+            .header("Sec-Fetch-Site", "same-origin")
+            .form(form)
+            .send()
+            .await
+            .expect("post")
+    }
+
+    pub async fn get_with(&self, client: &reqwest::Client, path: &str) -> reqwest::Response {
+        client.get(format!("{}{path}", self.base)).send().await.expect("get")
+    }
+
+    /// Signs in with password and the current code; returns where the server sent them.
+    pub async fn sign_in(&self, client: &reqwest::Client, email: &str, secret: &str) -> String {
+        let r = self
+            .post_form(client, "/fn/sign_in", &[("email", email), ("password", PASSWORD)])
+            .await;
+        let to = location(&r);
+        if to != "/sign-in/code" {
+            return to;
+        }
+        let code = app::identity::mfa::code_at(secret, chrono::Utc::now().timestamp() as u64);
+        let r = self
+            .post_form(client, "/fn/verify_sign_in_code", &[("code", &code)])
+            .await;
+        location(&r)
+    }
+}
+
+pub fn location(r: &reqwest::Response) -> String {
+    r.headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Audit entries with this action, newest first: (outcome, actor_email, subject).
+pub async fn audited(pool: &PgPool, action: &str) -> Vec<(String, Option<String>, Option<String>)> {
+    sqlx::query_as("SELECT outcome, actor_email, subject FROM audit_log WHERE action = $1 ORDER BY seq DESC")
+        .bind(action)
+        .fetch_all(pool)
+        .await
+        .expect("audit")
 }

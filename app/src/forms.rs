@@ -1,0 +1,93 @@
+//! Pieces every signed-in page and form shares: the error alert a failed form post comes back
+//! with, labelled fields, and server-side data loading. Server-rendered only: these pages need
+//! no JavaScript, and their data never reaches the browser bundle.
+
+use crate::i18n::*;
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use std::future::Future;
+
+/// A query parameter of the current page.
+pub fn query(name: &str) -> Option<String> {
+    use_query_map().with_untracked(|q| q.get(name)).filter(|v| !v.is_empty())
+}
+
+/// The words for a form problem code (see `web::Problem`).
+pub fn problem_text(locale: Locale, code: &str) -> String {
+    match code {
+        "missing_credentials" => tr!(locale, err_missing_credentials),
+        "wrong_password" => tr!(locale, err_wrong_password),
+        "wrong_code" => tr!(locale, err_wrong_code),
+        "locked" => tr!(locale, err_locked),
+        "rate_limited" => tr!(locale, err_rate_limited),
+        "expired" => tr!(locale, err_sign_in_expired),
+        "no_account" => tr!(locale, err_no_linked_account),
+        "idp_failed" => tr!(locale, err_idp_failed),
+        "password_short" => tr!(locale, err_password_short),
+        "password_long" => tr!(locale, err_password_long),
+        "password_common" => tr!(locale, err_password_common),
+        "password_has_email" => tr!(locale, err_password_has_email),
+        "password_repetitive" => tr!(locale, err_password_repetitive),
+        "password_mismatch" => tr!(locale, err_password_mismatch),
+        "invitation_invalid" => tr!(locale, err_invitation_invalid),
+        "account_exists" => tr!(locale, err_account_exists),
+        "missing_fields" => tr!(locale, err_missing_fields),
+        "bad_email" => tr!(locale, err_bad_email),
+        "bad_phone" => tr!(locale, err_bad_phone),
+        "already_partner" => tr!(locale, err_already_partner),
+        "already_decided" => tr!(locale, err_already_decided),
+        "reason_needed" => tr!(locale, err_reason_needed),
+        "training_wrong" => tr!(locale, err_training_wrong),
+        "agreement_needed" => tr!(locale, err_agreement_needed),
+        "not_found" => tr!(locale, not_found_title),
+        "denied" => tr!(locale, err_denied),
+        "self_change" => tr!(locale, err_self_change),
+        "bad_role" => tr!(locale, err_bad_role),
+        _ => tr!(locale, err_unavailable),
+    }
+}
+
+/// The alert at the top of a form that came back with `?error=`.
+#[component]
+pub fn FormAlert() -> impl IntoView {
+    let locale = use_i18n().get_locale_untracked();
+    query("error").map(|code| {
+        view! {
+            <div class="alert alert-error" role="alert">
+                {problem_text(locale, &code)}
+            </div>
+        }
+    })
+}
+
+/// A one-line notice for a page reached after something worked (`?done=`).
+#[component]
+pub fn Notice(text: Option<String>) -> impl IntoView {
+    text.map(|t| {
+        view! {
+            <div class="alert alert-success" role="status">
+                {t}
+            </div>
+        }
+    })
+}
+
+/// Renders what `load` produces once it is ready; the route uses `SsrMode::Async`, so the page
+/// arrives complete.
+pub fn loaded<F, V>(load: F) -> impl IntoView
+where
+    F: Future<Output = V> + Send + 'static,
+    V: IntoView + 'static,
+{
+    view! { <Suspense fallback=|| ()>{Suspend::new(load)}</Suspense> }
+}
+
+/// The date part of a timestamp, in the deployment's calendar (UTC is close enough for dates
+/// people read on partner screens; times are shown with their zone).
+pub fn date(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d").to_string()
+}
+
+pub fn date_time(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}

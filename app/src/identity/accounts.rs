@@ -1,0 +1,204 @@
+//! Accounts in Postgres: the axum-login backend (who a session belongs to), sign-in
+//! bookkeeping (failures, lockout), and loading the [`Viewer`] the policy gate hands to pages.
+
+use super::Viewer;
+use crate::policy::Role;
+use axum_login::{AuthUser, AuthnBackend, UserId};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// Failed sign-ins in a row (wrong password or wrong code) before the account is locked.
+pub const LOCKOUT_AFTER: i32 = 5;
+pub const LOCKOUT_MINUTES: i32 = 15;
+
+/// What a session remembers about its person. The security stamp is part of the session: when it
+/// changes (deactivation, MFA reset) every existing session of that person stops working.
+#[derive(Clone, Debug)]
+pub struct SessionUser {
+    pub id: Uuid,
+    stamp: [u8; 16],
+}
+
+impl AuthUser for SessionUser {
+    type Id = Uuid;
+
+    fn id(&self) -> Uuid {
+        self.id
+    }
+
+    fn session_auth_hash(&self) -> &[u8] {
+        &self.stamp
+    }
+}
+
+#[derive(Clone)]
+pub struct Accounts {
+    pub pool: PgPool,
+}
+
+pub type AuthSession = axum_login::AuthSession<Accounts>;
+
+impl AuthnBackend for Accounts {
+    type User = SessionUser;
+    /// The id of a person whose password (or identity provider) and second factor have already
+    /// been checked by the sign-in server functions.
+    type Credentials = Uuid;
+    type Error = sqlx::Error;
+
+    async fn authenticate(&self, id: Uuid) -> Result<Option<SessionUser>, sqlx::Error> {
+        self.get_user(&id).await
+    }
+
+    async fn get_user(&self, id: &UserId<Self>) -> Result<Option<SessionUser>, sqlx::Error> {
+        let row: Option<(Uuid, Uuid)> =
+            sqlx::query_as("SELECT id, security_stamp FROM users WHERE id = $1 AND active")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(id, stamp)| SessionUser {
+            id,
+            stamp: *stamp.as_bytes(),
+        }))
+    }
+}
+
+/// What sign-in needs to know about an account.
+#[derive(Debug, sqlx::FromRow)]
+pub struct SignInRecord {
+    pub id: Uuid,
+    pub email: String,
+    pub role: String,
+    pub password_hash: Option<String>,
+    pub totp_secret: Option<String>,
+    pub last_totp_step: Option<i64>,
+    pub active: bool,
+    pub locked: bool,
+}
+
+const SIGN_IN_COLUMNS: &str = "id, email, role, password_hash, totp_secret, last_totp_step, active,
+     coalesce(locked_until > now(), false) AS locked";
+
+pub async fn by_email(pool: &PgPool, email: &str) -> sqlx::Result<Option<SignInRecord>> {
+    sqlx::query_as(&format!(
+        "SELECT {SIGN_IN_COLUMNS} FROM users WHERE lower(email) = lower($1)"
+    ))
+    .bind(email.trim())
+    .fetch_optional(pool)
+    .await
+}
+
+pub async fn by_id(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<SignInRecord>> {
+    sqlx::query_as(&format!("SELECT {SIGN_IN_COLUMNS} FROM users WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+pub async fn by_identity_provider(
+    pool: &PgPool,
+    issuer: &str,
+    subject: &str,
+) -> sqlx::Result<Option<SignInRecord>> {
+    sqlx::query_as(&format!(
+        "SELECT {SIGN_IN_COLUMNS} FROM users WHERE oidc_issuer = $1 AND oidc_subject = $2"
+    ))
+    .bind(issuer)
+    .bind(subject)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Counts a failed attempt; the `LOCKOUT_AFTER`th in a row locks the account for a while.
+/// Returns true when this failure locked it.
+pub async fn record_failure(pool: &PgPool, id: Uuid) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "UPDATE users SET
+             failed_sign_ins = CASE WHEN failed_sign_ins + 1 >= $2 THEN 0 ELSE failed_sign_ins + 1 END,
+             locked_until = CASE WHEN failed_sign_ins + 1 >= $2
+                                 THEN now() + make_interval(mins => $3) ELSE locked_until END
+          WHERE id = $1
+          RETURNING locked_until > now()",
+    )
+    .bind(id)
+    .bind(LOCKOUT_AFTER)
+    .bind(LOCKOUT_MINUTES)
+    .fetch_one(pool)
+    .await
+    .map(|locked: Option<bool>| locked.unwrap_or(false))
+}
+
+pub async fn record_success(pool: &PgPool, id: Uuid, totp_step: Option<i64>) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE users SET failed_sign_ins = 0, locked_until = NULL,
+                          last_totp_step = coalesce($2, last_totp_step)
+          WHERE id = $1",
+    )
+    .bind(id)
+    .bind(totp_step)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Uses up one recovery code; true if it was valid and unused.
+pub async fn use_recovery_code(pool: &PgPool, id: Uuid, code: &str) -> sqlx::Result<bool> {
+    let used = sqlx::query(
+        "UPDATE recovery_codes SET used_at = now()
+          WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
+    )
+    .bind(id)
+    .bind(super::mfa::recovery_code_hash(code))
+    .execute(pool)
+    .await?;
+    Ok(used.rows_affected() == 1)
+}
+
+#[derive(sqlx::FromRow)]
+struct ViewerRow {
+    id: Uuid,
+    name: String,
+    email: String,
+    role: String,
+    organization_id: Option<Uuid>,
+    organization_name: Option<String>,
+    org_type: Option<String>,
+    chapter: Option<String>,
+    mfa_enrolled: bool,
+    training_passed: bool,
+    agreement_accepted: bool,
+}
+
+/// The signed-in person as pages and the policy see them.
+pub async fn viewer(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<Viewer>> {
+    let row: Option<ViewerRow> = sqlx::query_as(
+        "SELECT u.id, u.name, u.email, u.role, u.organization_id, o.name AS organization_name,
+                p.org_type, u.chapter,
+                u.mfa_enrolled_at IS NOT NULL AS mfa_enrolled,
+                u.training_passed_at IS NOT NULL AS training_passed,
+                EXISTS (SELECT 1 FROM agreement_acceptances a
+                         WHERE a.user_id = u.id AND a.version = $2) AS agreement_accepted
+           FROM users u
+           LEFT JOIN organizations o ON o.id = u.organization_id
+           LEFT JOIN partner_organizations p ON p.organization_id = u.organization_id
+          WHERE u.id = $1 AND u.active",
+    )
+    .bind(id)
+    .bind(crate::partners::onboarding::AGREEMENT_VERSION)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.and_then(|r| {
+        Some(Viewer {
+            user_id: r.id,
+            name: r.name,
+            email: r.email,
+            role: Role::parse(&r.role)?,
+            organization_id: r.organization_id,
+            organization_name: r.organization_name,
+            org_type: r.org_type,
+            chapter: r.chapter,
+            mfa_enrolled: r.mfa_enrolled,
+            training_passed: r.training_passed,
+            agreement_accepted: r.agreement_accepted,
+        })
+    }))
+}

@@ -1,0 +1,329 @@
+//! Who is signed in, and how they got there: passwords (argon2) or the state identity provider
+//! (OpenID Connect, in server/src/oidc.rs), then a time-based code for every partner and United
+//! Way role at every sign-in. Sessions live in Postgres (tower-sessions + axum-login).
+
+#[cfg(feature = "ssr")]
+pub mod accounts;
+#[cfg(feature = "ssr")]
+pub mod mfa;
+#[cfg(feature = "ssr")]
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod passwords;
+
+use crate::policy::Role;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The signed-in person, as the policy gate loads them for each request.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Viewer {
+    pub user_id: Uuid,
+    pub name: String,
+    pub email: String,
+    /// The role they were given. What they may do now is [`Viewer::effective_role`].
+    pub role: Role,
+    pub organization_id: Option<Uuid>,
+    pub organization_name: Option<String>,
+    pub org_type: Option<String>,
+    pub chapter: Option<String>,
+    pub mfa_enrolled: bool,
+    pub training_passed: bool,
+    /// Accepted the current version of the user agreement.
+    pub agreement_accepted: bool,
+}
+
+impl Viewer {
+    pub fn onboarded(&self) -> bool {
+        self.mfa_enrolled && self.training_passed && self.agreement_accepted
+    }
+
+    /// Partners and United Way staff act as `Onboarding` until final onboarding is done.
+    pub fn effective_role(&self) -> Role {
+        if self.role.needs_onboarding() && !self.onboarded() {
+            Role::Onboarding
+        } else {
+            self.role
+        }
+    }
+
+    /// The next onboarding page, if any is left.
+    pub fn next_onboarding_step(&self) -> Option<&'static str> {
+        if !self.role.needs_onboarding() {
+            None
+        } else if !self.mfa_enrolled {
+            Some("/onboarding/mfa")
+        } else if !self.training_passed {
+            Some("/onboarding/training")
+        } else if !self.agreement_accepted {
+            Some("/onboarding/agreement")
+        } else {
+            None
+        }
+    }
+
+    /// Where this person starts after signing in.
+    pub fn home(&self) -> &'static str {
+        match self.effective_role() {
+            Role::Onboarding => self.next_onboarding_step().unwrap_or("/onboarding"),
+            Role::PartnerStaff | Role::PartnerAdmin | Role::HospitalStaff => "/partner",
+            Role::ChapterReviewer => "/united-way/claims",
+            _ => "/account",
+        }
+    }
+}
+
+/// Session keys. Everything a session holds beyond axum-login's own user id.
+#[cfg(feature = "ssr")]
+pub mod session_keys {
+    /// A person who passed the first factor and still owes a code: [`super::PendingCode`].
+    pub const PENDING_CODE: &str = "pending_code";
+    /// When the person signed in (seconds since 1970), for the absolute timeout.
+    pub const SIGNED_IN_AT: &str = "signed_in_at";
+    /// The secret being enrolled, until a code from it is confirmed.
+    pub const MFA_SECRET: &str = "mfa_secret";
+    /// Recovery codes, shown once right after enrolment.
+    pub const RECOVERY_CODES: &str = "recovery_codes";
+    /// The OpenID Connect round trip in progress.
+    pub const OIDC_FLOW: &str = "oidc_flow";
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PendingCode {
+    pub user_id: Uuid,
+    pub next: Option<String>,
+    /// "password" or "identity provider", for the audit trail.
+    pub via: String,
+}
+
+#[cfg(feature = "ssr")]
+use crate::audit::{self, Actor, Outcome};
+#[cfg(feature = "ssr")]
+use crate::web::{finish, local_path, Problem};
+
+/// The first factor is done (password or identity provider). People with MFA owe a code next;
+/// people still onboarding are signed in to finish it (MFA enrolment is the first step).
+#[cfg(feature = "ssr")]
+pub async fn after_first_factor(
+    pool: &sqlx::PgPool,
+    ip: &str,
+    auth: &mut accounts::AuthSession,
+    record: &accounts::SignInRecord,
+    next: Option<String>,
+    via: &str,
+) -> Result<String, Problem> {
+    if record.totp_secret.is_some() {
+        auth.session.cycle_id().await?;
+        auth.session
+            .insert(
+                session_keys::PENDING_CODE,
+                PendingCode {
+                    user_id: record.id,
+                    next,
+                    via: via.to_string(),
+                },
+            )
+            .await?;
+        return Ok("/sign-in/code".into());
+    }
+    accounts::record_success(pool, record.id, None).await?;
+    complete_sign_in(pool, ip, auth, record, via).await?;
+    Ok("/onboarding".into())
+}
+
+/// Both factors are done (or the person is still enrolling): start the signed-in session with a
+/// new session id (no fixation), and audit it.
+#[cfg(feature = "ssr")]
+pub async fn complete_sign_in(
+    pool: &sqlx::PgPool,
+    ip: &str,
+    auth: &mut accounts::AuthSession,
+    record: &accounts::SignInRecord,
+    via: &str,
+) -> Result<(), Problem> {
+    let user = auth
+        .authenticate(record.id)
+        .await
+        .map_err(|_| Problem("unavailable"))?
+        .ok_or(Problem("wrong_password"))?;
+    auth.login(&user).await.map_err(|e| {
+        tracing::error!(error = %e, "could not start a session");
+        Problem("unavailable")
+    })?;
+    auth.session
+        .insert(session_keys::SIGNED_IN_AT, chrono::Utc::now().timestamp())
+        .await?;
+    let viewer = accounts::viewer(pool, record.id).await?;
+    let actor = Actor::from_viewer(viewer.as_ref(), ip);
+    audit::record(
+        pool,
+        &actor,
+        "sign_in",
+        Some(&format!("user:{}", record.id)),
+        Outcome::Ok,
+        serde_json::json!({ "via": via }),
+    )
+    .await?;
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+async fn refuse_sign_in(email: &str, reason: &str, user: Option<Uuid>) {
+    let state = crate::state::AppState::get();
+    let mut actor = Actor::current().with_email(email);
+    actor.id = user;
+    audit::record_refusal(
+        &state.pool,
+        &actor,
+        "sign_in",
+        user.map(|u| format!("user:{u}")).as_deref(),
+        Outcome::Failed,
+        serde_json::json!({ "reason": reason }),
+    )
+    .await;
+}
+
+/// Email and password, the first factor for local accounts.
+#[server(prefix = "/fn", endpoint = "sign_in")]
+pub async fn sign_in(
+    email: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), ServerFnError> {
+    let next = next.as_deref().and_then(local_path);
+    let back = match &next {
+        Some(n) => format!("/sign-in?next={}", urlencode(n)),
+        None => "/sign-in".to_string(),
+    };
+    let mut auth: accounts::AuthSession = leptos_axum::extract().await?;
+    let outcome = async {
+        let pool = crate::state::AppState::get().pool;
+        let ip = crate::web::request().ip;
+        let email = email.trim().to_lowercase();
+        if email.is_empty() || password.is_empty() || email.len() > 320 || password.len() > 1024 {
+            return Err(Problem("missing_credentials"));
+        }
+        if !crate::rate_limit::allow(&pool, crate::rate_limit::SIGN_IN_PER_IP, &ip).await?
+            || !crate::rate_limit::allow(&pool, crate::rate_limit::SIGN_IN_PER_ACCOUNT, &email).await?
+        {
+            refuse_sign_in(&email, "rate limited", None).await;
+            return Err(Problem("rate_limited"));
+        }
+        let record = accounts::by_email(&pool, &email).await?;
+        let stored = record.as_ref().and_then(|r| r.password_hash.clone());
+        let matches = passwords::verify_blocking(password, stored).await;
+        let Some(record) = record.filter(|r| r.active) else {
+            refuse_sign_in(&email, "unknown or deactivated account", None).await;
+            return Err(Problem("wrong_password"));
+        };
+        if record.locked {
+            refuse_sign_in(&email, "account locked", Some(record.id)).await;
+            return Err(Problem("locked"));
+        }
+        if !matches {
+            let locked = accounts::record_failure(&pool, record.id).await?;
+            refuse_sign_in(&email, "wrong password", Some(record.id)).await;
+            return Err(Problem(if locked { "locked" } else { "wrong_password" }));
+        }
+        after_first_factor(&pool, &ip, &mut auth, &record, next.clone(), "password").await
+    }
+    .await;
+    finish(&back, outcome)
+}
+
+/// The second factor: a code from the authenticator app, or a recovery code.
+#[server(prefix = "/fn", endpoint = "verify_sign_in_code")]
+pub async fn verify_sign_in_code(code: String) -> Result<(), ServerFnError> {
+    let mut auth: accounts::AuthSession = leptos_axum::extract().await?;
+    let outcome = async {
+        let pool = crate::state::AppState::get().pool;
+        let pending: Option<PendingCode> = auth.session.get(session_keys::PENDING_CODE).await?;
+        let Some(pending) = pending else {
+            return Err(Problem("expired"));
+        };
+        let record = accounts::by_id(&pool, pending.user_id)
+            .await?
+            .filter(|r| r.active)
+            .ok_or(Problem("expired"))?;
+        if record.locked {
+            refuse_sign_in(&record.email, "account locked", Some(record.id)).await;
+            return Err(Problem("locked"));
+        }
+        let now = chrono::Utc::now().timestamp() as u64;
+        let secret = record.totp_secret.clone().unwrap_or_default();
+        let step = mfa::check(&secret, &code, now, record.last_totp_step);
+        let recovery = step.is_none()
+            && code.trim().len() > 6
+            && accounts::use_recovery_code(&pool, record.id, &code).await?;
+        if step.is_none() && !recovery {
+            let locked = accounts::record_failure(&pool, record.id).await?;
+            refuse_sign_in(&record.email, "wrong code", Some(record.id)).await;
+            if locked {
+                auth.session.remove::<PendingCode>(session_keys::PENDING_CODE).await?;
+            }
+            return Err(Problem(if locked { "locked" } else { "wrong_code" }));
+        }
+        accounts::record_success(&pool, record.id, step).await?;
+        auth.session.remove::<PendingCode>(session_keys::PENDING_CODE).await?;
+        let via = if recovery {
+            format!("{} + recovery code", pending.via)
+        } else {
+            format!("{} + authenticator code", pending.via)
+        };
+        complete_sign_in(&pool, &crate::web::request().ip, &mut auth, &record, &via).await?;
+        if recovery {
+            audit::record(
+                &pool,
+                &Actor::current().with_email(&record.email),
+                "mfa.recovery_code_used",
+                Some(&format!("user:{}", record.id)),
+                Outcome::Ok,
+                serde_json::json!({}),
+            )
+            .await?;
+        }
+        let viewer = accounts::viewer(&pool, record.id).await?;
+        Ok(pending
+            .next
+            .or_else(|| viewer.map(|v| v.home().to_string()))
+            .unwrap_or_else(|| "/account".into()))
+    }
+    .await;
+    finish("/sign-in/code", outcome)
+}
+
+#[server(prefix = "/fn", endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), ServerFnError> {
+    let mut auth: accounts::AuthSession = leptos_axum::extract().await?;
+    let actor = Actor::current();
+    let outcome = async {
+        let pool = crate::state::AppState::get().pool;
+        audit::record(
+            &pool,
+            &actor,
+            "sign_out",
+            actor.id.map(|u| format!("user:{u}")).as_deref(),
+            Outcome::Ok,
+            serde_json::json!({}),
+        )
+        .await?;
+        auth.logout().await.map_err(|_| Problem("unavailable"))?;
+        auth.session.flush().await?;
+        Ok("/sign-in?signed_out=1".to_string())
+    }
+    .await;
+    finish("/account", outcome)
+}
+
+/// Percent-encodes a path for use inside a query string.
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

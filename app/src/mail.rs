@@ -1,0 +1,153 @@
+//! Outgoing e-mail. A message is written to the outbox in the same transaction as the change
+//! that caused it, so it exists exactly when the change does; the worker in server/src/mail.rs
+//! sends it (retrying while the SMTP server is down). E-mails never carry resident details.
+
+use sqlx::PgExecutor;
+
+pub struct Message {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// Queues a message. Use the caller's transaction.
+pub async fn enqueue<'e>(db: impl PgExecutor<'e>, message: &Message) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO outbox (to_address, subject, body) VALUES ($1, $2, $3)")
+        .bind(&message.to)
+        .bind(&message.subject)
+        .bind(&message.body)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Wakes the worker on this server at once (others poll).
+pub async fn nudge<'e>(db: impl PgExecutor<'e>) {
+    let _ = sqlx::query("NOTIFY outbox").execute(db).await;
+}
+
+mod mailbox {
+    use crate::forms::{date_time, loaded};
+    use crate::i18n::*;
+    use crate::layout::set_status;
+    use crate::state::AppState;
+    use leptos::prelude::*;
+    use leptos_meta::{Meta, Title};
+    use leptos_router::hooks::use_params_map;
+
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: uuid::Uuid,
+        to_address: String,
+        subject: String,
+        body: String,
+        created_at: chrono::DateTime<chrono::Utc>,
+        sent_at: Option<chrono::DateTime<chrono::Utc>>,
+    }
+
+    fn enabled() -> bool {
+        let on = AppState::get().deployment.mail.dev_mailbox;
+        if !on {
+            set_status(404);
+        }
+        on
+    }
+
+    /// `/dev/mailbox`: with no SMTP server (the demo), the messages the system sent, newest
+    /// first, so someone trying it can follow the links. Off (404) in a real deployment.
+    #[component]
+    pub fn MailboxPage() -> impl IntoView {
+        let locale = use_i18n().get_locale_untracked();
+        let content = async move {
+            if !enabled() {
+                return view! { <p>{tr!(locale, not_found_body)}</p> }.into_any();
+            }
+            let rows: Vec<Row> = sqlx::query_as(
+                "SELECT id, to_address, subject, body, created_at, sent_at FROM outbox
+                  ORDER BY created_at DESC, id LIMIT 100",
+            )
+            .fetch_all(&AppState::get().pool)
+            .await
+            .unwrap_or_default();
+            let items = rows
+                .into_iter()
+                .map(|r| {
+                    view! {
+                        <li class="card">
+                            <a class="card-title link" href=format!("/dev/mailbox/{}", r.id)>{r.subject.clone()}</a>
+                            <p class="text-sm">{format!("{} · {}", r.to_address, date_time(&r.created_at))}
+                                {r.sent_at.is_none().then(|| format!(" · {}", tr!(locale, mail_queued)))}</p>
+                        </li>
+                    }
+                })
+                .collect_view();
+            view! { <ul class="stack mt-4">{items}</ul> }.into_any()
+        };
+        view! {
+            <Title text=tr!(locale, mailbox_title) />
+            <Meta name="robots" content="noindex" />
+            <div class="page">
+                <h1 class="page-title">{tr!(locale, mailbox_title)}</h1>
+                <p class="mt-2">{tr!(locale, mailbox_intro)}</p>
+                {loaded(content)}
+            </div>
+        }
+    }
+
+    #[component]
+    pub fn MailboxMessagePage() -> impl IntoView {
+        let locale = use_i18n().get_locale_untracked();
+        let id = use_params_map().with_untracked(|p| p.get("id")).unwrap_or_default();
+        let content = async move {
+            let row: Option<Row> = match (enabled(), uuid::Uuid::parse_str(&id)) {
+                (true, Ok(id)) => sqlx::query_as(
+                    "SELECT id, to_address, subject, body, created_at, sent_at FROM outbox WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&AppState::get().pool)
+                .await
+                .ok()
+                .flatten(),
+                _ => None,
+            };
+            let Some(r) = row else {
+                set_status(404);
+                return view! { <p>{tr!(locale, not_found_body)}</p> }.into_any();
+            };
+            // Links in the text become links, so the demo's invitation can be clicked.
+            let lines = r
+                .body
+                .lines()
+                .map(|line| {
+                    let words = line
+                        .split(' ')
+                        .map(|w| {
+                            if w.starts_with("http://") || w.starts_with("https://") {
+                                view! { <a class="link" href=w.to_string()>{w.to_string()}</a>" " }.into_any()
+                            } else {
+                                view! { {w.to_string()}" " }.into_any()
+                            }
+                        })
+                        .collect_view();
+                    view! { <p class="mail-line">{words}</p> }
+                })
+                .collect_view();
+            view! {
+                <h2 class="section-title mt-4">{r.subject.clone()}</h2>
+                <p class="text-sm">{format!("{} · {}", r.to_address, date_time(&r.created_at))}</p>
+                <div class="mail-body mt-4" data-testid="mail-body">{lines}</div>
+            }
+            .into_any()
+        };
+        view! {
+            <Title text=tr!(locale, mailbox_title) />
+            <Meta name="robots" content="noindex" />
+            <div class="page">
+                <p><a class="link" href="/dev/mailbox">{tr!(locale, mailbox_title)}</a></p>
+                {loaded(content)}
+            </div>
+        }
+    }
+}
+
+pub use mailbox::{MailboxMessagePage, MailboxPage};

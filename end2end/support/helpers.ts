@@ -1,0 +1,71 @@
+import { expect, Page } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
+import * as OTPAuth from 'otpauth';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** Zero axe-core violations against WCAG 2.1 A and AA. */
+export async function expectAccessible(page: Page) {
+  const results = await new AxeBuilder({ page })
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
+    .analyze();
+  const summary = results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  expect(summary).toEqual([]);
+}
+
+/** Nothing wider than the phone's screen. */
+export async function expectNoHorizontalScroll(page: Page) {
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+}
+
+/** The code an authenticator app shows now for a base32 secret. */
+export function totp(secret: string, offsetSteps = 0): string {
+  const t = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), digits: 6, period: 30, algorithm: 'SHA1' });
+  return t.generate({ timestamp: Date.now() + offsetSteps * 30_000 });
+}
+
+/** Waits for the next 30-second step, so a fresh code is not a replay of the last one. */
+export async function nextCodeWindow(page: Page) {
+  const ms = 30_000 - (Date.now() % 30_000) + 500;
+  await page.waitForTimeout(ms);
+}
+
+export const DEMO_PASSWORD = 'kentucky demo passphrase';
+export const DEMO = {
+  reviewer: { email: 'chapter.reviewer@demo.wraparound.example', secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXD' },
+  admin: { email: 'partner.admin@demo.wraparound.example', secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXB' },
+  state: { email: 'state.admin@demo.wraparound.example', secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXF' },
+};
+
+const lastStep = new Map<string, number>();
+
+/** Signs in with a password and the current code (waiting for a fresh code if this account
+ * already used the current one: codes work once). */
+export async function signIn(page: Page, who: { email: string; secret: string }) {
+  if (lastStep.get(who.email) === Math.floor(Date.now() / 30_000)) await nextCodeWindow(page);
+  lastStep.set(who.email, Math.floor(Date.now() / 30_000));
+  await page.goto('/sign-in');
+  await page.getByLabel('E-mail').fill(who.email);
+  await page.getByLabel('Password').fill(DEMO_PASSWORD);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await expect(page).toHaveURL(/\/sign-in\/code/);
+  await page.getByLabel('Code').fill(totp(who.secret));
+  await page.getByRole('button', { name: 'Verify' }).click();
+}
+
+export interface Mail { to: string[]; subject: string; body: string }
+
+/** The messages the SMTP sink has received for `to` (waits for at least one matching). */
+export async function mailFor(to: string, subject: RegExp): Promise<Mail> {
+  const dir = process.env.E2E_MAIL_DIR!;
+  for (let i = 0; i < 60; i++) {
+    const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : [];
+    for (const f of files.reverse()) {
+      const m: Mail = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
+      if (m.to.includes(to) && subject.test(m.subject)) return m;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`no mail to ${to} matching ${subject}`);
+}

@@ -1,0 +1,146 @@
+//! Demo accounts, one per role, so someone trying `make run` can sign in as each. Fully
+//! onboarded (MFA, training, agreement) with a fixed password and a fixed TOTP secret that any
+//! authenticator app can add; `server demo-code EMAIL` prints the current code. Only ever
+//! created by `seed-demo`, only under the demo e-mail domain.
+
+use app::partners::onboarding::AGREEMENT_VERSION;
+use app::policy::Role;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+pub const DOMAIN: &str = "demo.wraparound.example";
+pub const PASSWORD: &str = "kentucky demo passphrase";
+/// Base32 TOTP secrets (fixed, so a demo authenticator entry keeps working across resets).
+const SECRETS: [&str; 6] = [
+    "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXA",
+    "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXB",
+    "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXC",
+    "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXD",
+    "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXE",
+    "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXF",
+];
+
+pub struct DemoAccount {
+    pub email: String,
+    pub name: &'static str,
+    pub role: Role,
+    pub organization: Option<String>,
+    pub totp_secret: &'static str,
+}
+
+/// Two organizations of the demo directory become partners (a nonprofit and a hospital), and
+/// one person per role gets an account. Idempotent.
+pub async fn seed(pool: &PgPool, chapter: &str) -> anyhow::Result<Vec<DemoAccount>> {
+    let orgs: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT o.id, o.name FROM organizations o
+          WHERE o.active AND NOT o.placeholder
+            AND EXISTS (SELECT 1 FROM services s WHERE s.organization_id = o.id AND s.active)
+          ORDER BY o.name LIMIT 2",
+    )
+    .fetch_all(pool)
+    .await?;
+    let [(nonprofit, nonprofit_name), (hospital, hospital_name)] = <[_; 2]>::try_from(orgs)
+        .map_err(|_| anyhow::anyhow!("the demo directory needs at least two organizations"))?;
+    for (org, kind) in [(nonprofit, "nonprofit"), (hospital, "hospital")] {
+        sqlx::query(
+            "INSERT INTO partner_organizations (organization_id, org_type, chapter, onboarded_at)
+             VALUES ($1, $2, $3, now()) ON CONFLICT (organization_id) DO NOTHING",
+        )
+        .bind(org)
+        .bind(kind)
+        .bind(chapter)
+        .execute(pool)
+        .await?;
+    }
+    sqlx::query(
+        "INSERT INTO incentive_enrollments (organization_id, reason)
+         VALUES ($1, 'approved nonprofit onboarded (demo)') ON CONFLICT DO NOTHING",
+    )
+    .bind(nonprofit)
+    .execute(pool)
+    .await?;
+
+    let people: [(&str, &str, Role, Option<(Uuid, &String)>, Option<&str>); 6] = [
+        ("partner.staff", "Pat Staff", Role::PartnerStaff, Some((nonprofit, &nonprofit_name)), None),
+        ("partner.admin", "Alex Admin", Role::PartnerAdmin, Some((nonprofit, &nonprofit_name)), None),
+        ("hospital.staff", "Harper Nurse", Role::HospitalStaff, Some((hospital, &hospital_name)), None),
+        ("chapter.reviewer", "Riley Reviewer", Role::ChapterReviewer, None, Some(chapter)),
+        ("referral.specialist", "Sam Specialist", Role::ReferralSpecialist, None, None),
+        ("state.admin", "Morgan Administrator", Role::StateAdmin, None, None),
+    ];
+    let hash = app::identity::passwords::hash(PASSWORD);
+    let mut accounts = Vec::new();
+    for ((local, name, role, org, chapter), secret) in people.into_iter().zip(SECRETS) {
+        let email = format!("{local}@{DOMAIN}");
+        sqlx::query(
+            "INSERT INTO users (email, name, role, organization_id, chapter, password_hash,
+                                totp_secret, mfa_enrolled_at, training_passed_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, now(), now())
+             ON CONFLICT (lower(email)) DO NOTHING",
+        )
+        .bind(&email)
+        .bind(name)
+        .bind(role.as_str())
+        .bind(org.map(|(id, _)| id))
+        .bind(chapter)
+        .bind(&hash)
+        .bind(secret)
+        .execute(pool)
+        .await?;
+        sqlx::query(
+            "INSERT INTO agreement_acceptances (user_id, version)
+             SELECT id, $2 FROM users WHERE lower(email) = $1 ON CONFLICT DO NOTHING",
+        )
+        .bind(&email)
+        .bind(AGREEMENT_VERSION)
+        .execute(pool)
+        .await?;
+        accounts.push(DemoAccount {
+            email,
+            name,
+            role,
+            organization: org.map(|(_, n)| n.clone()),
+            totp_secret: secret,
+        });
+    }
+    Ok(accounts)
+}
+
+/// The sign-in card `make run` prints.
+pub fn describe(accounts: &[DemoAccount]) -> String {
+    let mut out = format!(
+        "\nDemo accounts (password for all: \"{PASSWORD}\"). Each asks for a 6-digit code:\n\
+         add its key to an authenticator app, or run `target/release/server demo-code EMAIL`.\n"
+    );
+    for a in accounts {
+        out.push_str(&format!(
+            "  {:<22} {:<44} key {}{}\n",
+            a.role.as_str(),
+            a.email,
+            a.totp_secret,
+            a.organization
+                .as_ref()
+                .map(|o| format!("  ({o})"))
+                .unwrap_or_default()
+        ));
+    }
+    out
+}
+
+/// The current code of a demo account.
+pub async fn current_code(pool: &PgPool, email: &str) -> anyhow::Result<String> {
+    if !email.to_lowercase().ends_with(&format!("@{DOMAIN}")) {
+        anyhow::bail!("only demo accounts (@{DOMAIN}) have codes printed");
+    }
+    let secret: Option<String> =
+        sqlx::query_scalar("SELECT totp_secret FROM users WHERE lower(email) = lower($1)")
+            .bind(email)
+            .fetch_optional(pool)
+            .await?
+            .flatten();
+    let secret = secret.ok_or_else(|| anyhow::anyhow!("no demo account {email}"))?;
+    Ok(app::identity::mfa::code_at(
+        &secret,
+        chrono::Utc::now().timestamp() as u64,
+    ))
+}

@@ -1,0 +1,419 @@
+//! Partners over HTTP against Postgres: claims and their review, invitations, sign-in with its
+//! lockout and MFA, sessions, CSRF, organization scope — each refusal checked and audited.
+
+mod common;
+
+use app::policy::Role;
+use common::*;
+use sqlx::PgPool;
+
+async fn claim(app: &TestApp, org: uuid::Uuid, email: &str) -> reqwest::Response {
+    app.post_form(
+        &browser(),
+        "/fn/claim_site",
+        &[
+            ("organization_id", &org.to_string()),
+            ("name", "Jordan Claimant"),
+            ("email", email),
+            ("phone", "(606) 555-0142"),
+            ("job_title", "Director"),
+            ("org_type", "nonprofit"),
+        ],
+    )
+    .await
+}
+
+async fn unclaimed_organization(pool: &PgPool) -> uuid::Uuid {
+    sqlx::query_scalar(
+        "SELECT o.id FROM organizations o WHERE NOT o.placeholder AND NOT EXISTS
+           (SELECT 1 FROM partner_organizations p WHERE p.organization_id = o.id)
+          ORDER BY o.name DESC LIMIT 1",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn a_claim_is_filed_once_reviewed_once_and_the_approval_invites(pool: PgPool) {
+    load_small_demo(&pool).await;
+    let app = TestApp::spawn(pool.clone()).await;
+    let org = unclaimed_organization(&pool).await;
+
+    let r = claim(&app, org, "jordan@partner.example").await;
+    assert!(location(&r).starts_with("/claim-sent"), "{}", location(&r));
+    // A double submit files nothing new.
+    claim(&app, org, "jordan@partner.example").await;
+    let claims: Vec<(uuid::Uuid, String)> =
+        sqlx::query_as("SELECT id, chapter FROM claims WHERE organization_id = $1")
+            .bind(org)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(claims.len(), 1);
+    let (claim_id, chapter) = claims[0].clone();
+    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE to_address = 'jordan@partner.example'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(queued, 1, "one confirmation e-mail");
+
+    // Bad input is a clear error, never a new claim.
+    let r = claim(&app, org, "not-an-email").await;
+    assert!(location(&r).ends_with("error=bad_email"), "{}", location(&r));
+
+    // Two reviewers decide at once: one wins, the other is told, nothing is overwritten.
+    let (reviewer, a_email, a_secret) = person(&pool, Role::ChapterReviewer, None, true).await;
+    let (_, b_email, b_secret) = person(&pool, Role::StateAdmin, None, true).await;
+    // A reviewer of another chapter may not decide it.
+    let (_, other_email, other_secret) = person(&pool, Role::ChapterReviewer, None, true).await;
+    sqlx::query("UPDATE users SET chapter = 'metro-united-way' WHERE email = $1")
+        .bind(&other_email)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let other = browser();
+    app.sign_in(&other, &other_email, &other_secret).await;
+    let r = app
+        .post_form(&other, "/fn/decide_claim", &[("claim_id", &claim_id.to_string()), ("decision", "approve")])
+        .await;
+    assert!(location(&r).ends_with("error=denied"), "{}", location(&r));
+    assert_eq!(app.get_with(&other, &format!("/united-way/claims/{claim_id}")).await.status().as_u16(), 403);
+    sqlx::query("UPDATE users SET chapter = $2 WHERE id = $1")
+        .bind(reviewer)
+        .bind(&chapter)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (a, b) = (browser(), browser());
+    app.sign_in(&a, &a_email, &a_secret).await;
+    app.sign_in(&b, &b_email, &b_secret).await;
+    let id = claim_id.to_string();
+    let approve = [("claim_id", id.as_str()), ("decision", "approve")];
+    let deny = [("claim_id", id.as_str()), ("decision", "deny"), ("reason", "Not confirmed")];
+    let (ra, rb) = tokio::join!(
+        app.post_form(&a, "/fn/decide_claim", &approve),
+        app.post_form(&b, "/fn/decide_claim", &deny),
+    );
+    let outcomes = [location(&ra), location(&rb)];
+    assert_eq!(
+        outcomes.iter().filter(|l| l.contains("error=already_decided")).count(),
+        1,
+        "{outcomes:?}"
+    );
+    let (status, invitations): (String, i64) = sqlx::query_as(
+        "SELECT c.status, (SELECT count(*) FROM invitations i WHERE i.claim_id = c.id) FROM claims c WHERE c.id = $1",
+    )
+    .bind(claim_id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(invitations, i64::from(status == "approved"));
+    assert_eq!(audited(&pool, &format!("claim.{status}")).await.len(), 1);
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn invitation_links_work_once_and_expire(pool: PgPool) {
+    load_small_demo(&pool).await;
+    let app = TestApp::spawn(pool.clone()).await;
+    let org = partner_organization(&pool, "nonprofit").await;
+    let mut tx = pool.begin().await.unwrap();
+    let token = app::partners::store::invite(
+        &mut tx,
+        &app::partners::store::NewInvitation {
+            email: "casey@partner.example",
+            name: "Casey",
+            role: Role::PartnerStaff,
+            organization_id: Some(org),
+            chapter: None,
+            claim_id: None,
+            invited_by: None,
+            valid_days: 7,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let path = format!("/invitations/{token}");
+    let form = [("token", token.as_str()), ("name", "Casey"), ("password", PASSWORD), ("confirm", PASSWORD)];
+
+    // A weak password is refused with the reason, and the invitation still works.
+    let weak = [("token", token.as_str()), ("name", "Casey"), ("password", "password1234"), ("confirm", "password1234")];
+    let r = app.post_form(&browser(), "/fn/accept_invitation", &weak).await;
+    assert!(location(&r).ends_with("error=password_common"), "{}", location(&r));
+
+    let client = browser();
+    let r = app.post_form(&client, "/fn/accept_invitation", &form).await;
+    assert_eq!(location(&r), "/onboarding/mfa");
+    // Signed in, but only to finish onboarding: partner pages refuse.
+    let r = app.get_with(&client, "/partner").await;
+    assert_eq!(r.status().as_u16(), 303);
+    assert!(r.headers().contains_key("x-wraparound-refused"));
+    assert!(audited(&pool, "request.denied").await.iter().any(|(_, who, _)| who.as_deref() == Some("casey@partner.example")));
+
+    // Used: the page says so and a second account cannot be made with it.
+    assert_eq!(app.get(&path).await.status().as_u16(), 410);
+    let r = app.post_form(&browser(), "/fn/accept_invitation", &form).await;
+    assert!(location(&r).ends_with("error=invitation_invalid"));
+
+    // Expired.
+    let mut tx = pool.begin().await.unwrap();
+    let old = app::partners::store::invite(
+        &mut tx,
+        &app::partners::store::NewInvitation {
+            email: "late@partner.example",
+            name: "Late",
+            role: Role::PartnerStaff,
+            organization_id: Some(org),
+            chapter: None,
+            claim_id: None,
+            invited_by: None,
+            valid_days: 7,
+        },
+    )
+    .await
+    .unwrap();
+    sqlx::query("UPDATE invitations SET expires_at = now() - interval '1 minute' WHERE email = 'late@partner.example'")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(app.get(&format!("/invitations/{old}")).await.status().as_u16(), 410);
+    let expired = [("token", old.as_str()), ("name", "Late"), ("password", PASSWORD), ("confirm", PASSWORD)];
+    let r = app.post_form(&browser(), "/fn/accept_invitation", &expired).await;
+    assert!(location(&r).ends_with("error=invitation_invalid"));
+    assert!(audited(&pool, "invitation.redeem").await.iter().all(|(o, ..)| o == "denied"));
+    assert!(audited(&pool, "invitation.redeem").await.len() >= 2);
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn wrong_passwords_lock_the_account_and_codes_are_checked_every_time(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let (_, email, secret) = person(&pool, Role::StateAdmin, None, true).await;
+    let client = browser();
+    for _ in 0..5 {
+        let r = app
+            .post_form(&client, "/fn/sign_in", &[("email", &email), ("password", "wrong but long enough")])
+            .await;
+        assert!(location(&r).contains("error="), "{}", location(&r));
+    }
+    // Locked: even the right password is refused now.
+    let r = app.post_form(&client, "/fn/sign_in", &[("email", email.as_str()), ("password", PASSWORD)]).await;
+    assert!(location(&r).ends_with("error=locked"), "{}", location(&r));
+    let failures = audited(&pool, "sign_in").await;
+    assert_eq!(failures.iter().filter(|(o, ..)| o == "failed").count(), 6);
+
+    sqlx::query("UPDATE users SET locked_until = NULL WHERE email = $1")
+        .bind(&email)
+        .execute(&pool)
+        .await
+        .unwrap();
+    // The right password leads to the code, and a wrong code is refused.
+    let r = app.post_form(&client, "/fn/sign_in", &[("email", email.as_str()), ("password", PASSWORD)]).await;
+    assert_eq!(location(&r), "/sign-in/code");
+    let r = app.post_form(&client, "/fn/verify_sign_in_code", &[("code", "000000")]).await;
+    let wrong = if app::identity::mfa::code_at(&secret, chrono::Utc::now().timestamp() as u64) == "000000" {
+        "/account"
+    } else {
+        "/sign-in/code?error=wrong_code"
+    };
+    assert_eq!(location(&r), wrong);
+    // Unknown accounts get the same answer as wrong passwords.
+    let r = app.post_form(&browser(), "/fn/sign_in", &[("email", "nobody@test.example"), ("password", PASSWORD)]).await;
+    assert!(location(&r).ends_with("error=wrong_password"));
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn signing_in_gives_a_new_session_id(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let (_, email, secret) = person(&pool, Role::StateAdmin, None, true).await;
+    // An attacker plants a session (here: one made by starting a sign-in).
+    let attacker = browser();
+    let r = app.post_form(&attacker, "/fn/sign_in", &[("email", email.as_str()), ("password", PASSWORD)]).await;
+    let planted = session_cookie(&r).expect("a session cookie");
+    // The victim signs in with that session id.
+    let victim = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let post = |path: &'static str, form: Vec<(&'static str, String)>, cookie: String| {
+        victim
+            .post(format!("{}{path}", app.base))
+            .header("Cookie", format!("wraparound_session={cookie}"))
+            .header("Accept", "text/html")
+            .form(&form)
+            .send()
+    };
+    let r = post("/fn/sign_in", vec![("email", email.clone()), ("password", PASSWORD.into())], planted.clone())
+        .await
+        .unwrap();
+    let pending = session_cookie(&r).unwrap_or(planted.clone());
+    assert_ne!(pending, planted, "the id changes after the password");
+    let code = app::identity::mfa::code_at(&secret, chrono::Utc::now().timestamp() as u64);
+    let r = post("/fn/verify_sign_in_code", vec![("code", code)], pending.clone()).await.unwrap();
+    let signed_in = session_cookie(&r).expect("new session");
+    assert_ne!(signed_in, pending, "and again when signed in");
+    // The planted id is worth nothing.
+    let r = app
+        .client
+        .get(format!("{}/account", app.base))
+        .header("Cookie", format!("wraparound_session={planted}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let r = app
+        .client
+        .get(format!("{}/account", app.base))
+        .header("Cookie", format!("wraparound_session={signed_in}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let cookie = r.headers().get_all("set-cookie").iter().count();
+    let _ = cookie;
+}
+
+fn session_cookie(r: &reqwest::Response) -> Option<String> {
+    r.headers().get_all("set-cookie").iter().find_map(|v| {
+        let v = v.to_str().ok()?;
+        let rest = v.strip_prefix("wraparound_session=")?;
+        assert!(v.contains("HttpOnly") && v.contains("SameSite=Lax"), "{v}");
+        Some(rest.split(';').next()?.to_string())
+    })
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn cross_site_posts_are_refused_and_audited(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let (_, email, secret) = person(&pool, Role::StateAdmin, None, true).await;
+    let client = browser();
+    app.sign_in(&client, &email, &secret).await;
+    let r = client
+        .post(format!("{}/fn/sign_out", app.base))
+        .header("Origin", "https://evil.example")
+        .header("Sec-Fetch-Site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    let r = client
+        .post(format!("{}/fn/sign_out", app.base))
+        .header("Origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    assert_eq!(audited(&pool, "request.cross_site_refused").await.len(), 2);
+    // Still signed in: the forged sign-out did nothing.
+    assert_eq!(app.get_with(&client, "/account").await.status().as_u16(), 200);
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn a_partner_admin_manages_only_their_own_organization(pool: PgPool) {
+    load_small_demo(&pool).await;
+    let app = TestApp::spawn(pool.clone()).await;
+    let mine = partner_organization(&pool, "nonprofit").await;
+    let theirs = partner_organization(&pool, "for_profit").await;
+    let (_, admin, secret) = person(&pool, Role::PartnerAdmin, Some(mine), true).await;
+    let (colleague, ..) = person(&pool, Role::PartnerStaff, Some(mine), true).await;
+    let (stranger, ..) = person(&pool, Role::PartnerStaff, Some(theirs), true).await;
+    let client = browser();
+    assert_eq!(app.sign_in(&client, &admin, &secret).await, "/partner");
+
+    let r = app.post_form(&client, "/fn/deactivate_user", &[("user_id", &stranger.to_string())]).await;
+    assert!(location(&r).ends_with("error=denied"), "{}", location(&r));
+    let active: bool = sqlx::query_scalar("SELECT active FROM users WHERE id = $1").bind(stranger).fetch_one(&pool).await.unwrap();
+    assert!(active);
+    assert_eq!(audited(&pool, "user.deactivated").await[0].0, "denied");
+
+    // Hospital staff is only for hospitals.
+    let r = app
+        .post_form(&client, "/fn/change_user_role", &[("user_id", &colleague.to_string()), ("role", "hospital_staff")])
+        .await;
+    assert!(location(&r).ends_with("error=bad_role"));
+    let r = app
+        .post_form(&client, "/fn/change_user_role", &[("user_id", &colleague.to_string()), ("role", "partner_admin")])
+        .await;
+    assert_eq!(location(&r), "/partner/team?done=role");
+    let r = app.post_form(&client, "/fn/deactivate_user", &[("user_id", &colleague.to_string())]).await;
+    assert_eq!(location(&r), "/partner/team?done=deactivated");
+    // Deactivated people cannot sign in; their history stays.
+    let email: String = sqlx::query_scalar("SELECT email FROM users WHERE id = $1").bind(colleague).fetch_one(&pool).await.unwrap();
+    let r = app.post_form(&browser(), "/fn/sign_in", &[("email", email.as_str()), ("password", PASSWORD)]).await;
+    assert!(location(&r).ends_with("error=wrong_password"));
+    assert_eq!(audited(&pool, "user.role_changed").await.len(), 1);
+
+    // An invitation from the admin queues an e-mail with a working link.
+    let r = app
+        .post_form(&client, "/fn/invite_user", &[("name", "Drew"), ("email", "drew@partner.example"), ("role", "partner_staff")])
+        .await;
+    assert_eq!(location(&r), "/partner/team?done=invited");
+    let body: String = sqlx::query_scalar("SELECT body FROM outbox WHERE to_address = 'drew@partner.example'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let link = body.split_whitespace().find(|w| w.contains("/invitations/")).unwrap();
+    let path = &link[link.find("/invitations/").unwrap()..];
+    assert_eq!(app.get(path).await.status().as_u16(), 200);
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn final_onboarding_makes_the_organization_a_partner_and_a_nonprofit_an_incentive_earner(pool: PgPool) {
+    load_small_demo(&pool).await;
+    let org = unclaimed_organization(&pool).await;
+    sqlx::query("INSERT INTO partner_organizations (organization_id, org_type, chapter) VALUES ($1, 'nonprofit', 'uw-kentucky')")
+        .bind(org)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (user, ..) = person(&pool, Role::PartnerAdmin, Some(org), true).await;
+    sqlx::query("DELETE FROM agreement_acceptances WHERE user_id = $1").bind(user).execute(&pool).await.unwrap();
+    let actor = app::audit::Actor { id: Some(user), ..Default::default() };
+    app::partners::store::accept_agreement(&pool, user, Some(org), &actor).await.unwrap();
+    app::partners::store::accept_agreement(&pool, user, Some(org), &actor).await.unwrap();
+    let (onboarded, incentive): (bool, bool) = sqlx::query_as(
+        "SELECT onboarded_at IS NOT NULL, EXISTS (SELECT 1 FROM incentive_enrollments WHERE organization_id = $1)
+           FROM partner_organizations WHERE organization_id = $1",
+    )
+    .bind(org)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(onboarded && incentive);
+    assert_eq!(audited(&pool, "organization.onboarded").await.len(), 1, "onboarded once");
+    let accepted: (String,) = sqlx::query_as("SELECT version FROM agreement_acceptances WHERE user_id = $1")
+        .bind(user)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(accepted.0, app::partners::onboarding::AGREEMENT_VERSION);
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn the_audit_chain_reports_the_first_altered_entry(pool: PgPool) {
+    use app::audit::{record, verify, Actor, ChainCheck, Outcome};
+    let actor = Actor { email: Some("a@test.example".into()), ..Default::default() };
+    for i in 0..5 {
+        record(&pool, &actor, "test.entry", Some(&format!("n:{i}")), Outcome::Ok, serde_json::json!({ "i": i }))
+            .await
+            .unwrap();
+    }
+    assert_eq!(verify(&pool).await.unwrap(), ChainCheck::Intact { entries: 5 });
+    // The table refuses changes...
+    assert!(sqlx::query("UPDATE audit_log SET outcome = 'denied'").execute(&pool).await.is_err());
+    assert!(sqlx::query("DELETE FROM audit_log").execute(&pool).await.is_err());
+    // ...and someone who gets round that is caught.
+    let third: i64 = sqlx::query_scalar("SELECT seq FROM audit_log ORDER BY seq OFFSET 2 LIMIT 1").fetch_one(&pool).await.unwrap();
+    sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_chain").execute(&pool).await.unwrap();
+    sqlx::query("UPDATE audit_log SET actor_email = 'someone-else@test.example' WHERE seq = $1")
+        .bind(third)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(verify(&pool).await.unwrap(), ChainCheck::BrokenAt { seq: third, entries_before: 2 });
+    // Deleting an entry breaks the next link.
+    sqlx::query("UPDATE audit_log SET actor_email = 'a@test.example' WHERE seq = $1").bind(third).execute(&pool).await.unwrap();
+    sqlx::query("DELETE FROM audit_log WHERE seq = $1").bind(third).execute(&pool).await.unwrap();
+    assert!(matches!(verify(&pool).await.unwrap(), ChainCheck::BrokenAt { .. }));
+}
