@@ -11,11 +11,14 @@ run: setup build
 	@eval "$$(scripts/db.sh)"; \
 	 target/release/server seed-demo; \
 	 source scripts/serve-env.sh; \
+	 export WRAPAROUND_DEV_MAILBOX=1; \
+	 echo "No mail server here: e-mail the demo sends shows at http://127.0.0.1:3000/dev/mailbox"; \
 	 exec target/release/server serve
 
 ## cargo leptos watch (rebuilds on change)
 dev: setup
-	@eval "$$(scripts/db.sh)"; target/release/server seed-demo 2>/dev/null || true; cargo leptos watch
+	@eval "$$(scripts/db.sh)"; target/release/server seed-demo 2>/dev/null || true; \
+	 WRAPAROUND_DEV_MAILBOX=1 cargo leptos watch
 
 ## Every Rust test, then the Playwright suite in Debian's Chromium
 test: setup

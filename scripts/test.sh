@@ -19,7 +19,7 @@ if [[ $what == all || $what == e2e ]]; then
   E2E_DATABASE_URL=$(echo "$DATABASE_URL" | sed -E 's#^(postgres(ql)?://[^/]*/)[^?]*#\1wraparound_e2e#')
   "$PGBIN/psql" "$DATABASE_URL" -qc "DROP DATABASE IF EXISTS wraparound_e2e WITH (FORCE)" -c "CREATE DATABASE wraparound_e2e" >/dev/null
   DATABASE_URL="$E2E_DATABASE_URL" target/release/server seed-demo --dir target/demo/ky >/dev/null
-  rm -rf target/e2e-mail
+  rm -rf target/e2e-mail target/e2e-code-steps.json
   export E2E_DATABASE_URL E2E_MAIL_DIR="$PWD/target/e2e-mail"
   (cd end2end && npx playwright test)
 fi

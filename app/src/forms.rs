@@ -43,6 +43,11 @@ pub fn problem_text(locale: Locale, code: &str) -> String {
         "denied" => tr!(locale, err_denied),
         "self_change" => tr!(locale, err_self_change),
         "bad_role" => tr!(locale, err_bad_role),
+        "stale" => tr!(locale, err_stale),
+        "not_allowed_now" => tr!(locale, err_not_allowed_now),
+        "nothing_to_refer" => tr!(locale, err_nothing_to_refer),
+        "contact_needed" => tr!(locale, err_contact_needed),
+        "bad_date" => tr!(locale, err_bad_date),
         _ => tr!(locale, err_unavailable),
     }
 }

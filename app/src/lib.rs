@@ -48,6 +48,8 @@ pub mod partners;
 #[cfg(feature = "ssr")]
 pub mod rate_limit;
 #[cfg(feature = "ssr")]
+pub mod referrals;
+#[cfg(feature = "ssr")]
 pub mod web;
 
 use i18n::*;
@@ -57,12 +59,17 @@ use leptos_meta::{provide_meta_context, Meta, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
+/// Leptos ends each page with a `<script></script>` for streamed data it does not have here
+/// (islands need none), written without the nonce; its hash lets it through.
+#[cfg(feature = "ssr")]
+const EMPTY_SCRIPT: &str = "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+
 /// The Content-Security-Policy of every page: scripts only from this site or inline with this
 /// response's nonce (the hydration script), WebAssembly allowed, nothing framed.
 #[cfg(feature = "ssr")]
 pub fn content_security_policy(nonce: &str) -> String {
     format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' '{EMPTY_SCRIPT}' 'wasm-unsafe-eval'; \
          style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
          object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
@@ -108,6 +115,7 @@ pub fn App() -> impl IntoView {
     use partners::dashboard::PartnerDashboardPage;
     use partners::onboarding::{AgreementPage, InvitationPage, MfaPage, OnboardingPage, RecoveryCodesPage, TrainingPage};
     use partners::team::TeamPage;
+    use referrals::pages::{BatchPage, InboxPage, NewReferralPage, ReferralPage, SentPage};
     provide_meta_context();
     view! {
         <I18nContextProvider>
@@ -134,6 +142,11 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/onboarding/agreement") view=AgreementPage ssr=SsrMode::Async />
                         <Route path=path!("/partner") view=PartnerDashboardPage ssr=SsrMode::Async />
                         <Route path=path!("/partner/team") view=TeamPage ssr=SsrMode::Async />
+                        <Route path=path!("/referrals/new") view=NewReferralPage ssr=SsrMode::Async />
+                        <Route path=path!("/referrals/inbox") view=InboxPage ssr=SsrMode::Async />
+                        <Route path=path!("/referrals/sent") view=SentPage ssr=SsrMode::Async />
+                        <Route path=path!("/referrals/batch/:id") view=BatchPage ssr=SsrMode::Async />
+                        <Route path=path!("/referrals/:id") view=ReferralPage ssr=SsrMode::Async />
                         <Route path=path!("/united-way/claims") view=ClaimsQueuePage ssr=SsrMode::Async />
                         <Route path=path!("/united-way/claims/:id") view=ClaimReviewPage ssr=SsrMode::Async />
                         <Route path=path!("/state/audit") view=AuditPage ssr=SsrMode::Async />

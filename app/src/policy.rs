@@ -87,6 +87,11 @@ pub enum Action {
     ManageTeam,
     /// Approve or deny claims in your chapter's counties.
     ReviewClaims,
+    /// Put referrals together and send them; follow the ones your organization sent.
+    MakeReferrals,
+    /// Work referrals: the receiving organization's, or (for United Way) those to organizations
+    /// not yet onboarded.
+    WorkReferrals,
     /// Search the audit trail.
     SearchAudit,
     /// Read the development mailbox (only when no SMTP server is configured).
@@ -130,6 +135,8 @@ pub const POLICY: &[(Action, &[Role], Scope)] = &[
     (SeePartnerDashboard, PARTNERS, Scope::OwnOrganization),
     (ManageTeam, &[PartnerAdmin], Scope::OwnOrganization),
     (ReviewClaims, &[ChapterReviewer, StateAdmin], Scope::OwnChapter),
+    (MakeReferrals, PARTNERS, Scope::OwnOrganization),
+    (WorkReferrals, &[PartnerStaff, PartnerAdmin, HospitalStaff, ReferralSpecialist], Scope::OwnOrganization),
     (SearchAudit, &[StateAdmin], Scope::Everything),
     (ReadDevMailbox, EVERYONE, Scope::Everything),
 ];
@@ -205,6 +212,15 @@ pub const ROUTES: &[(Method, &str, Action)] = &[
     (Method::Post, "/fn/invite_user", ManageTeam),
     (Method::Post, "/fn/change_user_role", ManageTeam),
     (Method::Post, "/fn/deactivate_user", ManageTeam),
+    // Referrals.
+    (Method::Get, "/referrals/new", MakeReferrals),
+    (Method::Get, "/referrals/sent", MakeReferrals),
+    (Method::Get, "/referrals/batch/:id", MakeReferrals),
+    (Method::Post, "/fn/add_to_referral", MakeReferrals),
+    (Method::Post, "/fn/send_referrals", MakeReferrals),
+    (Method::Get, "/referrals/inbox", WorkReferrals),
+    (Method::Get, "/referrals/:id", WorkReferrals),
+    (Method::Post, "/fn/update_referral", WorkReferrals),
     // United Way and the state.
     (Method::Get, "/united-way/claims", ReviewClaims),
     (Method::Get, "/united-way/claims/:id", ReviewClaims),

@@ -112,16 +112,13 @@ async fn a_claim_is_filed_once_reviewed_once_and_the_approval_invites(pool: PgPo
     assert_eq!(audited(&pool, &format!("claim.{status}")).await.len(), 1);
 }
 
-#[sqlx::test(migrator = "server::db::MIGRATOR")]
-async fn invitation_links_work_once_and_expire(pool: PgPool) {
-    load_small_demo(&pool).await;
-    let app = TestApp::spawn(pool.clone()).await;
-    let org = partner_organization(&pool, "nonprofit").await;
+/// An invitation to a partner organization, as its admin would send; returns the token.
+async fn invite(pool: &PgPool, org: uuid::Uuid, email: &str) -> String {
     let mut tx = pool.begin().await.unwrap();
     let token = app::partners::store::invite(
         &mut tx,
         &app::partners::store::NewInvitation {
-            email: "casey@partner.example",
+            email,
             name: "Casey",
             role: Role::PartnerStaff,
             organization_id: Some(org),
@@ -134,6 +131,15 @@ async fn invitation_links_work_once_and_expire(pool: PgPool) {
     .await
     .unwrap();
     tx.commit().await.unwrap();
+    token
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn invitation_links_work_once_and_expire(pool: PgPool) {
+    load_small_demo(&pool).await;
+    let app = TestApp::spawn(pool.clone()).await;
+    let org = partner_organization(&pool, "nonprofit").await;
+    let token = invite(&pool, org, "casey@partner.example").await;
     let path = format!("/invitations/{token}");
     let form = [("token", token.as_str()), ("name", "Casey"), ("password", PASSWORD), ("confirm", PASSWORD)];
 
@@ -157,27 +163,11 @@ async fn invitation_links_work_once_and_expire(pool: PgPool) {
     assert!(location(&r).ends_with("error=invitation_invalid"));
 
     // Expired.
-    let mut tx = pool.begin().await.unwrap();
-    let old = app::partners::store::invite(
-        &mut tx,
-        &app::partners::store::NewInvitation {
-            email: "late@partner.example",
-            name: "Late",
-            role: Role::PartnerStaff,
-            organization_id: Some(org),
-            chapter: None,
-            claim_id: None,
-            invited_by: None,
-            valid_days: 7,
-        },
-    )
-    .await
-    .unwrap();
+    let old = invite(&pool, org, "late@partner.example").await;
     sqlx::query("UPDATE invitations SET expires_at = now() - interval '1 minute' WHERE email = 'late@partner.example'")
-        .execute(&mut *tx)
+        .execute(&pool)
         .await
         .unwrap();
-    tx.commit().await.unwrap();
     assert_eq!(app.get(&format!("/invitations/{old}")).await.status().as_u16(), 410);
     let expired = [("token", old.as_str()), ("name", "Late"), ("password", PASSWORD), ("confirm", PASSWORD)];
     let r = app.post_form(&browser(), "/fn/accept_invitation", &expired).await;
@@ -416,4 +406,19 @@ async fn the_audit_chain_reports_the_first_altered_entry(pool: PgPool) {
     sqlx::query("UPDATE audit_log SET actor_email = 'a@test.example' WHERE seq = $1").bind(third).execute(&pool).await.unwrap();
     sqlx::query("DELETE FROM audit_log WHERE seq = $1").bind(third).execute(&pool).await.unwrap();
     assert!(matches!(verify(&pool).await.unwrap(), ChainCheck::BrokenAt { .. }));
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn claims_are_rate_limited_with_a_clear_message(pool: PgPool) {
+    load_small_demo(&pool).await;
+    let app = TestApp::spawn(pool.clone()).await;
+    let org = unclaimed_organization(&pool).await;
+    let mut last = String::new();
+    for i in 0..6 {
+        last = location(&claim(&app, org, &format!("person{i}@partner.example")).await);
+    }
+    assert!(last.ends_with("error=rate_limited"), "{last}");
+    let filed: i64 = sqlx::query_scalar("SELECT count(*) FROM claims").fetch_one(&pool).await.unwrap();
+    assert_eq!(filed, 5);
+    assert_eq!(audited(&pool, "claim.filed").await[0].0, "denied");
 }

@@ -386,6 +386,7 @@ fn ProgramView(page: ProgramPageData) -> impl IntoView {
                     }).collect_view()}
                 </ul>
             </section>
+            {refer_button(locale, p.id)}
             {(!p.organization.is_partner).then(|| view! {
                 <p class="mt-6 text-sm no-print">
                     {tr!(locale, claim_prompt, organization = p.organization.name.clone())}" "
@@ -474,4 +475,22 @@ mod tests {
         );
         assert_eq!(host_of("www.example.org"), "www.example.org");
     }
+}
+
+/// Partners see "Refer someone" on every program page (server-rendered; residents never do).
+fn refer_button(locale: Locale, program: uuid::Uuid) -> Option<impl IntoView> {
+    #[cfg(feature = "ssr")]
+    let may = crate::web::request().viewer.is_some_and(|v| {
+        crate::policy::allows(v.effective_role(), crate::policy::Action::MakeReferrals)
+    });
+    #[cfg(not(feature = "ssr"))]
+    let may = false;
+    may.then(|| {
+        view! {
+            <form class="mt-6 no-print" method="post" action="/fn/add_to_referral">
+                <input type="hidden" name="program_id" value=program.to_string() />
+                <button class="button-primary" type="submit">{tr!(locale, refer_button)}</button>
+            </form>
+        }
+    })
 }

@@ -139,7 +139,9 @@ pub async fn claim_site(
         let target = store::claim_target(&state.pool, organization_id)
             .await?
             .ok_or(Problem("not_found"))?;
-        if !crate::rate_limit::allow(&state.pool, crate::rate_limit::CLAIMS_PER_IP, &actor.ip).await? {
+        if !crate::rate_limit::allow(&state.pool, crate::rate_limit::CLAIMS_PER_IP, &actor.ip).await?
+            || !crate::rate_limit::allow(&state.pool, crate::rate_limit::CLAIMS_PER_EMAIL, &email).await?
+        {
             audit::record_refusal(&state.pool, &actor, "claim.filed", None, Outcome::Denied,
                 serde_json::json!({ "reason": "rate limited" })).await;
             return Err(Problem("rate_limited"));

@@ -397,22 +397,31 @@ pub async fn enroll_mfa(
     tx.commit().await
 }
 
-pub async fn pass_training(pool: &PgPool, user: Uuid, actor: &Actor) -> sqlx::Result<()> {
+/// Runs one UPDATE of a user (the user id is `$1`) and audits it, in one transaction.
+async fn update_user(
+    pool: &PgPool,
+    user: Uuid,
+    sql: &str,
+    action: &str,
+    details: serde_json::Value,
+    actor: &Actor,
+) -> sqlx::Result<()> {
     let mut tx = pool.begin().await?;
-    sqlx::query("UPDATE users SET training_passed_at = now() WHERE id = $1")
-        .bind(user)
-        .execute(&mut *tx)
-        .await?;
-    audit::record(
-        &mut *tx,
-        actor,
-        "training.passed",
-        Some(&format!("user:{user}")),
-        Outcome::Ok,
-        serde_json::json!({ "version": super::onboarding::TRAINING_VERSION }),
-    )
-    .await?;
+    sqlx::query(sql).bind(user).execute(&mut *tx).await?;
+    audit::record(&mut *tx, actor, action, Some(&format!("user:{user}")), Outcome::Ok, details).await?;
     tx.commit().await
+}
+
+pub async fn pass_training(pool: &PgPool, user: Uuid, actor: &Actor) -> sqlx::Result<()> {
+    update_user(
+        pool,
+        user,
+        "UPDATE users SET training_passed_at = now() WHERE id = $1",
+        "training.passed",
+        serde_json::json!({ "version": super::onboarding::TRAINING_VERSION }),
+        actor,
+    )
+    .await
 }
 
 /// Records acceptance of the user agreement. For a partner this finishes onboarding: the
@@ -580,22 +589,14 @@ pub async fn change_role(pool: &PgPool, user: Uuid, role: Role, actor: &Actor) -
 
 /// Deactivates a team member: they cannot sign in and their sessions end; their history stays.
 pub async fn deactivate(pool: &PgPool, user: Uuid, actor: &Actor) -> sqlx::Result<()> {
-    let mut tx = pool.begin().await?;
-    sqlx::query(
+    update_user(
+        pool,
+        user,
         "UPDATE users SET active = false, deactivated_at = now(), security_stamp = gen_random_uuid()
           WHERE id = $1",
-    )
-    .bind(user)
-    .execute(&mut *tx)
-    .await?;
-    audit::record(
-        &mut *tx,
-        actor,
         "user.deactivated",
-        Some(&format!("user:{user}")),
-        Outcome::Ok,
         serde_json::json!({}),
+        actor,
     )
-    .await?;
-    tx.commit().await
+    .await
 }

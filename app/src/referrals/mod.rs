@@ -1,0 +1,155 @@
+//! Closed-loop referrals: a partner refers a resident to programs (several at once), the
+//! receiving organization works the referral in its inbox and closes it with an outcome, the
+//! sender follows it in its outbox, and both see their numbers on the dashboard.
+
+pub mod pages;
+pub mod status;
+pub mod store;
+
+use crate::audit::Actor;
+use crate::state::AppState;
+use crate::web::{finish, Problem};
+use leptos::prelude::*;
+use status::Move;
+use uuid::Uuid;
+
+/// The programs a partner is gathering for one referral (kept in the session between pages).
+pub const BASKET: &str = "referral_basket";
+
+/// Adds a program to the referral being put together.
+#[server(prefix = "/fn", endpoint = "add_to_referral")]
+pub async fn add_to_referral(program_id: String) -> Result<(), ServerFnError> {
+    let auth: crate::identity::accounts::AuthSession = leptos_axum::extract().await?;
+    let outcome = async {
+        let id = Uuid::parse_str(&program_id).map_err(|_| Problem("not_found"))?;
+        let mut basket: Vec<Uuid> = auth.session.get(BASKET).await?.unwrap_or_default();
+        if !basket.contains(&id) && basket.len() < 10 {
+            basket.push(id);
+        }
+        auth.session.insert(BASKET, basket).await?;
+        Ok("/referrals/new".to_string())
+    }
+    .await;
+    finish(&format!("/programs/{}", crate::identity::urlencode(&program_id)), outcome)
+}
+
+fn optional(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// Sends the referrals in the basket. `need_<program id>` fields carry each program's need.
+#[server(prefix = "/fn", endpoint = "send_referrals", input = leptos::server_fn::codec::PostUrl)]
+pub async fn send_referrals(
+    resident_id: Option<String>,
+    name: Option<String>,
+    date_of_birth: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    preferred_contact: Option<String>,
+    preferred_language: Option<String>,
+    needs: Option<Vec<String>>,
+    note: Option<String>,
+    consent: Option<String>,
+) -> Result<(), ServerFnError> {
+    let auth: crate::identity::accounts::AuthSession = leptos_axum::extract().await?;
+    let outcome = async {
+        let state = AppState::get();
+        let viewer = crate::web::viewer()?;
+        let basket: Vec<Uuid> = auth.session.get(BASKET).await?.unwrap_or_default();
+        let needs = needs.unwrap_or_default();
+        if basket.is_empty() || needs.len() != basket.len() {
+            return Err(Problem("nothing_to_refer"));
+        }
+        let tree = crate::directory::categories::CategoryTree::get();
+        let mut items = Vec::new();
+        for (program_id, need) in basket.iter().zip(needs) {
+            if tree.name(&need, crate::i18n::Locale::en).is_none() {
+                return Err(Problem("missing_fields"));
+            }
+            items.push(store::Item { program_id: *program_id, need });
+        }
+        let resident = match optional(resident_id) {
+            Some(id) => store::ResidentChoice::Existing(Uuid::parse_str(&id).map_err(|_| Problem("not_found"))?),
+            None => {
+                let name = optional(name).filter(|n| n.chars().count() <= 200).ok_or(Problem("missing_fields"))?;
+                let email = optional(email).map(|e| e.to_lowercase());
+                if email.as_deref().is_some_and(|e| !crate::partners::looks_like_email(e)) {
+                    return Err(Problem("bad_email"));
+                }
+                let phone = match optional(phone) {
+                    Some(p) => Some(crate::partners::normalize_phone(&p).ok_or(Problem("bad_phone"))?),
+                    None => None,
+                };
+                if phone.is_none() && email.is_none() {
+                    return Err(Problem("contact_needed"));
+                }
+                let date_of_birth = match optional(date_of_birth) {
+                    Some(d) => Some(chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| Problem("bad_date"))?),
+                    None => None,
+                };
+                let preferred_contact = optional(preferred_contact)
+                    .filter(|c| ["phone", "text", "email"].contains(&c.as_str()))
+                    .ok_or(Problem("missing_fields"))?;
+                store::ResidentChoice::New(store::NewResident {
+                    name,
+                    date_of_birth,
+                    phone,
+                    email,
+                    preferred_contact,
+                    preferred_language: optional(preferred_language).unwrap_or_else(|| "en".into()),
+                })
+            }
+        };
+        let note = optional(note).filter(|n| n.chars().count() <= 4000);
+        let created = store::create(&state.pool, &viewer, resident, &items, note.as_deref(),
+            consent.as_deref() == Some("yes"), &state.deployment.site.public_url, &Actor::current()).await?;
+        auth.session.remove::<Vec<Uuid>>(BASKET).await?;
+        Ok(format!("/referrals/batch/{}", created.batch_id))
+    }
+    .await;
+    finish("/referrals/new", outcome)
+}
+
+/// Every action on a referral's page posts here with the move and the version the page showed.
+#[server(prefix = "/fn", endpoint = "update_referral")]
+pub async fn update_referral(
+    referral_id: String,
+    version: i32,
+    action: String,
+    reason: Option<String>,
+    note: Option<String>,
+    result: Option<String>,
+) -> Result<(), ServerFnError> {
+    let back = format!("/referrals/{}", crate::identity::urlencode(&referral_id));
+    let outcome = async {
+        let state = AppState::get();
+        let viewer = crate::web::viewer()?;
+        let referral = Uuid::parse_str(&referral_id).map_err(|_| Problem("not_found"))?;
+        let mv = match action.as_str() {
+            "accept" => Move::Accept,
+            "decline" => Move::Decline,
+            "contact" => Move::RecordContact,
+            "close_provided" => Move::CloseProvided,
+            "close_not_provided" => Move::CloseNotProvided,
+            "cancel" => Move::Cancel,
+            _ => return Err(Problem("missing_fields")),
+        };
+        let result = optional(result).filter(|r| r == "reached" || r == "not_reached");
+        if mv == Move::RecordContact && result.is_none() {
+            return Err(Problem("missing_fields"));
+        }
+        let note = optional(note).filter(|n| n.chars().count() <= 4000);
+        let reason = optional(reason);
+        store::apply(&state.pool, &viewer, &store::Change {
+            referral,
+            version,
+            mv,
+            reason: reason.as_deref(),
+            note: note.as_deref(),
+            contact_result: result.as_deref(),
+        }, &Actor::current()).await?;
+        Ok(format!("{back}?done={action}"))
+    }
+    .await;
+    finish(&back, outcome)
+}

@@ -1,0 +1,582 @@
+//! Referrals in Postgres. Every change goes through [`apply`], which checks the state machine,
+//! the organization's right to make the move and the version the person saw (so two people
+//! closing the same referral cannot overwrite each other), and writes the event, the audit
+//! entry and any e-mail in the same transaction.
+
+use super::status::{next, Move, Status};
+use crate::audit::{self, Actor, Outcome};
+use crate::identity::Viewer;
+use crate::web::Problem;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// Who the referral is for: someone already known to the organization, or a new minimal record.
+pub enum ResidentChoice {
+    Existing(Uuid),
+    New(NewResident),
+}
+
+pub struct NewResident {
+    pub name: String,
+    pub date_of_birth: Option<NaiveDate>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub preferred_contact: String,
+    pub preferred_language: String,
+}
+
+/// One program to refer to, and the need it answers (a category id).
+pub struct Item {
+    pub program_id: Uuid,
+    pub need: String,
+}
+
+pub struct Created {
+    pub batch_id: Uuid,
+    pub referrals: Vec<Uuid>,
+}
+
+/// Residents this organization may pick: ones it created, referred, or holds consent for.
+pub async fn known_residents(pool: &PgPool, organization: Uuid, name: &str) -> sqlx::Result<Vec<(Uuid, String, Option<NaiveDate>)>> {
+    sqlx::query_as(
+        "SELECT r.id, r.name, r.date_of_birth FROM residents r
+          WHERE (r.created_by_organization = $1
+                 OR EXISTS (SELECT 1 FROM referrals f WHERE f.resident_id = r.id AND f.from_organization = $1)
+                 OR EXISTS (SELECT 1 FROM consents c WHERE c.resident_id = r.id AND c.organization_id = $1
+                              AND c.revoked_at IS NULL))
+            AND ($2 = '' OR lower(r.name) LIKE '%' || lower($2) || '%')
+          ORDER BY lower(r.name) LIMIT 50",
+    )
+    .bind(organization)
+    .bind(name.trim())
+    .fetch_all(pool)
+    .await
+}
+
+/// Creates referrals for one resident in one transaction: the resident (if new), each referral
+/// and its first event, the pre-consent for each receiving organization, the audit entries and
+/// an e-mail (with no resident details) to each receiving organization's people.
+pub async fn create(
+    pool: &PgPool,
+    viewer: &Viewer,
+    resident: ResidentChoice,
+    items: &[Item],
+    note: Option<&str>,
+    pre_consent: bool,
+    public_url: &str,
+    actor: &Actor,
+) -> Result<Created, Problem> {
+    let from_org = viewer.organization_id.ok_or(Problem("denied"))?;
+    if items.is_empty() {
+        return Err(Problem("nothing_to_refer"));
+    }
+    let mut tx = pool.begin().await?;
+    let resident_id = match resident {
+        ResidentChoice::Existing(id) => {
+            let allowed = known_residents(pool, from_org, "").await?.iter().any(|(r, ..)| *r == id);
+            if !allowed {
+                return Err(Problem("denied"));
+            }
+            id
+        }
+        ResidentChoice::New(r) => {
+            sqlx::query_scalar(
+                "INSERT INTO residents (name, date_of_birth, phone, email, preferred_contact,
+                                        preferred_language, created_by_organization, created_by)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            )
+            .bind(&r.name)
+            .bind(r.date_of_birth)
+            .bind(&r.phone)
+            .bind(&r.email)
+            .bind(&r.preferred_contact)
+            .bind(&r.preferred_language)
+            .bind(from_org)
+            .bind(viewer.user_id)
+            .fetch_one(&mut *tx)
+            .await?
+        }
+    };
+    let batch_id: Uuid = sqlx::query_scalar("SELECT gen_random_uuid()").fetch_one(&mut *tx).await?;
+    let mut referrals = Vec::new();
+    for item in items {
+        let target: Option<(Uuid, Uuid, String)> = sqlx::query_as(
+            "SELECT sv.id, sv.organization_id, sv.name FROM services sv
+              WHERE sv.active AND (sv.id = $1 OR sv.id = (SELECT service_id FROM service_at_locations WHERE id = $1))",
+        )
+        .bind(item.program_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (service_id, to_org, service_name) = target.ok_or(Problem("not_found"))?;
+        let id: Uuid = sqlx::query_scalar(
+            "INSERT INTO referrals (batch_id, resident_id, from_organization, from_user, service_id,
+                                    program_id, to_organization, need, note)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        )
+        .bind(batch_id)
+        .bind(resident_id)
+        .bind(from_org)
+        .bind(viewer.user_id)
+        .bind(service_id)
+        .bind(item.program_id)
+        .bind(to_org)
+        .bind(&item.need)
+        .bind(note)
+        .fetch_one(&mut *tx)
+        .await?;
+        event(&mut tx, id, viewer, "created", serde_json::json!({ "need": item.need })).await?;
+        if pre_consent {
+            sqlx::query(
+                "INSERT INTO consents (resident_id, organization_id, channel, recorded_by)
+                 SELECT $1, $2, 'at_referral', $3
+                  WHERE NOT EXISTS (SELECT 1 FROM consents WHERE resident_id = $1
+                                      AND organization_id = $2 AND revoked_at IS NULL)",
+            )
+            .bind(resident_id)
+            .bind(to_org)
+            .bind(viewer.user_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        audit::record(&mut *tx, actor, "referral.created", Some(&format!("referral:{id}")), Outcome::Ok,
+            serde_json::json!({ "resident": resident_id, "to_organization": to_org, "pre_consent": pre_consent })).await?;
+        // Only an onboarded organization's people hear about it; others are worked by United Way.
+        let people: Vec<String> = sqlx::query_scalar(
+            "SELECT u.email FROM users u JOIN partner_organizations p ON p.organization_id = u.organization_id
+              WHERE u.organization_id = $1 AND u.active AND p.onboarded_at IS NOT NULL",
+        )
+        .bind(to_org)
+        .fetch_all(&mut *tx)
+        .await?;
+        for to in people {
+            crate::mail::enqueue(&mut *tx, &crate::mail::Message {
+                to,
+                subject: format!("New referral: {service_name}"),
+                body: format!(
+                    "Your organization has a new referral for {service_name}.\n\nSign in to see it:\n\n{public_url}/referrals/{id}\n\nFor the resident's privacy, this e-mail carries no details about them."
+                ),
+            })
+            .await?;
+        }
+        referrals.push(id);
+    }
+    tx.commit().await?;
+    crate::mail::nudge(pool).await;
+    Ok(Created { batch_id, referrals })
+}
+
+async fn event(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    referral: Uuid,
+    viewer: &Viewer,
+    kind: &str,
+    detail: serde_json::Value,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO referral_events (referral_id, user_id, organization_id, kind, detail)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(referral)
+    .bind(viewer.user_id)
+    .bind(viewer.organization_id)
+    .bind(kind)
+    .bind(detail)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A move someone asks for, with the version of the referral they were looking at.
+pub struct Change<'a> {
+    pub referral: Uuid,
+    pub version: i32,
+    pub mv: Move,
+    pub reason: Option<&'a str>,
+    pub note: Option<&'a str>,
+    pub contact_result: Option<&'a str>,
+}
+
+/// Applies a move: allowed by the state machine, by who the person is, and only if nobody
+/// changed the referral since they looked (otherwise `stale`, and nothing is overwritten).
+pub async fn apply(pool: &PgPool, viewer: &Viewer, change: &Change<'_>, actor: &Actor) -> Result<Status, Problem> {
+    let mut tx = pool.begin().await?;
+    let row: Option<(String, i32, Uuid, Uuid, bool)> = sqlx::query_as(
+        "SELECT r.status, r.version, r.to_organization, r.from_organization,
+                EXISTS (SELECT 1 FROM partner_organizations p
+                         WHERE p.organization_id = r.to_organization AND p.onboarded_at IS NOT NULL)
+           FROM referrals r WHERE r.id = $1 FOR UPDATE",
+    )
+    .bind(change.referral)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (status, version, to_org, from_org, receiver_onboarded) = row.ok_or(Problem("not_found"))?;
+    let status = Status::parse(&status).ok_or(Problem("unavailable"))?;
+    let org = viewer.organization_id;
+    let united_way = viewer.effective_role() == crate::policy::Role::ReferralSpecialist;
+    let may = match change.mv {
+        Move::Cancel => org == Some(from_org),
+        // Referrals to organizations not yet onboarded are worked (and closed) by United Way.
+        Move::CloseProvided | Move::CloseNotProvided if united_way => !receiver_onboarded,
+        _ => org == Some(to_org) && receiver_onboarded,
+    };
+    if !may {
+        drop(tx);
+        audit::record_refusal(pool, actor, "referral.change", Some(&format!("referral:{}", change.referral)),
+            Outcome::Denied, serde_json::json!({ "move": format!("{:?}", change.mv) })).await;
+        return Err(Problem("denied"));
+    }
+    if version != change.version {
+        return Err(Problem("stale"));
+    }
+    let to = next(status, change.mv).ok_or(Problem("not_allowed_now"))?;
+    let needs_reason = matches!(change.mv, Move::Decline | Move::CloseNotProvided);
+    let reason = change.reason.filter(|r| !r.is_empty());
+    if needs_reason && reason.is_none() {
+        return Err(Problem("reason_needed"));
+    }
+    if change.mv == Move::CloseNotProvided
+        && !super::status::NOT_PROVIDED_REASONS.contains(&reason.unwrap_or_default())
+    {
+        return Err(Problem("reason_needed"));
+    }
+    let closing = !to.is_open();
+    sqlx::query(
+        "UPDATE referrals SET status = $2, version = version + 1, updated_at = now(),
+                outcome_reason = coalesce($3, outcome_reason), outcome_note = coalesce($4, outcome_note),
+                closed_at = CASE WHEN $5 THEN now() ELSE closed_at END,
+                closed_by = CASE WHEN $5 THEN $6 ELSE closed_by END,
+                closed_by_united_way = closed_by_united_way OR ($5 AND $7)
+          WHERE id = $1",
+    )
+    .bind(change.referral)
+    .bind(to.as_str())
+    .bind(reason)
+    .bind(change.note.filter(|n| !n.is_empty()))
+    .bind(closing)
+    .bind(viewer.user_id)
+    .bind(united_way)
+    .execute(&mut *tx)
+    .await?;
+    let kind = match change.mv {
+        Move::Accept => "accepted",
+        Move::Decline => "declined",
+        Move::RecordContact => "contact",
+        Move::Cancel => "cancelled",
+        Move::CloseProvided | Move::CloseNotProvided => "closed",
+    };
+    event(&mut tx, change.referral, viewer, kind, serde_json::json!({
+        "status": to.as_str(), "reason": reason, "note": change.note, "result": change.contact_result,
+        "by_united_way": united_way,
+    })).await?;
+    audit::record(&mut *tx, actor, &format!("referral.{kind}"), Some(&format!("referral:{}", change.referral)),
+        Outcome::Ok, serde_json::json!({ "from": status.as_str(), "to": to.as_str() })).await?;
+    tx.commit().await?;
+    Ok(to)
+}
+
+/// The Referral Dashboard's figures for one organization. Every figure is one SQL aggregate over
+/// the rows it describes, so the numbers agree with the lists.
+#[derive(Clone, Debug, Default, PartialEq, sqlx::FromRow)]
+pub struct Figures {
+    pub created_all: i64,
+    pub created_year: i64,
+    pub created_30: i64,
+    pub closed_all: i64,
+    pub closed_year: i64,
+    pub closed_30: i64,
+    pub provided: i64,
+    pub not_provided: i64,
+    /// Median days from sent to closed, over closed referrals.
+    pub median_days_to_close: Option<f64>,
+}
+
+impl Figures {
+    /// Closed out of created, in percent (all time).
+    pub fn closure_rate(&self) -> Option<f64> {
+        (self.created_all > 0).then(|| 100.0 * self.closed_all as f64 / self.created_all as f64)
+    }
+}
+
+/// Referrals the organization sent or received ("its referrals"), counted once each.
+const ORG_REFERRALS: &str = "FROM referrals r WHERE (r.to_organization = $1 OR r.from_organization = $1)";
+
+pub async fn figures(pool: &PgPool, org: Uuid, now: DateTime<Utc>) -> sqlx::Result<Figures> {
+    sqlx::query_as(&format!(
+        "SELECT count(*) AS created_all,
+                count(*) FILTER (WHERE r.created_at >= date_trunc('year', $2)) AS created_year,
+                count(*) FILTER (WHERE r.created_at >= $2 - interval '30 days') AS created_30,
+                count(*) FILTER (WHERE r.closed_at IS NOT NULL) AS closed_all,
+                count(*) FILTER (WHERE r.closed_at >= date_trunc('year', $2)) AS closed_year,
+                count(*) FILTER (WHERE r.closed_at >= $2 - interval '30 days') AS closed_30,
+                count(*) FILTER (WHERE r.status = 'resource_provided') AS provided,
+                count(*) FILTER (WHERE r.status = 'resource_not_provided') AS not_provided,
+                (percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM r.closed_at - r.created_at) / 86400)
+                    FILTER (WHERE r.closed_at IS NOT NULL))::float8 AS median_days_to_close
+         {ORG_REFERRALS}"
+    ))
+    .bind(org)
+    .bind(now)
+    .fetch_one(pool)
+    .await
+}
+
+/// The three most common reasons for "not provided", most common first.
+pub async fn top_reasons(pool: &PgPool, org: Uuid) -> sqlx::Result<Vec<(String, i64)>> {
+    sqlx::query_as(&format!(
+        "SELECT r.outcome_reason, count(*) {ORG_REFERRALS} AND r.status = 'resource_not_provided'
+          GROUP BY r.outcome_reason ORDER BY count(*) DESC, r.outcome_reason LIMIT 3"
+    ))
+    .bind(org)
+    .fetch_all(pool)
+    .await
+}
+
+/// Created and closed per month, the last 12 months (oldest first).
+pub async fn monthly(pool: &PgPool, org: Uuid, now: DateTime<Utc>) -> sqlx::Result<Vec<(NaiveDate, i64, i64)>> {
+    sqlx::query_as(&format!(
+        "WITH months AS (
+             SELECT generate_series(date_trunc('month', $2) - interval '11 months', date_trunc('month', $2),
+                                    interval '1 month')::date AS month),
+         mine AS (SELECT r.created_at, r.closed_at {ORG_REFERRALS})
+         SELECT m.month,
+                (SELECT count(*) FROM mine WHERE date_trunc('month', mine.created_at)::date = m.month),
+                (SELECT count(*) FROM mine WHERE date_trunc('month', mine.closed_at)::date = m.month)
+           FROM months m ORDER BY m.month"
+    ))
+    .bind(org)
+    .bind(now)
+    .fetch_all(pool)
+    .await
+}
+
+/// A line in the inbox or the outbox.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Listed {
+    pub id: Uuid,
+    pub status: String,
+    pub need: String,
+    pub program: String,
+    pub other_organization: String,
+    pub resident_first_name: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub outcome_reason: Option<String>,
+}
+
+/// Which referrals a list shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tab {
+    New,
+    InProgress,
+    Closed,
+}
+
+impl Tab {
+    pub fn parse(s: &str) -> Tab {
+        match s {
+            "in_progress" => Tab::InProgress,
+            "closed" => Tab::Closed,
+            _ => Tab::New,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tab::New => "new",
+            Tab::InProgress => "in_progress",
+            Tab::Closed => "closed",
+        }
+    }
+
+    fn statuses(self) -> &'static [&'static str] {
+        match self {
+            Tab::New => &["sent"],
+            Tab::InProgress => &["accepted", "in_progress"],
+            Tab::Closed => &["declined", "resource_provided", "resource_not_provided", "cancelled"],
+        }
+    }
+}
+
+pub const PAGE: i64 = 50;
+
+/// The receiving organization's inbox (oldest first), or the sender's outbox (newest first).
+pub async fn list(
+    pool: &PgPool,
+    org: Uuid,
+    inbox: bool,
+    tab: Option<Tab>,
+    need: Option<&str>,
+    older_than_days: Option<i32>,
+    offset: i64,
+) -> sqlx::Result<(Vec<Listed>, i64)> {
+    let statuses: Vec<&str> = tab.map(|t| t.statuses().to_vec()).unwrap_or_default();
+    let (mine, other, order) = if inbox {
+        ("r.to_organization", "r.from_organization", "r.created_at, r.id")
+    } else {
+        ("r.from_organization", "r.to_organization", "r.created_at DESC, r.id")
+    };
+    let filter = format!(
+        "{mine} = $1 AND (cardinality($2::text[]) = 0 OR r.status = ANY($2))
+         AND ($3::text IS NULL OR r.need = $3)
+         AND ($4::int IS NULL OR r.created_at < now() - make_interval(days => $4))"
+    );
+    let rows = sqlx::query_as(&format!(
+        "SELECT r.id, r.status, r.need, sv.name AS program, o.name AS other_organization,
+                split_part(res.name, ' ', 1) AS resident_first_name, r.created_at, r.updated_at,
+                r.outcome_reason
+           FROM referrals r JOIN services sv ON sv.id = r.service_id
+           JOIN organizations o ON o.id = {other} JOIN residents res ON res.id = r.resident_id
+          WHERE {filter} ORDER BY {order} LIMIT {PAGE} OFFSET $5"
+    ))
+    .bind(org)
+    .bind(&statuses)
+    .bind(need)
+    .bind(older_than_days)
+    .bind(offset)
+    .fetch_all(pool)
+    .await?;
+    let count = sqlx::query_scalar(&format!("SELECT count(*) FROM referrals r WHERE {filter}"))
+        .bind(org)
+        .bind(&statuses)
+        .bind(need)
+        .bind(older_than_days)
+        .fetch_one(pool)
+        .await?;
+    Ok((rows, count))
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Detail {
+    pub id: Uuid,
+    pub batch_id: Uuid,
+    pub status: String,
+    pub version: i32,
+    pub need: String,
+    pub note: Option<String>,
+    pub program_id: Uuid,
+    pub program: String,
+    pub to_organization: Uuid,
+    pub to_organization_name: String,
+    pub from_organization: Uuid,
+    pub from_organization_name: String,
+    pub from_user_name: String,
+    pub outcome_reason: Option<String>,
+    pub outcome_note: Option<String>,
+    pub closed_by_united_way: bool,
+    pub created_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub receiver_onboarded: bool,
+    pub resident_id: Uuid,
+}
+
+pub async fn detail(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<Detail>> {
+    sqlx::query_as(
+        "SELECT r.id, r.batch_id, r.status, r.version, r.need, r.note, r.program_id, sv.name AS program,
+                r.to_organization, t.name AS to_organization_name, r.from_organization,
+                f.name AS from_organization_name, u.name AS from_user_name, r.outcome_reason,
+                r.outcome_note, r.closed_by_united_way, r.created_at, r.closed_at,
+                EXISTS (SELECT 1 FROM partner_organizations p WHERE p.organization_id = r.to_organization
+                          AND p.onboarded_at IS NOT NULL) AS receiver_onboarded,
+                r.resident_id
+           FROM referrals r JOIN services sv ON sv.id = r.service_id
+           JOIN organizations t ON t.id = r.to_organization JOIN organizations f ON f.id = r.from_organization
+           JOIN users u ON u.id = r.from_user
+          WHERE r.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ResidentProfile {
+    pub name: String,
+    pub date_of_birth: Option<NaiveDate>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub preferred_contact: String,
+    pub preferred_language: String,
+}
+
+/// What an organization may see of a resident: the full profile with consent (or as the
+/// organization that recorded them), otherwise nothing but the first name. Every look at the
+/// full profile is audited.
+pub async fn resident_for(
+    pool: &PgPool,
+    resident: Uuid,
+    org: Uuid,
+    actor: &Actor,
+    why: &str,
+) -> sqlx::Result<Result<ResidentProfile, String>> {
+    let row: (ResidentProfile, bool) = {
+        let profile: ResidentProfile = sqlx::query_as(
+            "SELECT name, date_of_birth, phone, email, preferred_contact, preferred_language
+               FROM residents WHERE id = $1",
+        )
+        .bind(resident)
+        .fetch_one(pool)
+        .await?;
+        let allowed: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM residents WHERE id = $1 AND created_by_organization = $2)
+                 OR EXISTS (SELECT 1 FROM referrals WHERE resident_id = $1 AND from_organization = $2)
+                 OR EXISTS (SELECT 1 FROM consents WHERE resident_id = $1 AND organization_id = $2
+                              AND revoked_at IS NULL)",
+        )
+        .bind(resident)
+        .bind(org)
+        .fetch_one(pool)
+        .await?;
+        (profile, allowed)
+    };
+    let (profile, allowed) = row;
+    if !allowed {
+        audit::record(pool, actor, "resident.read", Some(&format!("resident:{resident}")), Outcome::Denied,
+            serde_json::json!({ "reason": "no consent", "context": why })).await?;
+        let first = profile.name.split_whitespace().next().unwrap_or_default().to_string();
+        return Ok(Err(first));
+    }
+    audit::record(pool, actor, "resident.read", Some(&format!("resident:{resident}")), Outcome::Ok,
+        serde_json::json!({ "context": why })).await?;
+    Ok(Ok(profile))
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Event {
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub who: Option<String>,
+    pub organization: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+pub async fn events(pool: &PgPool, referral: Uuid) -> sqlx::Result<Vec<Event>> {
+    sqlx::query_as(
+        "SELECT e.at, e.kind, u.name AS who, o.name AS organization, e.detail
+           FROM referral_events e LEFT JOIN users u ON u.id = e.user_id
+           LEFT JOIN organizations o ON o.id = e.organization_id
+          WHERE e.referral_id = $1 ORDER BY e.at, e.id",
+    )
+    .bind(referral)
+    .fetch_all(pool)
+    .await
+}
+
+/// Adds a note to a referral's history (either side may).
+pub async fn add_note(pool: &PgPool, viewer: &Viewer, referral: Uuid, note: &str, actor: &Actor) -> Result<(), Problem> {
+    let sides: Option<(Uuid, Uuid)> =
+        sqlx::query_as("SELECT to_organization, from_organization FROM referrals WHERE id = $1")
+            .bind(referral)
+            .fetch_optional(pool)
+            .await?;
+    let (to, from) = sides.ok_or(Problem("not_found"))?;
+    if viewer.organization_id != Some(to) && viewer.organization_id != Some(from) {
+        return Err(Problem("denied"));
+    }
+    let mut tx = pool.begin().await?;
+    event(&mut tx, referral, viewer, "note", serde_json::json!({ "note": note })).await?;
+    audit::record(&mut *tx, actor, "referral.note", Some(&format!("referral:{referral}")), Outcome::Ok,
+        serde_json::json!({})).await?;
+    tx.commit().await?;
+    Ok(())
+}
