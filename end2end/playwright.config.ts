@@ -77,6 +77,9 @@ export default defineConfig({
         WRAPAROUND_OIDC_ISSUER: issuer,
         WRAPAROUND_OIDC_CLIENT_ID: 'wraparound',
         WRAPAROUND_OIDC_CLIENT_SECRET: 'e2e-client-secret',
+        // Referral queues read "now" from target/test-clock (days ahead) on this test server.
+        WRAPAROUND_TEST_CLOCK: '1',
+        WRAPAROUND_CLOCK_FILE: path.resolve(__dirname, '..', 'target', 'test-clock'),
         RUST_LOG: 'warn',
       },
     },

@@ -70,3 +70,44 @@ CREATE TABLE referral_events (
     detail           jsonb NOT NULL DEFAULT '{}'
 );
 CREATE INDEX referral_events_referral_idx ON referral_events (referral_id, at);
+
+-- United Way referral support: what a specialist did about a referral (outreach to the partner
+-- that holds it, or to the resident to confirm the need was met).
+CREATE TABLE outreach (
+    id           bigserial PRIMARY KEY,
+    referral_id  uuid NOT NULL REFERENCES referrals(id),
+    queue        text NOT NULL CHECK (queue IN ('stale_partner', 'resident_follow_up')),
+    by_user      uuid NOT NULL REFERENCES users(id),
+    at           timestamptz NOT NULL DEFAULT now(),
+    method       text NOT NULL CHECK (method IN ('phone', 'email', 'text', 'in_person')),
+    result       text NOT NULL,
+    note         text
+);
+CREATE INDEX outreach_referral_idx ON outreach (referral_id, queue);
+
+-- Scheduled jobs. Each row is one job; a server takes it with FOR UPDATE SKIP LOCKED, so several
+-- servers never run the same job at once.
+CREATE TABLE jobs (
+    name         text PRIMARY KEY,
+    run_after    timestamptz NOT NULL DEFAULT now(),
+    last_run_at  timestamptz,
+    last_result  text
+);
+INSERT INTO jobs (name) VALUES ('referral_reminders'), ('paired_services');
+
+-- At most one reminder digest per organization per day.
+CREATE TABLE reminder_digests (
+    organization_id  uuid NOT NULL REFERENCES organizations(id),
+    day              date NOT NULL,
+    referrals        integer NOT NULL,
+    sent_at          timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (organization_id, day)
+);
+
+-- "Frequently paired together": services referred for the same resident within 30 days.
+CREATE TABLE paired_services (
+    service_id         uuid NOT NULL REFERENCES services(id),
+    paired_service_id  uuid NOT NULL REFERENCES services(id),
+    residents          integer NOT NULL,
+    PRIMARY KEY (service_id, paired_service_id)
+);

@@ -11,6 +11,20 @@ pub struct Deployment {
     pub identity: IdentitySettings,
     pub onboarding: OnboardingSettings,
     pub mail: MailSettings,
+    pub referrals: ReferralSettings,
+}
+
+/// United Way referral support thresholds and the pairing rule.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+pub struct ReferralSettings {
+    /// Open referrals at onboarded organizations older than this go to outreach (queue 1).
+    pub stale_after_days: u32,
+    /// Referrals to organizations not onboarded older than this are closed by United Way (queue 2).
+    pub not_onboarded_close_after_days: u32,
+    /// Referrals closed as provided this many days ago are followed up with the resident (queue 3).
+    pub follow_up_after_days: u32,
+    /// "Frequently paired together" shows a pair only when this many residents share it.
+    pub paired_minimum_residents: u32,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]

@@ -115,7 +115,7 @@ pub fn App() -> impl IntoView {
     use partners::dashboard::PartnerDashboardPage;
     use partners::onboarding::{AgreementPage, InvitationPage, MfaPage, OnboardingPage, RecoveryCodesPage, TrainingPage};
     use partners::team::TeamPage;
-    use referrals::pages::{BatchPage, InboxPage, NewReferralPage, ReferralPage, SentPage};
+    use referrals::pages::{BatchPage, InboxPage, NewReferralPage, ReferralPage, SentPage, SupportPage};
     provide_meta_context();
     view! {
         <I18nContextProvider>
@@ -147,6 +147,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/referrals/sent") view=SentPage ssr=SsrMode::Async />
                         <Route path=path!("/referrals/batch/:id") view=BatchPage ssr=SsrMode::Async />
                         <Route path=path!("/referrals/:id") view=ReferralPage ssr=SsrMode::Async />
+                        <Route path=path!("/united-way/referrals") view=SupportPage ssr=SsrMode::Async />
                         <Route path=path!("/united-way/claims") view=ClaimsQueuePage ssr=SsrMode::Async />
                         <Route path=path!("/united-way/claims/:id") view=ClaimReviewPage ssr=SsrMode::Async />
                         <Route path=path!("/state/audit") view=AuditPage ssr=SsrMode::Async />

@@ -92,6 +92,8 @@ pub enum Action {
     /// Work referrals: the receiving organization's, or (for United Way) those to organizations
     /// not yet onboarded.
     WorkReferrals,
+    /// United Way's referral support queues and outreach log.
+    SupportReferrals,
     /// Search the audit trail.
     SearchAudit,
     /// Read the development mailbox (only when no SMTP server is configured).
@@ -137,6 +139,7 @@ pub const POLICY: &[(Action, &[Role], Scope)] = &[
     (ReviewClaims, &[ChapterReviewer, StateAdmin], Scope::OwnChapter),
     (MakeReferrals, PARTNERS, Scope::OwnOrganization),
     (WorkReferrals, &[PartnerStaff, PartnerAdmin, HospitalStaff, ReferralSpecialist], Scope::OwnOrganization),
+    (SupportReferrals, &[ReferralSpecialist], Scope::Everything),
     (SearchAudit, &[StateAdmin], Scope::Everything),
     (ReadDevMailbox, EVERYONE, Scope::Everything),
 ];
@@ -222,6 +225,8 @@ pub const ROUTES: &[(Method, &str, Action)] = &[
     (Method::Get, "/referrals/:id", WorkReferrals),
     (Method::Post, "/fn/update_referral", WorkReferrals),
     // United Way and the state.
+    (Method::Get, "/united-way/referrals", SupportReferrals),
+    (Method::Post, "/fn/log_outreach", SupportReferrals),
     (Method::Get, "/united-way/claims", ReviewClaims),
     (Method::Get, "/united-way/claims/:id", ReviewClaims),
     (Method::Post, "/fn/decide_claim", ReviewClaims),

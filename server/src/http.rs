@@ -334,6 +334,7 @@ pub async fn serve(
         ),
     }
     spawn_session_cleanup(state.pool.clone());
+    crate::jobs::spawn(state.pool.clone(), state.deployment.clone());
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     println!("Wraparound is serving on http://{addr}");

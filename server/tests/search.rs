@@ -303,7 +303,7 @@ async fn a_program_page_has_its_three_sections(pool: PgPool) {
     )
     .await
     .unwrap();
-    let page = store::program_page(&pool, store::ProgramKey::Id(r.cards[0].id))
+    let page = store::program_page(&pool, store::ProgramKey::Id(r.cards[0].id), 3)
         .await
         .unwrap();
     let p = &page.program;
@@ -327,12 +327,12 @@ async fn a_program_page_has_its_three_sections(pool: PgPool) {
     );
     assert!(!page.paired.is_empty() && page.paired.len() <= 3);
     // The same page by its share code.
-    let shared = store::program_page(&pool, store::ProgramKey::ShareCode(&p.share_code))
+    let shared = store::program_page(&pool, store::ProgramKey::ShareCode(&p.share_code), 3)
         .await
         .unwrap();
     assert_eq!(shared.program.id, p.id);
     assert!(matches!(
-        store::program_page(&pool, store::ProgramKey::Id(uuid::Uuid::nil())).await,
+        store::program_page(&pool, store::ProgramKey::Id(uuid::Uuid::nil()), 3).await,
         Err(DirectoryError::NotFound)
     ));
 }

@@ -197,6 +197,9 @@ pub struct ProgramPage {
     pub other_here: Vec<ServiceCard>,
     pub related: Vec<ServiceCard>,
     pub paired: Vec<PairedSuggestion>,
+    /// From real referrals (residents referred to both within 30 days); empty until enough
+    /// residents share a pair, and then shown instead of the curated suggestions.
+    pub paired_by_referrals: Vec<ServiceCard>,
 }
 
 #[cfg(test)]

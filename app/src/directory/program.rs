@@ -369,6 +369,18 @@ fn ProgramView(page: ProgramPageData) -> impl IntoView {
             {first_category.map(|(id, name)| view! {
                 <p class="mt-2"><a class="link" href=format!("/search?category={id}")>{tr!(locale, see_all_in, category = name)}</a></p>
             })}
+            {(!page.paired_by_referrals.is_empty()).then(|| view! {
+                <section class="program-section" aria-labelledby="paired-heading">
+                    <h2 id="paired-heading" class="section-title">{tr!(locale, paired)}</h2>
+                    <p class="mt-1 text-sm">{tr!(locale, paired_from_referrals_note)}</p>
+                    <ul class="mt-3 grid gap-3">
+                        {page.paired_by_referrals.clone().into_iter().map(|card| view! {
+                            <li><ServiceCardView card heading_level=3 /></li>
+                        }).collect_view()}
+                    </ul>
+                </section>
+            })}
+            {page.paired_by_referrals.is_empty().then(|| view! {
             <section class="program-section" aria-labelledby="paired-heading">
                 <h2 id="paired-heading" class="section-title">{tr!(locale, paired)}</h2>
                 <p class="mt-1 text-sm">{tr!(locale, paired_note)}</p>
@@ -386,6 +398,7 @@ fn ProgramView(page: ProgramPageData) -> impl IntoView {
                     }).collect_view()}
                 </ul>
             </section>
+            })}
             {refer_button(locale, p.id)}
             {(!p.organization.is_partner).then(|| view! {
                 <p class="mt-6 text-sm no-print">

@@ -610,6 +610,7 @@ pub async fn program(pool: &PgPool, id: Uuid, service_id: Uuid) -> Result<Progra
 pub async fn program_page(
     pool: &PgPool,
     key: ProgramKey<'_>,
+    paired_minimum_residents: i64,
 ) -> Result<ProgramPage, DirectoryError> {
     let (id, service_id) = find_program(pool, key).await?;
     let program = program(pool, id, service_id).await?;
@@ -639,12 +640,50 @@ pub async fn program_page(
             });
         }
     }
+    let paired_by_referrals = paired_by_referrals(pool, service_id, here, paired_minimum_residents).await?;
     Ok(ProgramPage {
         program,
         other_here,
         related,
         paired,
+        paired_by_referrals,
     })
+}
+
+/// Programs residents referred here were also referred to (within 30 days), most residents
+/// first, each at its location nearest this one. Only pairs shared by enough residents show,
+/// so no one's referrals can be read off the page.
+async fn paired_by_referrals(
+    pool: &PgPool,
+    service_id: Uuid,
+    here: Option<(f64, f64)>,
+    minimum: i64,
+) -> Result<Vec<ServiceCard>, DirectoryError> {
+    let (lat, lon) = match here {
+        Some((a, b)) => (Some(a), Some(b)),
+        None => (None, None),
+    };
+    let sql = format!(
+        "WITH top AS (
+            SELECT paired_service_id, residents FROM paired_services
+             WHERE service_id = $1 AND residents >= $2 ORDER BY residents DESC, paired_service_id LIMIT 3),
+         hits AS (
+            SELECT DISTINCT ON (e.service_id) e.id, e.service_id, e.location_id, e.is_free, false AS serves_area,
+                   earth_distance(e.earth, ll_to_earth($3, $4)) / {METERS_PER_MILE} AS miles,
+                   CASE WHEN e.open_hours IS NULL THEN NULL ELSE e.open_hours @> minute_of_week(now(), e.timezone) END AS open_now,
+                   top.residents
+              FROM search_entries e JOIN top ON top.paired_service_id = e.service_id
+             ORDER BY e.service_id, e.earth <-> ll_to_earth($3, $4), e.id
+         ) {CARD_SELECT} ORDER BY hits.residents DESC, hits.id"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(service_id)
+        .bind(minimum)
+        .bind(lat)
+        .bind(lon)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.iter().map(card_from_row).collect::<Result<_, _>>()?)
 }
 
 async fn other_services_here(pool: &PgPool, id: Uuid) -> Result<Vec<ServiceCard>, DirectoryError> {

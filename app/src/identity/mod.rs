@@ -69,6 +69,7 @@ impl Viewer {
             Role::Onboarding => self.next_onboarding_step().unwrap_or("/onboarding"),
             Role::PartnerStaff | Role::PartnerAdmin | Role::HospitalStaff => "/partner",
             Role::ChapterReviewer => "/united-way/claims",
+            Role::ReferralSpecialist => "/united-way/referrals",
             _ => "/account",
         }
     }

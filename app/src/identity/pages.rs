@@ -142,6 +142,7 @@ pub fn AccountPage() -> impl IntoView {
         (Action::MakeReferrals, "/referrals/sent", tr!(locale, link_sent)),
         (Action::ManageTeam, "/partner/team", tr!(locale, link_team)),
         (Action::ReviewClaims, "/united-way/claims", tr!(locale, link_claims)),
+        (Action::SupportReferrals, "/united-way/referrals", tr!(locale, support_title)),
         (Action::SearchAudit, "/state/audit", tr!(locale, link_audit)),
         (Action::UseDirectory, "/", tr!(locale, link_directory)),
     ];

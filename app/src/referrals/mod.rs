@@ -5,6 +5,7 @@
 pub mod pages;
 pub mod status;
 pub mod store;
+pub mod support;
 
 use crate::audit::Actor;
 use crate::state::AppState;
@@ -149,6 +150,46 @@ pub async fn update_referral(
             contact_result: result.as_deref(),
         }, &Actor::current()).await?;
         Ok(format!("{back}?done={action}"))
+    }
+    .await;
+    finish(&back, outcome)
+}
+
+/// "Now" for referral queues and jobs. `$WRAPAROUND_CLOCK_OFFSET_DAYS` moves it forward on a
+/// test server, so the end-to-end suite can make referrals a week old without waiting; it is
+/// refused (ignored, with a warning) unless `$WRAPAROUND_TEST_CLOCK=1` is also set.
+pub fn clock_now() -> chrono::DateTime<chrono::Utc> {
+    let now = chrono::Utc::now();
+    if std::env::var("WRAPAROUND_TEST_CLOCK").as_deref() != Ok("1") {
+        return now;
+    }
+    let days = std::fs::read_to_string(
+        std::env::var("WRAPAROUND_CLOCK_FILE").unwrap_or_else(|_| "target/test-clock".into()),
+    )
+    .ok()
+    .and_then(|s| s.trim().parse::<i64>().ok())
+    .unwrap_or(0);
+    now + chrono::Duration::days(days)
+}
+
+/// A specialist logs outreach about a referral in one of their queues.
+#[server(prefix = "/fn", endpoint = "log_outreach")]
+pub async fn log_outreach(
+    referral_id: String,
+    queue: String,
+    method: String,
+    result: String,
+    note: Option<String>,
+) -> Result<(), ServerFnError> {
+    let back = format!("/united-way/referrals?queue={}", crate::identity::urlencode(&queue));
+    let outcome = async {
+        let state = AppState::get();
+        let viewer = crate::web::viewer()?;
+        let referral = Uuid::parse_str(&referral_id).map_err(|_| Problem("not_found"))?;
+        let q = support::Queue::parse(&queue);
+        let note = optional(note);
+        support::log_outreach(&state.pool, &viewer, referral, q, &method, &result, note.as_deref(), &Actor::current()).await?;
+        Ok(format!("{back}&done=1"))
     }
     .await;
     finish(&back, outcome)

@@ -490,3 +490,98 @@ pub fn ReferralPage() -> impl IntoView {
         </div>
     }
 }
+
+/// `/united-way/referrals`: the referral specialist's three queues, with counts, oldest first.
+#[component]
+pub fn SupportPage() -> impl IntoView {
+    use super::support::{self, Queue};
+    let locale = use_i18n().get_locale_untracked();
+    let current = Queue::parse(&query("queue").unwrap_or_default());
+    let done = query("done").map(|_| tr!(locale, referral_updated_notice));
+    let content = async move {
+        let state = AppState::get();
+        let now = crate::referrals::clock_now();
+        let settings = &state.deployment.referrals;
+        let (Ok(counts), Ok(items)) = (
+            support::counts(&state.pool, settings, now).await,
+            support::queue(&state.pool, current, settings, now).await,
+        ) else {
+            set_status(503);
+            return view! { <p role="alert">{tr!(locale, err_unavailable)}</p> }.into_any();
+        };
+        let tabs = counts
+            .into_iter()
+            .map(|(q, n)| {
+                let label = match q {
+                    Queue::StalePartner => tr!(locale, queue_stale_partner, count = n),
+                    Queue::NotOnboarded => tr!(locale, queue_not_onboarded, count = n),
+                    Queue::ResidentFollowUp => tr!(locale, queue_follow_up, count = n),
+                };
+                view! { <a class="tab" href=format!("/united-way/referrals?queue={}", q.as_str()) aria-current=(q == current).then_some("page")>{label}</a> }
+            })
+            .collect_view();
+        let explain = match current {
+            Queue::StalePartner => tr!(locale, queue_stale_partner_help, days = settings.stale_after_days),
+            Queue::NotOnboarded => tr!(locale, queue_not_onboarded_help, days = settings.not_onboarded_close_after_days),
+            Queue::ResidentFollowUp => tr!(locale, queue_follow_up_help, days = settings.follow_up_after_days),
+        };
+        let rows = if items.is_empty() {
+            view! { <p class="mt-4">{tr!(locale, referrals_none)}</p> }.into_any()
+        } else {
+            items
+                .into_iter()
+                .map(|item| {
+                    let id = item.id.to_string();
+                    let action = match current {
+                        Queue::NotOnboarded => view! {
+                            <p class="mt-2"><a class="link" href=format!("/referrals/{}", item.id)>{tr!(locale, work_referral_link)}</a></p>
+                        }
+                        .into_any(),
+                        q => view! {
+                            <form class="inline-form" method="post" action="/fn/log_outreach">
+                                <input type="hidden" name="referral_id" value=id.clone() />
+                                <input type="hidden" name="queue" value=q.as_str() />
+                                <select class="field" name="method" aria-label=tr!(locale, outreach_method_label)>
+                                    <option value="phone">{tr!(locale, contact_phone)}</option>
+                                    <option value="email">{tr!(locale, contact_email)}</option>
+                                    <option value="text">{tr!(locale, contact_text)}</option>
+                                </select>
+                                <input class="field" name="result" required maxlength="500" aria-label=tr!(locale, outreach_result_label)
+                                    placeholder=tr!(locale, outreach_result_label) />
+                                <button class="button-secondary" type="submit">{tr!(locale, log_outreach_button)}</button>
+                            </form>
+                        }
+                        .into_any(),
+                    };
+                    view! {
+                        <li class="card">
+                            <p class="card-title">{item.program.clone()}</p>
+                            <p class="text-sm">{tr!(locale, queue_item_line, to = item.to_organization.clone(),
+                                from = item.from_organization.clone(), date = date(&item.created_at))}</p>
+                            <p class="text-sm"><span class="badge">{status_label(locale, &item.status)}</span>
+                                {item.last_outreach.map(|d| format!(" · {}", tr!(locale, last_outreach, date = date(&d))))}</p>
+                            {action}
+                        </li>
+                    }
+                })
+                .collect_view()
+                .into_any()
+        };
+        view! {
+            <nav class="tabs mt-4" aria-label=tr!(locale, support_title)>{tabs}</nav>
+            <p class="mt-2 text-sm">{explain}</p>
+            <FormAlert />
+            <ul class="stack mt-4">{rows}</ul>
+        }
+        .into_any()
+    };
+    view! {
+        <Title text=tr!(locale, support_title) />
+        <Meta name="robots" content="noindex" />
+        <div class="page">
+            <h1 class="page-title">{tr!(locale, support_title)}</h1>
+            <Notice text=done />
+            {loaded(content)}
+        </div>
+    }
+}

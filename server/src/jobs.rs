@@ -1,0 +1,32 @@
+//! Scheduled work: every minute each server asks whether a job is due; the jobs table hands each
+//! due job to exactly one server (`FOR UPDATE SKIP LOCKED`), so adding servers never doubles a
+//! reminder.
+
+use app::config::Deployment;
+use app::referrals::{clock_now, support};
+use sqlx::PgPool;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Runs every due job once.
+pub async fn run_due(pool: &PgPool, deployment: &Deployment) -> sqlx::Result<()> {
+    let now = clock_now();
+    if let Some(n) = support::send_reminders(pool, &deployment.referrals, &deployment.site.public_url, now).await? {
+        tracing::info!(digests = n, "referral reminders");
+    }
+    if let Some(n) = support::refresh_pairs(pool, now).await? {
+        tracing::info!(pairs = n, "frequently paired together refreshed");
+    }
+    Ok(())
+}
+
+pub fn spawn(pool: PgPool, deployment: Arc<Deployment>) {
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = run_due(&pool, &deployment).await {
+                tracing::error!(error = %e, "scheduled jobs");
+            }
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+    });
+}
