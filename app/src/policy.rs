@@ -224,6 +224,7 @@ pub const ROUTES: &[(Method, &str, Action)] = &[
     (Method::Get, "/referrals/inbox", WorkReferrals),
     (Method::Get, "/referrals/:id", WorkReferrals),
     (Method::Post, "/fn/update_referral", WorkReferrals),
+    (Method::Post, "/fn/add_referral_note", WorkReferrals),
     // United Way and the state.
     (Method::Get, "/united-way/referrals", SupportReferrals),
     (Method::Post, "/fn/log_outreach", SupportReferrals),

@@ -206,3 +206,230 @@ pub async fn run(pool: &PgPool, deployment: &Deployment, base_url: &str, label: 
     );
     Ok(out)
 }
+
+/// The partner side at scale: a directory with 1 million referrals among 200 partner
+/// organizations; referral creation throughput, the inbox page and the dashboard through the
+/// running server, with the same queries straight to Postgres as the floor.
+pub async fn referrals(pool: &PgPool, base_url: &str, n: usize) -> anyhow::Result<String> {
+    const TOTAL: i64 = 1_000_000;
+    const PASSWORD: &str = "bench passphrase for partners";
+    let secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXZ";
+    let hash = app::identity::passwords::hash(PASSWORD);
+    // 200 onboarded partner organizations, each with programs, and two bench people.
+    sqlx::query(
+        "INSERT INTO partner_organizations (organization_id, org_type, chapter, onboarded_at)
+         SELECT o.id, 'nonprofit', 'uw-kentucky', now() - interval '2 years' FROM organizations o
+          WHERE EXISTS (SELECT 1 FROM service_at_locations sal JOIN services s ON s.id = sal.service_id
+                         WHERE s.organization_id = o.id AND s.active)
+          ORDER BY o.id LIMIT 200
+         ON CONFLICT DO NOTHING",
+    )
+    .execute(pool)
+    .await?;
+    let orgs: Vec<uuid::Uuid> =
+        sqlx::query_scalar("SELECT organization_id FROM partner_organizations ORDER BY organization_id LIMIT 200")
+            .fetch_all(pool)
+            .await?;
+    anyhow::ensure!(orgs.len() >= 2, "the bench directory needs partner organizations");
+    for (email, org) in [("bench.receiver@bench.example", orgs[0]), ("bench.sender@bench.example", orgs[1])] {
+        sqlx::query(
+            "INSERT INTO users (email, name, role, organization_id, password_hash, totp_secret, mfa_enrolled_at, training_passed_at)
+             VALUES ($1, 'Bench Partner', 'partner_staff', $2, $3, $4, now(), now())
+             ON CONFLICT (lower(email)) DO UPDATE SET password_hash = $3, last_totp_step = NULL, failed_sign_ins = 0, locked_until = NULL",
+        )
+        .bind(email)
+        .bind(org)
+        .bind(&hash)
+        .bind(secret)
+        .execute(pool)
+        .await?;
+        sqlx::query(
+            "INSERT INTO agreement_acceptances (user_id, version) SELECT id, $2 FROM users WHERE email = $1 ON CONFLICT DO NOTHING",
+        )
+        .bind(email)
+        .bind(app::partners::onboarding::AGREEMENT_VERSION)
+        .execute(pool)
+        .await?;
+    }
+    let have: i64 = sqlx::query_scalar("SELECT count(*) FROM referrals").fetch_one(pool).await?;
+    let mut load_note = String::new();
+    if have < TOTAL {
+        let started = Instant::now();
+        let mut tx = pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO residents (name, phone, preferred_contact, created_by_organization)
+             SELECT 'Resident ' || g, '(502) 555-' || lpad((g % 10000)::text, 4, '0'), 'phone',
+                    (SELECT organization_id FROM partner_organizations ORDER BY organization_id OFFSET (g % 200) LIMIT 1)
+               FROM generate_series(1, 250000) g",
+        )
+        .execute(&mut *tx)
+        .await?;
+        // Every referral goes from one partner to a program of another, at a time in the last
+        // two years; four in five are closed, with outcomes and reasons in realistic shares.
+        sqlx::query(
+            "WITH programs AS (
+                 SELECT row_number() OVER (ORDER BY sal.id) AS n, sal.id AS program_id, s.id AS service_id,
+                        s.organization_id, (s.category_ids)[1] AS need
+                   FROM service_at_locations sal JOIN services s ON s.id = sal.service_id
+                   JOIN partner_organizations p ON p.organization_id = s.organization_id
+                  WHERE s.active),
+             counts AS (SELECT count(*) AS total FROM programs),
+             people AS (SELECT array_agg(id ORDER BY id) AS ids FROM residents),
+             sender AS (SELECT id FROM users WHERE email = 'bench.sender@bench.example'),
+             raw AS (
+                 SELECT g, 1 + (hashint8(g) & 2147483647) % (SELECT total FROM counts) AS pick,
+                        now() - make_interval(secs => ((hashint8(g * 7) & 2147483647) % (730 * 86400))::float8) AS created,
+                        (hashint8(g * 13) & 2147483647) % 100 AS roll
+                   FROM generate_series(1, $1) g)
+             INSERT INTO referrals (batch_id, resident_id, from_organization, from_user, service_id, program_id,
+                                    to_organization, need, status, outcome_reason, created_at, updated_at, closed_at)
+             SELECT gen_random_uuid(), (SELECT ids FROM people)[1 + raw.g % 250000],
+                    (SELECT organization_id FROM partner_organizations ORDER BY organization_id OFFSET (raw.g % 200) LIMIT 1),
+                    (SELECT id FROM sender), p.service_id, p.program_id, p.organization_id, coalesce(p.need, 'food'),
+                    CASE WHEN roll < 8 THEN 'sent' WHEN roll < 14 THEN 'accepted' WHEN roll < 20 THEN 'in_progress'
+                         WHEN roll < 62 THEN 'resource_provided' WHEN roll < 95 THEN 'resource_not_provided'
+                         WHEN roll < 98 THEN 'declined' ELSE 'cancelled' END,
+                    CASE WHEN roll BETWEEN 62 AND 94 THEN (ARRAY['unable_to_reach','got_help_elsewhere','not_eligible','no_capacity','resident_declined'])[1 + roll % 5] END,
+                    created, created,
+                    CASE WHEN roll >= 20 THEN created + make_interval(days => (roll % 30)::int) END
+               FROM raw JOIN programs p ON p.n = raw.pick",
+        )
+        .bind(TOTAL - have)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        sqlx::query("ANALYZE residents").execute(pool).await?;
+        sqlx::query("ANALYZE referrals").execute(pool).await?;
+        load_note = format!(" (generated in this run in {:.0} s)", started.elapsed().as_secs_f64());
+    }
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM referrals").fetch_one(pool).await?;
+    let receiver_org = orgs[0];
+    let inbox_size: i64 = sqlx::query_scalar("SELECT count(*) FROM referrals WHERE to_organization = $1")
+        .bind(receiver_org)
+        .fetch_one(pool)
+        .await?;
+
+    // Sign in as a browser would (password, then the code).
+    let sign_in = |email: &'static str| async move {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()?;
+        let post = |path: &str, form: Vec<(&str, String)>| {
+            client
+                .post(format!("{base_url}{path}"))
+                .header("accept", "text/html")
+                .form(&form)
+                .send()
+        };
+        post("/fn/sign_in", vec![("email", email.into()), ("password", PASSWORD.into())]).await?;
+        let code = app::identity::mfa::code_at(secret, chrono::Utc::now().timestamp() as u64);
+        let r = post("/fn/verify_sign_in_code", vec![("code", code)]).await?;
+        let to = r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        anyhow::ensure!(to == "/partner", "bench sign-in failed: {to}");
+        Ok::<_, anyhow::Error>(client)
+    };
+    let receiver = sign_in("bench.receiver@bench.example").await?;
+    let sender = sign_in("bench.sender@bench.example").await?;
+
+    // Creation: add a program to the referral, then send it for a new resident.
+    let programs: Vec<uuid::Uuid> = sqlx::query_scalar(
+        "SELECT sal.id FROM service_at_locations sal JOIN services s ON s.id = sal.service_id
+          WHERE s.organization_id = $1 AND s.active LIMIT 5",
+    )
+    .bind(receiver_org)
+    .fetch_all(pool)
+    .await?;
+    let mut create_times = Vec::new();
+    let creations = 200;
+    let started_all = Instant::now();
+    for i in 0..creations {
+        let program = programs[i % programs.len()].to_string();
+        let started = Instant::now();
+        sender
+            .post(format!("{base_url}/fn/add_to_referral"))
+            .header("accept", "text/html")
+            .form(&[("program_id", program.as_str())])
+            .send()
+            .await?;
+        let r = sender
+            .post(format!("{base_url}/fn/send_referrals"))
+            .header("accept", "text/html")
+            .form(&[("name", format!("Bench Resident {i}")), ("phone", "502-555-0100".into()),
+                    ("preferred_contact", "phone".into()), ("needs[0]", "food-pantries".into()), ("consent", "yes".into())])
+            .send()
+            .await?;
+        let to = r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        anyhow::ensure!(to.starts_with("/referrals/batch/"), "bench referral failed: {to}");
+        create_times.push(started.elapsed());
+    }
+    let throughput = creations as f64 / started_all.elapsed().as_secs_f64();
+
+    // The inbox (each tab, some filtered by need or age) and the dashboard, through the server...
+    let tabs = ["new", "in_progress", "closed"];
+    let inbox_paths: Vec<String> = (0..n)
+        .map(|i| match i % 4 {
+            3 => format!("/referrals/inbox?status={}&older_than=30", tabs[i % 3]),
+            _ => format!("/referrals/inbox?status={}", tabs[i % 3]),
+        })
+        .collect();
+    for p in inbox_paths.iter().take(20) {
+        receiver.get(format!("{base_url}{p}")).send().await?.bytes().await?;
+    }
+    let mut inbox_times = Vec::new();
+    for p in &inbox_paths {
+        let started = Instant::now();
+        let r = receiver.get(format!("{base_url}{p}")).send().await?;
+        anyhow::ensure!(r.status().is_success(), "inbox answered {}", r.status());
+        r.bytes().await?;
+        inbox_times.push(started.elapsed());
+    }
+    let mut dashboard_times = Vec::new();
+    for _ in 0..n {
+        let started = Instant::now();
+        let r = receiver.get(format!("{base_url}/partner")).send().await?;
+        anyhow::ensure!(r.status().is_success(), "dashboard answered {}", r.status());
+        r.bytes().await?;
+        dashboard_times.push(started.elapsed());
+    }
+    // ...and the same queries straight to Postgres.
+    use app::referrals::store::{figures, list, monthly, top_reasons, Tab};
+    let mut inbox_sql = Vec::new();
+    for (i, _) in inbox_paths.iter().enumerate() {
+        let tab = Tab::parse(tabs[i % 3]);
+        let age = (i % 4 == 3).then_some(30);
+        let started = Instant::now();
+        for t in [Tab::New, Tab::InProgress, Tab::Closed] {
+            list(pool, receiver_org, true, Some(t), None, age, 0).await?;
+        }
+        list(pool, receiver_org, true, Some(tab), None, age, 0).await?;
+        inbox_sql.push(started.elapsed());
+    }
+    let mut dashboard_sql = Vec::new();
+    for _ in 0..n {
+        let now = chrono::Utc::now();
+        let started = Instant::now();
+        figures(pool, receiver_org, now).await?;
+        top_reasons(pool, receiver_org).await?;
+        monthly(pool, receiver_org, now).await?;
+        dashboard_sql.push(started.elapsed());
+    }
+
+    let mut out = String::new();
+    let _ = writeln!(out, "### Referrals: {total} in the database{load_note}\n");
+    let _ = writeln!(
+        out,
+        "200 partner organizations; the measured organization's inbox holds {inbox_size} referrals. One request at a time over \
+         loopback, signed in. **SQL floor** = the page's queries straight to Postgres (the inbox page also counts each tab).\n"
+    );
+    let _ = writeln!(out, "| path | n | p50 ms | p95 ms | p99 ms | mean ms | max ms |");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+    let _ = writeln!(out, "{}", stats_row("create a referral (add program + send, 2 requests)", &create_times));
+    let _ = writeln!(out, "{}", stats_row("**Inbox page** (`/referrals/inbox`, tabs and age filter)", &inbox_times));
+    let _ = writeln!(out, "{}", stats_row("SQL floor: inbox queries", &inbox_sql));
+    let _ = writeln!(out, "{}", stats_row("**Dashboard page** (`/partner`)", &dashboard_times));
+    let _ = writeln!(out, "{}", stats_row("SQL floor: dashboard queries", &dashboard_sql));
+    let _ = writeln!(out, "\nReferral creation throughput, one partner at a time: **{throughput:.0} referrals/s**.\n");
+    Ok(out)
+}

@@ -61,6 +61,14 @@ enum Command {
         #[arg(long, default_value = "target/demo/ky")]
         dir: PathBuf,
     },
+    /// Load 1 million referrals (once) and time referral creation, the inbox and the dashboard
+    /// against a running server.
+    BenchReferrals {
+        #[arg(long)]
+        url: String,
+        #[arg(long, default_value_t = 300)]
+        requests: usize,
+    },
     /// The audit trail: `server audit verify` checks the hash chain.
     Audit {
         #[command(subcommand)]
@@ -205,6 +213,11 @@ async fn main() -> anyhow::Result<()> {
             // The demo reviewer works the chapter most counties fall to.
             let accounts = demo::accounts::seed(&pool, &deployment.onboarding.default_chapter).await?;
             print!("{}", demo::accounts::describe(&accounts));
+            Ok(())
+        }
+        Command::BenchReferrals { url, requests } => {
+            let pool = db::connect(4).await?;
+            print!("{}", bench::referrals(&pool, url.trim_end_matches('/'), requests).await?);
             Ok(())
         }
         Command::DemoCode { email } => {

@@ -341,3 +341,93 @@ async fn frequently_paired_comes_from_referrals_once_enough_residents_share_a_pa
     };
     assert_eq!(service_of(page.paired_by_referrals[0].id).await, service_of(s.programs[1]).await);
 }
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn a_server_killed_while_creating_a_referral_leaves_nothing_half_written(pool: PgPool) {
+    load_small_demo(&pool).await;
+    let from_org = partner_organization(&pool, "nonprofit").await;
+    let to_org = receiving_partner(&pool).await;
+    let program = programs_of(&pool, to_org, 1).await[0];
+    let (_, email, secret) = person(&pool, Role::PartnerStaff, Some(from_org), true).await;
+
+    // The real server binary, on its own port, with a name we can find in pg_stat_activity.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = {
+        let options = pool.connect_options();
+        let db = options.get_database().unwrap().to_string();
+        let base = std::env::var("DATABASE_URL").unwrap();
+        let (head, query) = match base.split_once('?') {
+            Some((h, q)) => (h.to_string(), format!("?{q}&")),
+            None => (base.clone(), "?".to_string()),
+        };
+        let (server, _) = head.rsplit_once('/').unwrap();
+        format!("{server}/{db}{query}application_name=killed-referral")
+    };
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .arg("serve")
+        .current_dir(root)
+        .env("DATABASE_URL", url)
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("LEPTOS_OUTPUT_NAME", "wraparound")
+        .env("LEPTOS_SITE_ROOT", "target/site")
+        .env("WRAPAROUND_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
+        .env_remove("WRAPAROUND_SMTP_URL")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let app = TestApp { base: format!("http://127.0.0.1:{port}"), client: browser(), pool: pool.clone() };
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let partner = browser();
+    assert_eq!(app.sign_in(&partner, &email, &secret).await, "/partner");
+    app.post_form(&partner, "/fn/add_to_referral", &[("program_id", &program.to_string())]).await;
+
+    // Hold the audit trail's lock: the referral's transaction writes its rows, then waits there.
+    let mut blocker = pool.acquire().await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock(7220431)").execute(&mut *blocker).await.unwrap();
+    let sending = {
+        let partner = partner.clone();
+        let base = app.base.clone();
+        tokio::spawn(async move {
+            partner
+                .post(format!("{base}/fn/send_referrals"))
+                .header("Origin", &base)
+                .form(&[("name", "Maria Lopez"), ("phone", "502-555-0188"), ("preferred_contact", "phone"), ("needs[0]", "baby-formula"), ("consent", "yes")])
+                .send()
+                .await
+        })
+    };
+    let waiting = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'killed-referral'
+                   AND wait_event_type = 'Lock' AND state = 'active'";
+    let started = std::time::Instant::now();
+    loop {
+        let n: i64 = sqlx::query_scalar(waiting).fetch_one(&pool).await.unwrap();
+        if n > 0 {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 30, "the referral never reached the audit write");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Mid-write: the server dies.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(sending.await.unwrap().is_err(), "the request died with the server");
+    sqlx::query("SELECT pg_advisory_unlock(7220431)").execute(&mut *blocker).await.unwrap();
+    drop(blocker);
+    let gone = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'killed-referral'";
+    while sqlx::query_scalar::<_, i64>(gone).fetch_one(&pool).await.unwrap() > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    for table in ["residents", "referrals", "referral_events", "consents"] {
+        let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}")).fetch_one(&pool).await.unwrap();
+        assert_eq!(n, 0, "{table} holds half a referral");
+    }
+    let mails: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE subject LIKE 'New referral%'").fetch_one(&pool).await.unwrap();
+    assert_eq!(mails, 0, "no e-mail about a referral that does not exist");
+}

@@ -194,3 +194,19 @@ pub async fn log_outreach(
     .await;
     finish(&back, outcome)
 }
+
+/// Adds a note to a referral's history (sender or receiver).
+#[server(prefix = "/fn", endpoint = "add_referral_note")]
+pub async fn add_referral_note(referral_id: String, note: String) -> Result<(), ServerFnError> {
+    let back = format!("/referrals/{}", crate::identity::urlencode(&referral_id));
+    let outcome = async {
+        let state = AppState::get();
+        let viewer = crate::web::viewer()?;
+        let referral = Uuid::parse_str(&referral_id).map_err(|_| Problem("not_found"))?;
+        let note = optional(Some(note)).filter(|n| n.chars().count() <= 4000).ok_or(Problem("missing_fields"))?;
+        store::add_note(&state.pool, &viewer, referral, &note, &Actor::current()).await?;
+        Ok(format!("{back}?done=note"))
+    }
+    .await;
+    finish(&back, outcome)
+}

@@ -474,6 +474,14 @@ pub fn ReferralPage() -> impl IntoView {
             <h2 class="section-title">{tr!(locale, referral_actions)}</h2>
             <FormAlert />
             {actions}
+            {(org == Some(d.to_organization) || org == Some(d.from_organization)).then(|| view! {
+                <form class="stack mt-4" method="post" action="/fn/add_referral_note">
+                    <input type="hidden" name="referral_id" value=d.id.to_string() />
+                    <label class="form-field"><span class="field-label">{tr!(locale, add_note_label)}</span>
+                        <textarea class="field w-full" name="note" rows="2" maxlength="4000" required></textarea></label>
+                    <button class="button-secondary" type="submit">{tr!(locale, add_note_button)}</button>
+                </form>
+            })}
             <h2 class="section-title">{tr!(locale, referral_history)}</h2>
             <ul class="stack mt-2">{history}</ul>
         }
