@@ -53,6 +53,18 @@ pub fn PartnerDashboardPage() -> impl IntoView {
                 }
             })
             .collect_view();
+        let listing: Vec<(uuid::Uuid, String)> = sqlx::query_as(
+            "SELECT sal.id, s.name FROM service_at_locations sal JOIN services s ON s.id = sal.service_id
+              WHERE s.organization_id = $1 AND s.active ORDER BY s.name, sal.id LIMIT 10",
+        )
+        .bind(org.id)
+        .fetch_all(&state.pool)
+        .await
+        .unwrap_or_default();
+        let listing = listing
+            .into_iter()
+            .map(|(id, name)| view! { <li><a class="link" href=format!("/programs/{id}")>{name}</a></li> })
+            .collect_view();
         let reasons = reasons
             .into_iter()
             .map(|(r, n)| view! { <li>{format!("{} ({n})", crate::referrals::pages::reason_label(locale, &r))}</li> })
@@ -104,6 +116,8 @@ pub fn PartnerDashboardPage() -> impl IntoView {
                     <tbody>{bars}</tbody>
                 </table>
             </div>
+            <h2 class="section-title mt-6">{tr!(locale, your_listing)}</h2>
+            <ul class="link-list mt-2" data-testid="listing">{listing}</ul>
             <h2 class="section-title mt-6">{tr!(locale, your_work)}</h2>
             <ul class="link-list mt-2">
                 <li><a class="link" href="/">{tr!(locale, link_find_services)}</a></li>

@@ -33,8 +33,10 @@ pub struct DemoAccount {
 pub async fn seed(pool: &PgPool, chapter: &str) -> anyhow::Result<Vec<DemoAccount>> {
     let orgs: Vec<(Uuid, String)> = sqlx::query_as(
         "SELECT o.id, o.name FROM organizations o
+           JOIN services s ON s.organization_id = o.id AND s.active
+           JOIN service_at_locations sal ON sal.service_id = s.id
           WHERE o.active AND NOT o.placeholder
-            AND EXISTS (SELECT 1 FROM services s WHERE s.organization_id = o.id AND s.active)
+          GROUP BY o.id, o.name HAVING count(*) >= 2
           ORDER BY o.name LIMIT 2",
     )
     .fetch_all(pool)
