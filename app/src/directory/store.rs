@@ -337,6 +337,22 @@ impl Search<'_> {
         Ok(rows.iter().map(card_from_row).collect::<Result<_, _>>()?)
     }
 
+    /// The nearest programs, walking the GiST index outward from the place and stopping after
+    /// a page. Postgres underestimates how many programs a radius holds (it guesses a handful)
+    /// and would rather fetch them all and sort; with no keywords to match, the walk is always
+    /// the better plan, so this query alone turns the alternatives off.
+    async fn fetch_nearest(&self, pool: &PgPool, mut b: Builder<'_>) -> Result<Vec<ServiceCard>, DirectoryError> {
+        b.push(") ").push(CARD_SELECT).push(" ORDER BY hits.miles, hits.id");
+        let mut tx = pool.begin().await?;
+        if self.tsquery.is_none() {
+            sqlx::query("SET LOCAL enable_bitmapscan = off").execute(&mut *tx).await?;
+            sqlx::query("SET LOCAL enable_sort = off").execute(&mut *tx).await?;
+        }
+        let rows = b.build().fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(rows.iter().map(card_from_row).collect::<Result<_, _>>()?)
+    }
+
     async fn page(&self, pool: &PgPool) -> Result<Vec<ServiceCard>, DirectoryError> {
         let offset = (self.query.page.max(1) as i64 - 1) * self.page_size;
         if self.by_distance() {
@@ -361,10 +377,11 @@ impl Search<'_> {
         self.push_filters(&mut b);
         b.push(" AND ");
         self.push_nearby(&mut b);
+        // Distance alone: a nearest-neighbour walk gives one ordering key, not a tie-breaker.
         b.push(" ORDER BY e.earth <-> ");
         self.push_origin(&mut b);
-        b.push(", e.id LIMIT ").push_bind(self.page_size).push(" OFFSET ").push_bind(offset);
-        let mut cards = self.fetch(pool, b, "hits.miles, hits.id").await?;
+        b.push(" LIMIT ").push_bind(self.page_size).push(" OFFSET ").push_bind(offset);
+        let mut cards = self.fetch_nearest(pool, b).await?;
         if cards.len() as i64 == self.page_size {
             return Ok(cards);
         }

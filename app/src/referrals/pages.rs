@@ -271,11 +271,9 @@ fn ReferralList(inbox: bool) -> impl IntoView {
     let content = async move {
         let state = AppState::get();
         let Some(org) = viewer.and_then(|v| v.organization_id) else { return ().into_any() };
-        let mut counts = Vec::new();
-        for t in [Tab::New, Tab::InProgress, Tab::Closed] {
-            let n = store::list(&state.pool, org, inbox, Some(t), need.as_deref(), age, 0).await.map(|r| r.1).unwrap_or(0);
-            counts.push((t, n));
-        }
+        let (new, in_progress, closed) =
+            store::tab_counts(&state.pool, org, inbox, need.as_deref(), age).await.unwrap_or_default();
+        let counts = [(Tab::New, new), (Tab::InProgress, in_progress), (Tab::Closed, closed)];
         let Ok((rows, total)) = store::list(&state.pool, org, inbox, Some(tab), need.as_deref(), age, (page - 1) * store::PAGE).await else {
             set_status(503);
             return view! { <p role="alert">{tr!(locale, err_unavailable)}</p> }.into_any();
