@@ -135,7 +135,9 @@ async fn load_demo_directory(pool: &sqlx::PgPool, deployment: &Deployment, dir: 
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // Logs go to stderr: stdout carries command output (import reports, bench tables).
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,sqlx=warn".into()),

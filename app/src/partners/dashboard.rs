@@ -34,11 +34,14 @@ pub fn PartnerDashboardPage() -> impl IntoView {
             .unwrap_or_default();
         let org_type = OrgType::parse(&org.org_type).map(|t| t.label(locale)).unwrap_or_default();
         let now = chrono::Utc::now();
-        let (figures, reasons, months) = (
-            crate::referrals::store::figures(&state.pool, org.id, now).await.unwrap_or_default(),
-            crate::referrals::store::top_reasons(&state.pool, org.id).await.unwrap_or_default(),
-            crate::referrals::store::monthly(&state.pool, org.id, now).await.unwrap_or_default(),
+        // Three independent reads on three connections, at once: the page waits for the slowest.
+        let (figures, reasons, months) = tokio::join!(
+            crate::referrals::store::figures(&state.pool, org.id, now),
+            crate::referrals::store::top_reasons(&state.pool, org.id),
+            crate::referrals::store::monthly(&state.pool, org.id, now),
         );
+        let (figures, reasons, months) =
+            (figures.unwrap_or_default(), reasons.unwrap_or_default(), months.unwrap_or_default());
         let peak = months.iter().map(|(_, c, d)| (*c).max(*d)).max().unwrap_or(0).max(1);
         let bars = months
             .iter()

@@ -271,10 +271,16 @@ fn ReferralList(inbox: bool) -> impl IntoView {
     let content = async move {
         let state = AppState::get();
         let Some(org) = viewer.and_then(|v| v.organization_id) else { return ().into_any() };
-        let (new, in_progress, closed) =
-            store::tab_counts(&state.pool, org, inbox, need.as_deref(), age).await.unwrap_or_default();
+        // The tab counts and the page's rows are independent reads: run them at once.
+        let (tab_counts, rows) = tokio::join!(
+            store::tab_counts(&state.pool, org, inbox, need.as_deref(), age),
+            store::list(&state.pool, org, inbox, Some(tab), need.as_deref(), age, (page - 1) * store::PAGE)
+        );
+        let (new, in_progress, closed) = tab_counts.unwrap_or_default();
         let counts = [(Tab::New, new), (Tab::InProgress, in_progress), (Tab::Closed, closed)];
-        let Ok((rows, total)) = store::list(&state.pool, org, inbox, Some(tab), need.as_deref(), age, (page - 1) * store::PAGE).await else {
+        // The tab's count is the list's total: no second count query.
+        let total = counts.iter().find(|(t, _)| *t == tab).map_or(0, |(_, n)| *n);
+        let Ok(rows) = rows else {
             set_status(503);
             return view! { <p role="alert">{tr!(locale, err_unavailable)}</p> }.into_any();
         };

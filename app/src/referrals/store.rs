@@ -300,9 +300,11 @@ impl Figures {
 
 /// Referrals the organization sent or received ("its referrals"), counted once each. Two
 /// index scans (received, then sent elsewhere) instead of an OR that would read every referral.
-const ORG_REFERRALS: &str = "FROM (SELECT * FROM referrals WHERE to_organization = $1
+const ORG_REFERRALS: &str = "FROM (SELECT status, outcome_reason, created_at, closed_at
+                                   FROM referrals WHERE to_organization = $1
                                  UNION ALL
-                                 SELECT * FROM referrals WHERE from_organization = $1 AND to_organization <> $1) r
+                                 SELECT status, outcome_reason, created_at, closed_at
+                                   FROM referrals WHERE from_organization = $1 AND to_organization <> $1) r
                            WHERE true";
 
 pub async fn figures(pool: &PgPool, org: Uuid, now: DateTime<Utc>) -> sqlx::Result<Figures> {
@@ -417,7 +419,7 @@ pub async fn list(
     need: Option<&str>,
     older_than_days: Option<i32>,
     offset: i64,
-) -> sqlx::Result<(Vec<Listed>, i64)> {
+) -> sqlx::Result<Vec<Listed>> {
     let statuses: Vec<&str> = tab.map(|t| t.statuses().to_vec()).unwrap_or_default();
     let (mine, other, order) = if inbox {
         ("r.to_organization", "r.from_organization", "r.created_at, r.id")
@@ -429,7 +431,7 @@ pub async fn list(
          AND ($3::text IS NULL OR r.need = $3)
          AND ($4::int IS NULL OR r.created_at < now() - make_interval(days => $4))"
     );
-    let rows = sqlx::query_as(&format!(
+    sqlx::query_as(&format!(
         "SELECT r.id, r.status, r.need, sv.name AS program, o.name AS other_organization,
                 split_part(res.name, ' ', 1) AS resident_first_name, r.created_at, r.updated_at,
                 r.outcome_reason
@@ -443,15 +445,7 @@ pub async fn list(
     .bind(older_than_days)
     .bind(offset)
     .fetch_all(pool)
-    .await?;
-    let count = sqlx::query_scalar(&format!("SELECT count(*) FROM referrals r WHERE {filter}"))
-        .bind(org)
-        .bind(&statuses)
-        .bind(need)
-        .bind(older_than_days)
-        .fetch_one(pool)
-        .await?;
-    Ok((rows, count))
+    .await
 }
 
 /// How many referrals each tab holds (one pass, same filters as the list).
