@@ -170,9 +170,14 @@ pub async fn search(pool: &sqlx::PgPool, f: &AuditFilter) -> sqlx::Result<Vec<Au
 /// The result of checking the whole chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ChainCheck {
-    Intact { entries: i64 },
+    Intact {
+        entries: i64,
+    },
     /// The first entry whose hash or link does not match.
-    BrokenAt { seq: i64, entries_before: i64 },
+    BrokenAt {
+        seq: i64,
+        entries_before: i64,
+    },
 }
 
 /// Recomputes every entry's hash from its content and the entry before it, in order.
@@ -235,7 +240,10 @@ mod page {
                 serde_json::to_value(&filter).unwrap_or_default(),
             )
             .await;
-            let (Ok(entries), Ok(chain)) = (search(&state.pool, &filter).await, verify(&state.pool).await) else {
+            let (Ok(entries), Ok(chain)) = (
+                search(&state.pool, &filter).await,
+                verify(&state.pool).await,
+            ) else {
                 crate::layout::set_status(503);
                 return view! { <p role="alert">{tr!(locale, err_unavailable)}</p> }.into_any();
             };

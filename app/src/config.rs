@@ -196,11 +196,19 @@ impl Deployment {
         if !(1..=100).contains(&self.search.page_size) {
             return Err("search.page_size must be between 1 and 100".into());
         }
-        if self.onboarding.chapter(&self.onboarding.default_chapter).is_none() {
-            return Err("onboarding.default_chapter must be the id of one of onboarding.chapters".into());
+        if self
+            .onboarding
+            .chapter(&self.onboarding.default_chapter)
+            .is_none()
+        {
+            return Err(
+                "onboarding.default_chapter must be the id of one of onboarding.chapters".into(),
+            );
         }
         if !self.identity.oidc_issuer.is_empty() && self.identity.oidc_client_id.is_empty() {
-            return Err("identity.oidc_client_id is needed when identity.oidc_issuer is set".into());
+            return Err(
+                "identity.oidc_client_id is needed when identity.oidc_issuer is set".into(),
+            );
         }
         Ok(())
     }

@@ -9,7 +9,9 @@ use std::future::Future;
 
 /// A query parameter of the current page.
 pub fn query(name: &str) -> Option<String> {
-    use_query_map().with_untracked(|q| q.get(name)).filter(|v| !v.is_empty())
+    use_query_map()
+        .with_untracked(|q| q.get(name))
+        .filter(|v| !v.is_empty())
 }
 
 /// The words for a form problem code (see `web::Problem`).

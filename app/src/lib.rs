@@ -113,9 +113,13 @@ pub fn App() -> impl IntoView {
     use mail::{MailboxMessagePage, MailboxPage};
     use partners::claims::{ClaimPage, ClaimReviewPage, ClaimSentPage, ClaimsQueuePage};
     use partners::dashboard::PartnerDashboardPage;
-    use partners::onboarding::{AgreementPage, InvitationPage, MfaPage, OnboardingPage, RecoveryCodesPage, TrainingPage};
+    use partners::onboarding::{
+        AgreementPage, InvitationPage, MfaPage, OnboardingPage, RecoveryCodesPage, TrainingPage,
+    };
     use partners::team::TeamPage;
-    use referrals::pages::{BatchPage, InboxPage, NewReferralPage, ReferralPage, SentPage, SupportPage};
+    use referrals::pages::{
+        BatchPage, InboxPage, NewReferralPage, ReferralPage, SentPage, SupportPage,
+    };
     provide_meta_context();
     view! {
         <I18nContextProvider>

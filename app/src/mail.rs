@@ -97,7 +97,9 @@ mod mailbox {
     #[component]
     pub fn MailboxMessagePage() -> impl IntoView {
         let locale = use_i18n().get_locale_untracked();
-        let id = use_params_map().with_untracked(|p| p.get("id")).unwrap_or_default();
+        let id = use_params_map()
+            .with_untracked(|p| p.get("id"))
+            .unwrap_or_default();
         let content = async move {
             let row: Option<Row> = match (enabled(), uuid::Uuid::parse_str(&id)) {
                 (true, Ok(id)) => sqlx::query_as(
@@ -123,7 +125,8 @@ mod mailbox {
                         .split(' ')
                         .map(|w| {
                             if w.starts_with("http://") || w.starts_with("https://") {
-                                view! { <a class="link" href=w.to_string()>{w.to_string()}</a>" " }.into_any()
+                                view! { <a class="link" href=w.to_string()>{w.to_string()}</a>" " }
+                                    .into_any()
                             } else {
                                 view! { {w.to_string()}" " }.into_any()
                             }

@@ -10,10 +10,26 @@ pub struct Limit {
     pub window_seconds: i64,
 }
 
-pub const SIGN_IN_PER_IP: Limit = Limit { name: "sign-in-ip", max: 30, window_seconds: 900 };
-pub const SIGN_IN_PER_ACCOUNT: Limit = Limit { name: "sign-in-account", max: 10, window_seconds: 900 };
-pub const CLAIMS_PER_IP: Limit = Limit { name: "claim-ip", max: 5, window_seconds: 3600 };
-pub const CLAIMS_PER_EMAIL: Limit = Limit { name: "claim-email", max: 3, window_seconds: 3600 };
+pub const SIGN_IN_PER_IP: Limit = Limit {
+    name: "sign-in-ip",
+    max: 30,
+    window_seconds: 900,
+};
+pub const SIGN_IN_PER_ACCOUNT: Limit = Limit {
+    name: "sign-in-account",
+    max: 10,
+    window_seconds: 900,
+};
+pub const CLAIMS_PER_IP: Limit = Limit {
+    name: "claim-ip",
+    max: 5,
+    window_seconds: 3600,
+};
+pub const CLAIMS_PER_EMAIL: Limit = Limit {
+    name: "claim-email",
+    max: 3,
+    window_seconds: 3600,
+};
 
 /// Counts one attempt for `who` and says whether it is still within the limit.
 pub async fn allow(pool: &PgPool, limit: Limit, who: &str) -> sqlx::Result<bool> {

@@ -90,6 +90,9 @@ mod tests {
     #[test]
     fn errors_are_added_to_the_query() {
         assert_eq!(with_error("/sign-in", "locked"), "/sign-in?error=locked");
-        assert_eq!(with_error("/sign-in?next=/x", "locked"), "/sign-in?next=/x&error=locked");
+        assert_eq!(
+            with_error("/sign-in?next=/x", "locked"),
+            "/sign-in?next=/x&error=locked"
+        );
     }
 }

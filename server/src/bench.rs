@@ -13,10 +13,34 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 const KEYWORDS: &[&str] = &[
-    "food", "food pantry", "rent help", "baby formula", "diapers", "dentist", "utility bill", "GED",
-    "child care", "counseling", "clothing", "job training", "legal aid", "shelter", "senior meals",
-    "rides to the doctor", "prescriptions", "eviction", "tax help", "formla", "mental health", "housing",
-    "after school", "health insurance", "furniture", "veterans", "domestic violence", "english classes",
+    "food",
+    "food pantry",
+    "rent help",
+    "baby formula",
+    "diapers",
+    "dentist",
+    "utility bill",
+    "GED",
+    "child care",
+    "counseling",
+    "clothing",
+    "job training",
+    "legal aid",
+    "shelter",
+    "senior meals",
+    "rides to the doctor",
+    "prescriptions",
+    "eviction",
+    "tax help",
+    "formla",
+    "mental health",
+    "housing",
+    "after school",
+    "health insurance",
+    "furniture",
+    "veterans",
+    "domestic violence",
+    "english classes",
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -45,8 +69,11 @@ impl Kind {
 fn mix(zips: &[String], radii: &[u32], n: usize) -> Vec<(Kind, SearchParams)> {
     let mut rng = SmallRng::seed_from_u64(211);
     let tree = app::directory::categories::CategoryTree::get();
-    let categories: Vec<String> =
-        tree.categories.iter().flat_map(|c| std::iter::once(c.id.clone()).chain(c.sub.iter().map(|s| s.id.clone()))).collect();
+    let categories: Vec<String> = tree
+        .categories
+        .iter()
+        .flat_map(|c| std::iter::once(c.id.clone()).chain(c.sub.iter().map(|s| s.id.clone())))
+        .collect();
     (0..n)
         .map(|i| {
             let kind = match i * 100 / n {
@@ -110,28 +137,50 @@ fn stats_row(name: &str, times: &[Duration]) -> String {
     )
 }
 
-pub async fn run(pool: &PgPool, deployment: &Deployment, base_url: &str, label: &str, n: usize, site: &Path) -> anyhow::Result<String> {
+pub async fn run(
+    pool: &PgPool,
+    deployment: &Deployment,
+    base_url: &str,
+    label: &str,
+    n: usize,
+    site: &Path,
+) -> anyhow::Result<String> {
     let zips: Vec<String> = sqlx::query_scalar(
         "SELECT DISTINCT left(postal_code, 5) FROM locations WHERE active AND postal_code ~ '^[0-9]{5}'
            AND left(postal_code, 5) IN (SELECT zip FROM places) ORDER BY 1",
     )
     .fetch_all(pool)
     .await?;
-    anyhow::ensure!(!zips.is_empty(), "the directory has no locations with ZIP codes to search near");
-    let (services,): (i64,) = sqlx::query_as("SELECT count(*) FROM services WHERE active").fetch_one(pool).await?;
+    anyhow::ensure!(
+        !zips.is_empty(),
+        "the directory has no locations with ZIP codes to search near"
+    );
+    let (services,): (i64,) = sqlx::query_as("SELECT count(*) FROM services WHERE active")
+        .fetch_one(pool)
+        .await?;
     let queries = mix(&zips, &deployment.search.radius_choices, n);
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()?;
 
     // Warm up caches (both paths) so the numbers describe a server in use.
     for (_, p) in queries.iter().take(50) {
-        client.get(format!("{base_url}{}", p.to_url())).send().await?.bytes().await?;
+        client
+            .get(format!("{base_url}{}", p.to_url()))
+            .send()
+            .await?
+            .bytes()
+            .await?;
     }
 
     let mut page_times: Vec<(Kind, Duration)> = Vec::with_capacity(n);
     let mut failures = 0;
     for (kind, p) in &queries {
         let started = Instant::now();
-        let response = client.get(format!("{base_url}{}", p.to_url())).send().await?;
+        let response = client
+            .get(format!("{base_url}{}", p.to_url()))
+            .send()
+            .await?;
         let ok = response.status().is_success();
         response.bytes().await?;
         page_times.push((*kind, started.elapsed()));
@@ -144,10 +193,15 @@ pub async fn run(pool: &PgPool, deployment: &Deployment, base_url: &str, label: 
     let mut results = 0i64;
     for (kind, p) in &queries {
         let q = p
-            .check(&deployment.search.radius_choices, deployment.search.default_radius_miles)
+            .check(
+                &deployment.search.radius_choices,
+                deployment.search.default_radius_miles,
+            )
             .map_err(|e| anyhow::anyhow!("bench query {p:?} is invalid: {e:?}"))?;
         let started = Instant::now();
-        let r = store::search(pool, &q, deployment).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let r = store::search(pool, &q, deployment)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         sql_times.push((*kind, started.elapsed()));
         results += r.total;
     }
@@ -161,41 +215,95 @@ pub async fn run(pool: &PgPool, deployment: &Deployment, base_url: &str, label: 
          no HTTP or HTML. Mean results per search: {:.0}. Non-2xx pages: {failures}.\n",
         results as f64 / n.max(1) as f64
     );
-    let _ = writeln!(out, "| path | n | p50 ms | p95 ms | p99 ms | mean ms | max ms |");
+    let _ = writeln!(
+        out,
+        "| path | n | p50 ms | p95 ms | p99 ms | mean ms | max ms |"
+    );
     let _ = writeln!(out, "|---|---|---|---|---|---|---|");
     let all = |v: &[(Kind, Duration)]| v.iter().map(|(_, d)| *d).collect::<Vec<_>>();
-    let _ = writeln!(out, "{}", stats_row("**Page, all searches**", &all(&page_times)));
-    let _ = writeln!(out, "{}", stats_row("**SQL floor, all searches**", &all(&sql_times)));
+    let _ = writeln!(
+        out,
+        "{}",
+        stats_row("**Page, all searches**", &all(&page_times))
+    );
+    let _ = writeln!(
+        out,
+        "{}",
+        stats_row("**SQL floor, all searches**", &all(&sql_times))
+    );
     let mut kinds: Vec<Kind> = queries.iter().map(|(k, _)| *k).collect();
     kinds.sort();
     kinds.dedup();
     for k in kinds {
-        let of = |v: &[(Kind, Duration)]| v.iter().filter(|(x, _)| *x == k).map(|(_, d)| *d).collect::<Vec<_>>();
-        let _ = writeln!(out, "{}", stats_row(&format!("page: {}", k.label()), &of(&page_times)));
-        let _ = writeln!(out, "{}", stats_row(&format!("SQL: {}", k.label()), &of(&sql_times)));
+        let of = |v: &[(Kind, Duration)]| {
+            v.iter()
+                .filter(|(x, _)| *x == k)
+                .map(|(_, d)| *d)
+                .collect::<Vec<_>>()
+        };
+        let _ = writeln!(
+            out,
+            "{}",
+            stats_row(&format!("page: {}", k.label()), &of(&page_times))
+        );
+        let _ = writeln!(
+            out,
+            "{}",
+            stats_row(&format!("SQL: {}", k.label()), &of(&sql_times))
+        );
     }
 
     // What a phone downloads.
-    let _ = writeln!(out, "\n| first HTML response | bytes | brotli bytes |\n|---|---|---|");
-    let program: Option<(uuid::Uuid,)> = sqlx::query_as("SELECT id FROM search_entries ORDER BY id LIMIT 1").fetch_optional(pool).await?;
-    let mut pages = vec![("home", "/".to_string()), ("results", "/search?q=food&near=".to_string() + &zips[0])];
+    let _ = writeln!(
+        out,
+        "\n| first HTML response | bytes | brotli bytes |\n|---|---|---|"
+    );
+    let program: Option<(uuid::Uuid,)> =
+        sqlx::query_as("SELECT id FROM search_entries ORDER BY id LIMIT 1")
+            .fetch_optional(pool)
+            .await?;
+    let mut pages = vec![
+        ("home", "/".to_string()),
+        ("results", "/search?q=food&near=".to_string() + &zips[0]),
+    ];
     if let Some((id,)) = program {
         pages.push(("program", format!("/programs/{id}")));
     }
     for (name, path) in pages {
-        let raw = client.get(format!("{base_url}{path}")).header("accept-encoding", "identity").send().await?.bytes().await?.len();
-        let br = client.get(format!("{base_url}{path}")).header("accept-encoding", "br").send().await?.bytes().await?.len();
+        let raw = client
+            .get(format!("{base_url}{path}"))
+            .header("accept-encoding", "identity")
+            .send()
+            .await?
+            .bytes()
+            .await?
+            .len();
+        let br = client
+            .get(format!("{base_url}{path}"))
+            .header("accept-encoding", "br")
+            .send()
+            .await?
+            .bytes()
+            .await?
+            .len();
         let _ = writeln!(out, "| {name} (`{path}`) | {raw} | {br} |");
     }
     let mut bundle = (0u64, 0u64, 0u64);
     if let Ok(dir) = std::fs::read_dir(site.join("pkg")) {
         for e in dir.flatten() {
             let p = e.path();
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             if name.ends_with(".wasm") || name.ends_with(".js") || name.ends_with(".css") {
                 bundle.0 += e.metadata()?.len();
-                bundle.1 += std::fs::metadata(format!("{}.br", p.display())).map(|m| m.len()).unwrap_or(0);
-                bundle.2 += std::fs::metadata(format!("{}.gz", p.display())).map(|m| m.len()).unwrap_or(0);
+                bundle.1 += std::fs::metadata(format!("{}.br", p.display()))
+                    .map(|m| m.len())
+                    .unwrap_or(0);
+                bundle.2 += std::fs::metadata(format!("{}.gz", p.display()))
+                    .map(|m| m.len())
+                    .unwrap_or(0);
             }
         }
     }
@@ -226,12 +334,19 @@ pub async fn referrals(pool: &PgPool, base_url: &str, n: usize) -> anyhow::Resul
     )
     .execute(pool)
     .await?;
-    let orgs: Vec<uuid::Uuid> =
-        sqlx::query_scalar("SELECT organization_id FROM partner_organizations ORDER BY organization_id LIMIT 200")
-            .fetch_all(pool)
-            .await?;
-    anyhow::ensure!(orgs.len() >= 2, "the bench directory needs partner organizations");
-    for (email, org) in [("bench.receiver@bench.example", orgs[0]), ("bench.sender@bench.example", orgs[1])] {
+    let orgs: Vec<uuid::Uuid> = sqlx::query_scalar(
+        "SELECT organization_id FROM partner_organizations ORDER BY organization_id LIMIT 200",
+    )
+    .fetch_all(pool)
+    .await?;
+    anyhow::ensure!(
+        orgs.len() >= 2,
+        "the bench directory needs partner organizations"
+    );
+    for (email, org) in [
+        ("bench.receiver@bench.example", orgs[0]),
+        ("bench.sender@bench.example", orgs[1]),
+    ] {
         sqlx::query(
             "INSERT INTO users (email, name, role, organization_id, password_hash, totp_secret, mfa_enrolled_at, training_passed_at)
              VALUES ($1, 'Bench Partner', 'partner_staff', $2, $3, $4, now(), now())
@@ -251,7 +366,9 @@ pub async fn referrals(pool: &PgPool, base_url: &str, n: usize) -> anyhow::Resul
         .execute(pool)
         .await?;
     }
-    let have: i64 = sqlx::query_scalar("SELECT count(*) FROM referrals").fetch_one(pool).await?;
+    let have: i64 = sqlx::query_scalar("SELECT count(*) FROM referrals")
+        .fetch_one(pool)
+        .await?;
     let mut load_note = String::new();
     if have < TOTAL {
         let started = Instant::now();
@@ -298,16 +415,26 @@ pub async fn referrals(pool: &PgPool, base_url: &str, n: usize) -> anyhow::Resul
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        sqlx::query("VACUUM ANALYZE residents").execute(pool).await?;
-        sqlx::query("VACUUM ANALYZE referrals").execute(pool).await?;
-        load_note = format!(" (generated in this run in {:.0} s)", started.elapsed().as_secs_f64());
+        sqlx::query("VACUUM ANALYZE residents")
+            .execute(pool)
+            .await?;
+        sqlx::query("VACUUM ANALYZE referrals")
+            .execute(pool)
+            .await?;
+        load_note = format!(
+            " (generated in this run in {:.0} s)",
+            started.elapsed().as_secs_f64()
+        );
     }
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM referrals").fetch_one(pool).await?;
-    let receiver_org = orgs[0];
-    let inbox_size: i64 = sqlx::query_scalar("SELECT count(*) FROM referrals WHERE to_organization = $1")
-        .bind(receiver_org)
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM referrals")
         .fetch_one(pool)
         .await?;
+    let receiver_org = orgs[0];
+    let inbox_size: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM referrals WHERE to_organization = $1")
+            .bind(receiver_org)
+            .fetch_one(pool)
+            .await?;
 
     // Sign in as a browser would (password, then the code).
     let sign_in = |email: &'static str| async move {
@@ -323,10 +450,19 @@ pub async fn referrals(pool: &PgPool, base_url: &str, n: usize) -> anyhow::Resul
                 .form(&form)
                 .send()
         };
-        post("/fn/sign_in", vec![("email", email.into()), ("password", PASSWORD.into())]).await?;
+        post(
+            "/fn/sign_in",
+            vec![("email", email.into()), ("password", PASSWORD.into())],
+        )
+        .await?;
         let code = app::identity::mfa::code_at(secret, chrono::Utc::now().timestamp() as u64);
         let r = post("/fn/verify_sign_in_code", vec![("code", code)]).await?;
-        let to = r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let to = r
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
         anyhow::ensure!(to == "/partner", "bench sign-in failed: {to}");
         Ok::<_, anyhow::Error>(client)
     };
@@ -356,12 +492,25 @@ pub async fn referrals(pool: &PgPool, base_url: &str, n: usize) -> anyhow::Resul
         let r = sender
             .post(format!("{base_url}/fn/send_referrals"))
             .header("accept", "text/html")
-            .form(&[("name", format!("Bench Resident {i}")), ("phone", "502-555-0100".into()),
-                    ("preferred_contact", "phone".into()), ("needs[0]", "food-pantries".into()), ("consent", "yes".into())])
+            .form(&[
+                ("name", format!("Bench Resident {i}")),
+                ("phone", "502-555-0100".into()),
+                ("preferred_contact", "phone".into()),
+                ("needs[0]", "food-pantries".into()),
+                ("consent", "yes".into()),
+            ])
             .send()
             .await?;
-        let to = r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-        anyhow::ensure!(to.starts_with("/referrals/batch/"), "bench referral failed: {to}");
+        let to = r
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        anyhow::ensure!(
+            to.starts_with("/referrals/batch/"),
+            "bench referral failed: {to}"
+        );
         create_times.push(started.elapsed());
     }
     let throughput = creations as f64 / started_all.elapsed().as_secs_f64();
@@ -375,7 +524,12 @@ pub async fn referrals(pool: &PgPool, base_url: &str, n: usize) -> anyhow::Resul
         })
         .collect();
     for p in inbox_paths.iter().take(20) {
-        receiver.get(format!("{base_url}{p}")).send().await?.bytes().await?;
+        receiver
+            .get(format!("{base_url}{p}"))
+            .send()
+            .await?
+            .bytes()
+            .await?;
     }
     let mut inbox_times = Vec::new();
     for p in &inbox_paths {
@@ -430,13 +584,41 @@ pub async fn referrals(pool: &PgPool, base_url: &str, n: usize) -> anyhow::Resul
         "200 partner organizations; the measured organization's inbox holds {inbox_size} referrals. One request at a time over \
          loopback, signed in. **SQL floor** = the page's queries straight to Postgres run as the page runs them (the inbox counts its tabs while it reads the page of rows; the dashboard reads its three aggregates at once).\n"
     );
-    let _ = writeln!(out, "| path | n | p50 ms | p95 ms | p99 ms | mean ms | max ms |");
+    let _ = writeln!(
+        out,
+        "| path | n | p50 ms | p95 ms | p99 ms | mean ms | max ms |"
+    );
     let _ = writeln!(out, "|---|---|---|---|---|---|---|");
-    let _ = writeln!(out, "{}", stats_row("create a referral (add program + send, 2 requests)", &create_times));
-    let _ = writeln!(out, "{}", stats_row("**Inbox page** (`/referrals/inbox`, tabs and age filter)", &inbox_times));
+    let _ = writeln!(
+        out,
+        "{}",
+        stats_row(
+            "create a referral (add program + send, 2 requests)",
+            &create_times
+        )
+    );
+    let _ = writeln!(
+        out,
+        "{}",
+        stats_row(
+            "**Inbox page** (`/referrals/inbox`, tabs and age filter)",
+            &inbox_times
+        )
+    );
     let _ = writeln!(out, "{}", stats_row("SQL floor: inbox queries", &inbox_sql));
-    let _ = writeln!(out, "{}", stats_row("**Dashboard page** (`/partner`)", &dashboard_times));
-    let _ = writeln!(out, "{}", stats_row("SQL floor: dashboard queries", &dashboard_sql));
-    let _ = writeln!(out, "\nReferral creation throughput, one partner at a time: **{throughput:.0} referrals/s**.\n");
+    let _ = writeln!(
+        out,
+        "{}",
+        stats_row("**Dashboard page** (`/partner`)", &dashboard_times)
+    );
+    let _ = writeln!(
+        out,
+        "{}",
+        stats_row("SQL floor: dashboard queries", &dashboard_sql)
+    );
+    let _ = writeln!(
+        out,
+        "\nReferral creation throughput, one partner at a time: **{throughput:.0} referrals/s**.\n"
+    );
     Ok(out)
 }

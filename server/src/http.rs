@@ -7,30 +7,30 @@ use app::config::Deployment;
 use app::identity::accounts::{self, Accounts, AuthSession};
 use app::identity::session_keys;
 use app::policy::{self, Method, Role};
-use app::web::RequestContext;
-use axum::extract::ConnectInfo;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect};
-use axum::routing::get;
-use axum_login::AuthManagerLayerBuilder;
-use std::net::SocketAddr;
-use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::PostgresStore;
 use app::state::AppState;
+use app::web::RequestContext;
 use app::{shell, App};
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::extract::Request;
+use axum::http::StatusCode;
 use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::Response;
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::get;
 use axum::Router;
+use axum_login::AuthManagerLayerBuilder;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list_with_exclusions_and_ssg_and_context, LeptosRoutes};
 use sqlx::PgPool;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::PostgresStore;
 
 /// The cookie that remembers a resident's language choice (leptos_i18n reads it).
 pub const LANGUAGE_COOKIE: &str = "i18n_pref_locale";
@@ -70,9 +70,9 @@ pub fn router(state: AppState) -> Router {
         .with_http_only(true)
         .with_same_site(tower_sessions::cookie::SameSite::Lax)
         .with_secure(state.deployment.site.public_url.starts_with("https://"))
-        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::minutes(
-            identity.idle_timeout_minutes as i64,
-        )));
+        .with_expiry(Expiry::OnInactivity(
+            tower_sessions::cookie::time::Duration::minutes(identity.idle_timeout_minutes as i64),
+        ));
     let auth = AuthManagerLayerBuilder::new(
         Accounts {
             pool: state.pool.clone(),
@@ -159,7 +159,10 @@ async fn policy_gate(
     if method == Method::Post && is_cross_site(&req, &state.deployment) {
         audit::record_refusal(
             &state.pool,
-            &Actor { ip, ..Actor::default() },
+            &Actor {
+                ip,
+                ..Actor::default()
+            },
             "request.cross_site_refused",
             Some(&path),
             Outcome::Denied,
@@ -172,11 +175,15 @@ async fn policy_gate(
     let viewer = match req.extensions().get::<AuthSession>().cloned() {
         Some(mut auth) => match auth.user.clone() {
             Some(user) => {
-                let signed_in_at: Option<i64> =
-                    auth.session.get(session_keys::SIGNED_IN_AT).await.ok().flatten();
+                let signed_in_at: Option<i64> = auth
+                    .session
+                    .get(session_keys::SIGNED_IN_AT)
+                    .await
+                    .ok()
+                    .flatten();
                 let limit = state.deployment.identity.absolute_timeout_hours as i64 * 3600;
-                let expired = signed_in_at
-                    .is_none_or(|t| chrono::Utc::now().timestamp() - t > limit);
+                let expired =
+                    signed_in_at.is_none_or(|t| chrono::Utc::now().timestamp() - t > limit);
                 if expired {
                     let _ = auth.logout().await;
                     None
@@ -185,7 +192,10 @@ async fn policy_gate(
                         Ok(v) => v,
                         Err(e) => {
                             tracing::error!(error = %e, "loading the signed-in user failed");
-                            return (StatusCode::SERVICE_UNAVAILABLE, "Please try again in a minute.")
+                            return (
+                                StatusCode::SERVICE_UNAVAILABLE,
+                                "Please try again in a minute.",
+                            )
                                 .into_response();
                         }
                     }
@@ -195,7 +205,9 @@ async fn policy_gate(
         },
         None => None,
     };
-    let role = viewer.as_ref().map_or(Role::Anonymous, |v| v.effective_role());
+    let role = viewer
+        .as_ref()
+        .map_or(Role::Anonymous, |v| v.effective_role());
 
     let Some(action) = policy::action_for(method, &path) else {
         // Unknown pages fall through to the not-found page; unknown server functions and posts
@@ -226,7 +238,12 @@ async fn policy_gate(
 
 /// How a refusal looks: a page asks an anonymous visitor to sign in and sends someone still
 /// onboarding back to it; everything else is a plain 403.
-fn refusal(method: Method, role: Role, path: &str, viewer: Option<&app::identity::Viewer>) -> Response {
+fn refusal(
+    method: Method,
+    role: Role,
+    path: &str,
+    viewer: Option<&app::identity::Viewer>,
+) -> Response {
     let mut response = match (method, role) {
         (Method::Get, Role::Anonymous) => Redirect::to(&format!(
             "/sign-in?next={}",
@@ -294,9 +311,10 @@ async fn security_headers(req: Request<Body>, next: Next) -> Response {
     let h = response.headers_mut();
     // Pages set their own policy with the hydration script's nonce; everything else gets the
     // strictest one.
-    h.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(
-        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
-    ));
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(
+            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+        ));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -338,9 +356,12 @@ pub async fn serve(
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     println!("Wraparound is serving on http://{addr}");
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await?;
     Ok(())
 }
 

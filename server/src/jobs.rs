@@ -11,7 +11,14 @@ use std::time::Duration;
 /// Runs every due job once.
 pub async fn run_due(pool: &PgPool, deployment: &Deployment) -> sqlx::Result<()> {
     let now = clock_now();
-    if let Some(n) = support::send_reminders(pool, &deployment.referrals, &deployment.site.public_url, now).await? {
+    if let Some(n) = support::send_reminders(
+        pool,
+        &deployment.referrals,
+        &deployment.site.public_url,
+        now,
+    )
+    .await?
+    {
         tracing::info!(digests = n, "referral reminders");
     }
     if let Some(n) = support::refresh_pairs(pool, now).await? {

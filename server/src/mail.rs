@@ -55,7 +55,10 @@ struct Queued {
 fn build(m: &Queued, from: &str, host: &str) -> Result<Message, String> {
     Message::builder()
         .from(from.parse().map_err(|e| format!("bad From address: {e}"))?)
-        .to(m.to_address.parse().map_err(|e| format!("bad To address: {e}"))?)
+        .to(m
+            .to_address
+            .parse()
+            .map_err(|e| format!("bad To address: {e}"))?)
         .subject(&m.subject)
         .message_id(Some(format!("<{}@{}>", m.id, host)))
         .header(ContentType::TEXT_PLAIN)
@@ -70,7 +73,12 @@ pub fn backoff(attempts: i32) -> Duration {
 }
 
 /// Sends at most one due message. Returns whether there was one to try.
-pub async fn send_one(pool: &PgPool, transport: &Transport, from: &str, host: &str) -> anyhow::Result<bool> {
+pub async fn send_one(
+    pool: &PgPool,
+    transport: &Transport,
+    from: &str,
+    host: &str,
+) -> anyhow::Result<bool> {
     let mut tx = pool.begin().await?;
     let Some(m): Option<Queued> = sqlx::query_as(
         "SELECT id, to_address, subject, body, attempts FROM outbox
@@ -86,7 +94,11 @@ pub async fn send_one(pool: &PgPool, transport: &Transport, from: &str, host: &s
     let result = match transport {
         Transport::DevMailbox => Ok(()),
         Transport::Smtp(smtp) => match build(&m, from, host) {
-            Ok(message) => smtp.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
+            Ok(message) => smtp
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
             // A message that cannot be built (a bad address) fails like a refused send: it
             // backs off instead of blocking the queue.
             Err(e) => Err(e),
@@ -122,7 +134,12 @@ pub async fn send_one(pool: &PgPool, transport: &Transport, from: &str, host: &s
 }
 
 /// Sends everything due, then returns how many it tried.
-pub async fn drain(pool: &PgPool, transport: &Transport, from: &str, host: &str) -> anyhow::Result<usize> {
+pub async fn drain(
+    pool: &PgPool,
+    transport: &Transport,
+    from: &str,
+    host: &str,
+) -> anyhow::Result<usize> {
     let mut n = 0;
     while send_one(pool, transport, from, host).await? {
         n += 1;

@@ -117,7 +117,11 @@ fn source_name(path: &std::path::Path) -> String {
     }
 }
 
-async fn load_demo_directory(pool: &sqlx::PgPool, deployment: &Deployment, dir: &std::path::Path) -> anyhow::Result<()> {
+async fn load_demo_directory(
+    pool: &sqlx::PgPool,
+    deployment: &Deployment,
+    dir: &std::path::Path,
+) -> anyhow::Result<()> {
     demo::generate(dir, demo::Scale::Kentucky, None)?;
     let options = hsds::ImportOptions {
         source: "ky-demo".into(),
@@ -213,13 +217,17 @@ async fn main() -> anyhow::Result<()> {
                 load_demo_directory(&pool, &deployment, &dir).await?;
             }
             // The demo reviewer works the chapter most counties fall to.
-            let accounts = demo::accounts::seed(&pool, &deployment.onboarding.default_chapter).await?;
+            let accounts =
+                demo::accounts::seed(&pool, &deployment.onboarding.default_chapter).await?;
             print!("{}", demo::accounts::describe(&accounts));
             Ok(())
         }
         Command::BenchReferrals { url, requests } => {
             let pool = db::connect(4).await?;
-            print!("{}", bench::referrals(&pool, url.trim_end_matches('/'), requests).await?);
+            print!(
+                "{}",
+                bench::referrals(&pool, url.trim_end_matches('/'), requests).await?
+            );
             Ok(())
         }
         Command::DemoCode { email } => {
@@ -227,23 +235,44 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", demo::accounts::current_code(&pool, &email).await?);
             Ok(())
         }
-        Command::Audit { command: AuditCommand::Verify } => {
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
             let pool = db::connect(2).await?;
             match app::audit::verify(&pool).await? {
                 app::audit::ChainCheck::Intact { entries } => {
                     println!("audit trail intact: {entries} entries");
                     Ok(())
                 }
-                app::audit::ChainCheck::BrokenAt { seq, entries_before } => {
+                app::audit::ChainCheck::BrokenAt {
+                    seq,
+                    entries_before,
+                } => {
                     println!("audit trail BROKEN at entry {seq} (the {entries_before} entries before it are intact)");
                     std::process::exit(3);
                 }
             }
         }
 
-        Command::Bench { url, label, searches, site } => {
+        Command::Bench {
+            url,
+            label,
+            searches,
+            site,
+        } => {
             let pool = db::connect(4).await?;
-            print!("{}", bench::run(&pool, &deployment, url.trim_end_matches('/'), &label, searches, &site).await?);
+            print!(
+                "{}",
+                bench::run(
+                    &pool,
+                    &deployment,
+                    url.trim_end_matches('/'),
+                    &label,
+                    searches,
+                    &site
+                )
+                .await?
+            );
             Ok(())
         }
         Command::Precompress { dir } => {

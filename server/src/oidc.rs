@@ -9,8 +9,8 @@ use app::partners::store::{self as partners, Credential};
 use app::state::AppState;
 use app::web::{local_path, with_error, Problem, RequestContext};
 use axum::extract::{Query, State};
-use axum::Extension;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::Extension;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge,
@@ -168,7 +168,10 @@ pub async fn callback(
         Err(Problem(code)) => {
             audit::record_refusal(
                 &state.pool,
-                &Actor { ip, ..Actor::default() },
+                &Actor {
+                    ip,
+                    ..Actor::default()
+                },
                 "sign_in",
                 None,
                 Outcome::Failed,
@@ -228,7 +231,10 @@ async fn finish_callback(
         let invitation = partners::invitation(pool, token).await?;
         let invitation = invitation.ok_or(Problem("invitation_invalid"))?;
         let name = name.unwrap_or(invitation.name.clone());
-        let actor = Actor { ip: ip.to_string(), ..Actor::default() };
+        let actor = Actor {
+            ip: ip.to_string(),
+            ..Actor::default()
+        };
         let user = partners::redeem_invitation(
             pool,
             token,
@@ -237,7 +243,9 @@ async fn finish_callback(
             &actor,
         )
         .await?;
-        let record = accounts::by_id(pool, user).await?.ok_or(Problem("unavailable"))?;
+        let record = accounts::by_id(pool, user)
+            .await?
+            .ok_or(Problem("unavailable"))?;
         return after_first_factor(pool, ip, auth, &record, None, "identity provider").await;
     }
     let record = accounts::by_identity_provider(pool, &issuer, &subject)

@@ -281,20 +281,38 @@ async fn responses_carry_security_headers(pool: PgPool) {
     assert_eq!(h["referrer-policy"], "same-origin");
     // Pages allow scripts only from this site or with this response's nonce.
     let csp = h["content-security-policy"].to_str().unwrap().to_string();
-    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("'wasm-unsafe-eval'"), "{csp}");
-    let nonce = csp.split("'nonce-").nth(1).and_then(|n| n.split('\'').next()).expect("a nonce").to_string();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("'wasm-unsafe-eval'"),
+        "{csp}"
+    );
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|n| n.split('\'').next())
+        .expect("a nonce")
+        .to_string();
     let html = r.text().await.unwrap();
     for script in html.split("<script").skip(1) {
         let tag = script.split('>').next().unwrap();
         let empty = script.starts_with("></script>");
-        assert!(empty || tag.contains("src=") || tag.contains(&format!("nonce=\"{nonce}\"")), "inline script without the nonce: {}", &script[..script.len().min(300)]);
+        assert!(
+            empty || tag.contains("src=") || tag.contains(&format!("nonce=\"{nonce}\"")),
+            "inline script without the nonce: {}",
+            &script[..script.len().min(300)]
+        );
     }
     // A second page load gets a different nonce.
     let again = app.get("/").await;
-    assert_ne!(again.headers()["content-security-policy"].to_str().unwrap(), csp);
+    assert_ne!(
+        again.headers()["content-security-policy"].to_str().unwrap(),
+        csp
+    );
     // Everything else gets the strictest policy.
     let api = app.get("/api/hsds/").await;
-    assert!(api.headers()["content-security-policy"].to_str().unwrap().starts_with("default-src 'none'"));
+    assert!(api.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .starts_with("default-src 'none'"));
 }
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]

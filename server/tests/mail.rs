@@ -22,7 +22,11 @@ impl Drop for Sink {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn start_sink(port: u16, dir: &std::path::Path) -> Sink {
@@ -34,8 +38,14 @@ async fn start_sink(port: u16, dir: &std::path::Path) -> Sink {
         .spawn()
         .expect("the SMTP sink (scripts/setup.sh installs aiosmtpd in target/py)");
     for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return Sink { child, dir: dir.to_path_buf() };
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Sink {
+                child,
+                dir: dir.to_path_buf(),
+            };
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -58,7 +68,11 @@ fn received(sink: &Sink) -> Vec<serde_json::Value> {
 async fn queue(pool: &PgPool, to: &str, subject: &str) {
     app::mail::enqueue(
         pool,
-        &app::mail::Message { to: to.into(), subject: subject.into(), body: "Hello.\nLink: http://x/y".into() },
+        &app::mail::Message {
+            to: to.into(),
+            subject: subject.into(),
+            body: "Hello.\nLink: http://x/y".into(),
+        },
     )
     .await
     .unwrap();
@@ -88,7 +102,10 @@ async fn mail_waits_while_smtp_is_down_and_goes_once_when_it_is_back(pool: PgPoo
 
     // SMTP is back and the retry is due: it goes, once.
     let sink = start_sink(port, dir.path()).await;
-    sqlx::query("UPDATE outbox SET send_after = now()").execute(&pool).await.unwrap();
+    sqlx::query("UPDATE outbox SET send_after = now()")
+        .execute(&pool)
+        .await
+        .unwrap();
     assert_eq!(drain(&pool, &transport, FROM, "test").await.unwrap(), 1);
     // A worker restarting (or running again) sends nothing more.
     assert_eq!(drain(&pool, &transport, FROM, "test").await.unwrap(), 0);
@@ -97,8 +114,14 @@ async fn mail_waits_while_smtp_is_down_and_goes_once_when_it_is_back(pool: PgPoo
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0]["subject"], "Your invitation");
     assert_eq!(mails[0]["to"][0], "casey@partner.example");
-    assert!(mails[0]["body"].as_str().unwrap().contains("Link: http://x/y"));
-    let (delivered_by,): (String,) = sqlx::query_as("SELECT delivered_by FROM outbox").fetch_one(&pool).await.unwrap();
+    assert!(mails[0]["body"]
+        .as_str()
+        .unwrap()
+        .contains("Link: http://x/y"));
+    let (delivered_by,): (String,) = sqlx::query_as("SELECT delivered_by FROM outbox")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(delivered_by, "smtp");
 }
 
@@ -108,7 +131,12 @@ async fn two_workers_never_send_the_same_message(pool: PgPool) {
     let dir = tempfile::tempdir().unwrap();
     let sink = start_sink(port, dir.path()).await;
     for i in 0..20 {
-        queue(&pool, &format!("person{i}@partner.example"), &format!("Message {i}")).await;
+        queue(
+            &pool,
+            &format!("person{i}@partner.example"),
+            &format!("Message {i}"),
+        )
+        .await;
     }
     let transport = Transport::smtp(&format!("smtp://127.0.0.1:{port}")).unwrap();
     let (a, b) = tokio::join!(
@@ -118,7 +146,10 @@ async fn two_workers_never_send_the_same_message(pool: PgPool) {
     assert_eq!(a.unwrap() + b.unwrap(), 20);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mails = received(&sink);
-    let mut subjects: Vec<String> = mails.iter().map(|m| m["subject"].as_str().unwrap().to_string()).collect();
+    let mut subjects: Vec<String> = mails
+        .iter()
+        .map(|m| m["subject"].as_str().unwrap().to_string())
+        .collect();
     subjects.sort();
     subjects.dedup();
     assert_eq!((mails.len(), subjects.len()), (20, 20));
@@ -135,9 +166,10 @@ async fn a_message_that_cannot_be_addressed_backs_off_instead_of_blocking_the_qu
     assert_eq!(drain(&pool, &transport, FROM, "test").await.unwrap(), 2);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(received(&sink).len(), 1);
-    let waiting: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND attempts = 1")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let waiting: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND attempts = 1")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert_eq!(waiting, 1);
 }

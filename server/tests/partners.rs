@@ -52,15 +52,21 @@ async fn a_claim_is_filed_once_reviewed_once_and_the_approval_invites(pool: PgPo
             .unwrap();
     assert_eq!(claims.len(), 1);
     let (claim_id, chapter) = claims[0].clone();
-    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE to_address = 'jordan@partner.example'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let queued: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM outbox WHERE to_address = 'jordan@partner.example'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
     assert_eq!(queued, 1, "one confirmation e-mail");
 
     // Bad input is a clear error, never a new claim.
     let r = claim(&app, org, "not-an-email").await;
-    assert!(location(&r).ends_with("error=bad_email"), "{}", location(&r));
+    assert!(
+        location(&r).ends_with("error=bad_email"),
+        "{}",
+        location(&r)
+    );
 
     // Two reviewers decide at once: one wins, the other is told, nothing is overwritten.
     let (reviewer, a_email, a_secret) = person(&pool, Role::ChapterReviewer, None, true).await;
@@ -75,10 +81,20 @@ async fn a_claim_is_filed_once_reviewed_once_and_the_approval_invites(pool: PgPo
     let other = browser();
     app.sign_in(&other, &other_email, &other_secret).await;
     let r = app
-        .post_form(&other, "/fn/decide_claim", &[("claim_id", &claim_id.to_string()), ("decision", "approve")])
+        .post_form(
+            &other,
+            "/fn/decide_claim",
+            &[("claim_id", &claim_id.to_string()), ("decision", "approve")],
+        )
         .await;
     assert!(location(&r).ends_with("error=denied"), "{}", location(&r));
-    assert_eq!(app.get_with(&other, &format!("/united-way/claims/{claim_id}")).await.status().as_u16(), 403);
+    assert_eq!(
+        app.get_with(&other, &format!("/united-way/claims/{claim_id}"))
+            .await
+            .status()
+            .as_u16(),
+        403
+    );
     sqlx::query("UPDATE users SET chapter = $2 WHERE id = $1")
         .bind(reviewer)
         .bind(&chapter)
@@ -90,14 +106,21 @@ async fn a_claim_is_filed_once_reviewed_once_and_the_approval_invites(pool: PgPo
     app.sign_in(&b, &b_email, &b_secret).await;
     let id = claim_id.to_string();
     let approve = [("claim_id", id.as_str()), ("decision", "approve")];
-    let deny = [("claim_id", id.as_str()), ("decision", "deny"), ("reason", "Not confirmed")];
+    let deny = [
+        ("claim_id", id.as_str()),
+        ("decision", "deny"),
+        ("reason", "Not confirmed"),
+    ];
     let (ra, rb) = tokio::join!(
         app.post_form(&a, "/fn/decide_claim", &approve),
         app.post_form(&b, "/fn/decide_claim", &deny),
     );
     let outcomes = [location(&ra), location(&rb)];
     assert_eq!(
-        outcomes.iter().filter(|l| l.contains("error=already_decided")).count(),
+        outcomes
+            .iter()
+            .filter(|l| l.contains("error=already_decided"))
+            .count(),
         1,
         "{outcomes:?}"
     );
@@ -141,12 +164,28 @@ async fn invitation_links_work_once_and_expire(pool: PgPool) {
     let org = partner_organization(&pool, "nonprofit").await;
     let token = invite(&pool, org, "casey@partner.example").await;
     let path = format!("/invitations/{token}");
-    let form = [("token", token.as_str()), ("name", "Casey"), ("password", PASSWORD), ("confirm", PASSWORD)];
+    let form = [
+        ("token", token.as_str()),
+        ("name", "Casey"),
+        ("password", PASSWORD),
+        ("confirm", PASSWORD),
+    ];
 
     // A weak password is refused with the reason, and the invitation still works.
-    let weak = [("token", token.as_str()), ("name", "Casey"), ("password", "password1234"), ("confirm", "password1234")];
-    let r = app.post_form(&browser(), "/fn/accept_invitation", &weak).await;
-    assert!(location(&r).ends_with("error=password_common"), "{}", location(&r));
+    let weak = [
+        ("token", token.as_str()),
+        ("name", "Casey"),
+        ("password", "password1234"),
+        ("confirm", "password1234"),
+    ];
+    let r = app
+        .post_form(&browser(), "/fn/accept_invitation", &weak)
+        .await;
+    assert!(
+        location(&r).ends_with("error=password_common"),
+        "{}",
+        location(&r)
+    );
 
     let client = browser();
     let r = app.post_form(&client, "/fn/accept_invitation", &form).await;
@@ -155,11 +194,16 @@ async fn invitation_links_work_once_and_expire(pool: PgPool) {
     let r = app.get_with(&client, "/partner").await;
     assert_eq!(r.status().as_u16(), 303);
     assert!(r.headers().contains_key("x-wraparound-refused"));
-    assert!(audited(&pool, "request.denied").await.iter().any(|(_, who, _)| who.as_deref() == Some("casey@partner.example")));
+    assert!(audited(&pool, "request.denied")
+        .await
+        .iter()
+        .any(|(_, who, _)| who.as_deref() == Some("casey@partner.example")));
 
     // Used: the page says so and a second account cannot be made with it.
     assert_eq!(app.get(&path).await.status().as_u16(), 410);
-    let r = app.post_form(&browser(), "/fn/accept_invitation", &form).await;
+    let r = app
+        .post_form(&browser(), "/fn/accept_invitation", &form)
+        .await;
     assert!(location(&r).ends_with("error=invitation_invalid"));
 
     // Expired.
@@ -168,11 +212,27 @@ async fn invitation_links_work_once_and_expire(pool: PgPool) {
         .execute(&pool)
         .await
         .unwrap();
-    assert_eq!(app.get(&format!("/invitations/{old}")).await.status().as_u16(), 410);
-    let expired = [("token", old.as_str()), ("name", "Late"), ("password", PASSWORD), ("confirm", PASSWORD)];
-    let r = app.post_form(&browser(), "/fn/accept_invitation", &expired).await;
+    assert_eq!(
+        app.get(&format!("/invitations/{old}"))
+            .await
+            .status()
+            .as_u16(),
+        410
+    );
+    let expired = [
+        ("token", old.as_str()),
+        ("name", "Late"),
+        ("password", PASSWORD),
+        ("confirm", PASSWORD),
+    ];
+    let r = app
+        .post_form(&browser(), "/fn/accept_invitation", &expired)
+        .await;
     assert!(location(&r).ends_with("error=invitation_invalid"));
-    assert!(audited(&pool, "invitation.redeem").await.iter().all(|(o, ..)| o == "denied"));
+    assert!(audited(&pool, "invitation.redeem")
+        .await
+        .iter()
+        .all(|(o, ..)| o == "denied"));
     assert!(audited(&pool, "invitation.redeem").await.len() >= 2);
 }
 
@@ -183,12 +243,22 @@ async fn wrong_passwords_lock_the_account_and_codes_are_checked_every_time(pool:
     let client = browser();
     for _ in 0..5 {
         let r = app
-            .post_form(&client, "/fn/sign_in", &[("email", &email), ("password", "wrong but long enough")])
+            .post_form(
+                &client,
+                "/fn/sign_in",
+                &[("email", &email), ("password", "wrong but long enough")],
+            )
             .await;
         assert!(location(&r).contains("error="), "{}", location(&r));
     }
     // Locked: even the right password is refused now.
-    let r = app.post_form(&client, "/fn/sign_in", &[("email", email.as_str()), ("password", PASSWORD)]).await;
+    let r = app
+        .post_form(
+            &client,
+            "/fn/sign_in",
+            &[("email", email.as_str()), ("password", PASSWORD)],
+        )
+        .await;
     assert!(location(&r).ends_with("error=locked"), "{}", location(&r));
     let failures = audited(&pool, "sign_in").await;
     assert_eq!(failures.iter().filter(|(o, ..)| o == "failed").count(), 6);
@@ -199,17 +269,33 @@ async fn wrong_passwords_lock_the_account_and_codes_are_checked_every_time(pool:
         .await
         .unwrap();
     // The right password leads to the code, and a wrong code is refused.
-    let r = app.post_form(&client, "/fn/sign_in", &[("email", email.as_str()), ("password", PASSWORD)]).await;
+    let r = app
+        .post_form(
+            &client,
+            "/fn/sign_in",
+            &[("email", email.as_str()), ("password", PASSWORD)],
+        )
+        .await;
     assert_eq!(location(&r), "/sign-in/code");
-    let r = app.post_form(&client, "/fn/verify_sign_in_code", &[("code", "000000")]).await;
-    let wrong = if app::identity::mfa::code_at(&secret, chrono::Utc::now().timestamp() as u64) == "000000" {
+    let r = app
+        .post_form(&client, "/fn/verify_sign_in_code", &[("code", "000000")])
+        .await;
+    let wrong = if app::identity::mfa::code_at(&secret, chrono::Utc::now().timestamp() as u64)
+        == "000000"
+    {
         "/account"
     } else {
         "/sign-in/code?error=wrong_code"
     };
     assert_eq!(location(&r), wrong);
     // Unknown accounts get the same answer as wrong passwords.
-    let r = app.post_form(&browser(), "/fn/sign_in", &[("email", "nobody@test.example"), ("password", PASSWORD)]).await;
+    let r = app
+        .post_form(
+            &browser(),
+            "/fn/sign_in",
+            &[("email", "nobody@test.example"), ("password", PASSWORD)],
+        )
+        .await;
     assert!(location(&r).ends_with("error=wrong_password"));
 }
 
@@ -219,7 +305,13 @@ async fn signing_in_gives_a_new_session_id(pool: PgPool) {
     let (_, email, secret) = person(&pool, Role::StateAdmin, None, true).await;
     // An attacker plants a session (here: one made by starting a sign-in).
     let attacker = browser();
-    let r = app.post_form(&attacker, "/fn/sign_in", &[("email", email.as_str()), ("password", PASSWORD)]).await;
+    let r = app
+        .post_form(
+            &attacker,
+            "/fn/sign_in",
+            &[("email", email.as_str()), ("password", PASSWORD)],
+        )
+        .await;
     let planted = session_cookie(&r).expect("a session cookie");
     // The victim signs in with that session id.
     let victim = reqwest::Client::builder()
@@ -234,13 +326,23 @@ async fn signing_in_gives_a_new_session_id(pool: PgPool) {
             .form(&form)
             .send()
     };
-    let r = post("/fn/sign_in", vec![("email", email.clone()), ("password", PASSWORD.into())], planted.clone())
-        .await
-        .unwrap();
+    let r = post(
+        "/fn/sign_in",
+        vec![("email", email.clone()), ("password", PASSWORD.into())],
+        planted.clone(),
+    )
+    .await
+    .unwrap();
     let pending = session_cookie(&r).unwrap_or(planted.clone());
     assert_ne!(pending, planted, "the id changes after the password");
     let code = app::identity::mfa::code_at(&secret, chrono::Utc::now().timestamp() as u64);
-    let r = post("/fn/verify_sign_in_code", vec![("code", code)], pending.clone()).await.unwrap();
+    let r = post(
+        "/fn/verify_sign_in_code",
+        vec![("code", code)],
+        pending.clone(),
+    )
+    .await
+    .unwrap();
     let signed_in = session_cookie(&r).expect("new session");
     assert_ne!(signed_in, pending, "and again when signed in");
     // The planted id is worth nothing.
@@ -296,7 +398,10 @@ async fn cross_site_posts_are_refused_and_audited(pool: PgPool) {
     assert_eq!(r.status().as_u16(), 403);
     assert_eq!(audited(&pool, "request.cross_site_refused").await.len(), 2);
     // Still signed in: the forged sign-out did nothing.
-    assert_eq!(app.get_with(&client, "/account").await.status().as_u16(), 200);
+    assert_eq!(
+        app.get_with(&client, "/account").await.status().as_u16(),
+        200
+    );
 }
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
@@ -311,45 +416,99 @@ async fn a_partner_admin_manages_only_their_own_organization(pool: PgPool) {
     let client = browser();
     assert_eq!(app.sign_in(&client, &admin, &secret).await, "/partner");
 
-    let r = app.post_form(&client, "/fn/deactivate_user", &[("user_id", &stranger.to_string())]).await;
+    let r = app
+        .post_form(
+            &client,
+            "/fn/deactivate_user",
+            &[("user_id", &stranger.to_string())],
+        )
+        .await;
     assert!(location(&r).ends_with("error=denied"), "{}", location(&r));
-    let active: bool = sqlx::query_scalar("SELECT active FROM users WHERE id = $1").bind(stranger).fetch_one(&pool).await.unwrap();
+    let active: bool = sqlx::query_scalar("SELECT active FROM users WHERE id = $1")
+        .bind(stranger)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert!(active);
     assert_eq!(audited(&pool, "user.deactivated").await[0].0, "denied");
 
     // Hospital staff is only for hospitals.
     let r = app
-        .post_form(&client, "/fn/change_user_role", &[("user_id", &colleague.to_string()), ("role", "hospital_staff")])
+        .post_form(
+            &client,
+            "/fn/change_user_role",
+            &[
+                ("user_id", &colleague.to_string()),
+                ("role", "hospital_staff"),
+            ],
+        )
         .await;
     assert!(location(&r).ends_with("error=bad_role"));
     let r = app
-        .post_form(&client, "/fn/change_user_role", &[("user_id", &colleague.to_string()), ("role", "partner_admin")])
+        .post_form(
+            &client,
+            "/fn/change_user_role",
+            &[
+                ("user_id", &colleague.to_string()),
+                ("role", "partner_admin"),
+            ],
+        )
         .await;
     assert_eq!(location(&r), "/partner/team?done=role");
-    let r = app.post_form(&client, "/fn/deactivate_user", &[("user_id", &colleague.to_string())]).await;
+    let r = app
+        .post_form(
+            &client,
+            "/fn/deactivate_user",
+            &[("user_id", &colleague.to_string())],
+        )
+        .await;
     assert_eq!(location(&r), "/partner/team?done=deactivated");
     // Deactivated people cannot sign in; their history stays.
-    let email: String = sqlx::query_scalar("SELECT email FROM users WHERE id = $1").bind(colleague).fetch_one(&pool).await.unwrap();
-    let r = app.post_form(&browser(), "/fn/sign_in", &[("email", email.as_str()), ("password", PASSWORD)]).await;
+    let email: String = sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
+        .bind(colleague)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let r = app
+        .post_form(
+            &browser(),
+            "/fn/sign_in",
+            &[("email", email.as_str()), ("password", PASSWORD)],
+        )
+        .await;
     assert!(location(&r).ends_with("error=wrong_password"));
     assert_eq!(audited(&pool, "user.role_changed").await.len(), 1);
 
     // An invitation from the admin queues an e-mail with a working link.
     let r = app
-        .post_form(&client, "/fn/invite_user", &[("name", "Drew"), ("email", "drew@partner.example"), ("role", "partner_staff")])
+        .post_form(
+            &client,
+            "/fn/invite_user",
+            &[
+                ("name", "Drew"),
+                ("email", "drew@partner.example"),
+                ("role", "partner_staff"),
+            ],
+        )
         .await;
     assert_eq!(location(&r), "/partner/team?done=invited");
-    let body: String = sqlx::query_scalar("SELECT body FROM outbox WHERE to_address = 'drew@partner.example'")
-        .fetch_one(&pool)
-        .await
+    let body: String =
+        sqlx::query_scalar("SELECT body FROM outbox WHERE to_address = 'drew@partner.example'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let link = body
+        .split_whitespace()
+        .find(|w| w.contains("/invitations/"))
         .unwrap();
-    let link = body.split_whitespace().find(|w| w.contains("/invitations/")).unwrap();
     let path = &link[link.find("/invitations/").unwrap()..];
     assert_eq!(app.get(path).await.status().as_u16(), 200);
 }
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
-async fn final_onboarding_makes_the_organization_a_partner_and_a_nonprofit_an_incentive_earner(pool: PgPool) {
+async fn final_onboarding_makes_the_organization_a_partner_and_a_nonprofit_an_incentive_earner(
+    pool: PgPool,
+) {
     load_small_demo(&pool).await;
     let org = unclaimed_organization(&pool).await;
     sqlx::query("INSERT INTO partner_organizations (organization_id, org_type, chapter) VALUES ($1, 'nonprofit', 'uw-kentucky')")
@@ -358,10 +517,21 @@ async fn final_onboarding_makes_the_organization_a_partner_and_a_nonprofit_an_in
         .await
         .unwrap();
     let (user, ..) = person(&pool, Role::PartnerAdmin, Some(org), true).await;
-    sqlx::query("DELETE FROM agreement_acceptances WHERE user_id = $1").bind(user).execute(&pool).await.unwrap();
-    let actor = app::audit::Actor { id: Some(user), ..Default::default() };
-    app::partners::store::accept_agreement(&pool, user, Some(org), &actor).await.unwrap();
-    app::partners::store::accept_agreement(&pool, user, Some(org), &actor).await.unwrap();
+    sqlx::query("DELETE FROM agreement_acceptances WHERE user_id = $1")
+        .bind(user)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let actor = app::audit::Actor {
+        id: Some(user),
+        ..Default::default()
+    };
+    app::partners::store::accept_agreement(&pool, user, Some(org), &actor)
+        .await
+        .unwrap();
+    app::partners::store::accept_agreement(&pool, user, Some(org), &actor)
+        .await
+        .unwrap();
     let (onboarded, incentive): (bool, bool) = sqlx::query_as(
         "SELECT onboarded_at IS NOT NULL, EXISTS (SELECT 1 FROM incentive_enrollments WHERE organization_id = $1)
            FROM partner_organizations WHERE organization_id = $1",
@@ -371,41 +541,88 @@ async fn final_onboarding_makes_the_organization_a_partner_and_a_nonprofit_an_in
     .await
     .unwrap();
     assert!(onboarded && incentive);
-    assert_eq!(audited(&pool, "organization.onboarded").await.len(), 1, "onboarded once");
-    let accepted: (String,) = sqlx::query_as("SELECT version FROM agreement_acceptances WHERE user_id = $1")
-        .bind(user)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    assert_eq!(
+        audited(&pool, "organization.onboarded").await.len(),
+        1,
+        "onboarded once"
+    );
+    let accepted: (String,) =
+        sqlx::query_as("SELECT version FROM agreement_acceptances WHERE user_id = $1")
+            .bind(user)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert_eq!(accepted.0, app::partners::onboarding::AGREEMENT_VERSION);
 }
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
 async fn the_audit_chain_reports_the_first_altered_entry(pool: PgPool) {
     use app::audit::{record, verify, Actor, ChainCheck, Outcome};
-    let actor = Actor { email: Some("a@test.example".into()), ..Default::default() };
+    let actor = Actor {
+        email: Some("a@test.example".into()),
+        ..Default::default()
+    };
     for i in 0..5 {
-        record(&pool, &actor, "test.entry", Some(&format!("n:{i}")), Outcome::Ok, serde_json::json!({ "i": i }))
-            .await
-            .unwrap();
+        record(
+            &pool,
+            &actor,
+            "test.entry",
+            Some(&format!("n:{i}")),
+            Outcome::Ok,
+            serde_json::json!({ "i": i }),
+        )
+        .await
+        .unwrap();
     }
-    assert_eq!(verify(&pool).await.unwrap(), ChainCheck::Intact { entries: 5 });
+    assert_eq!(
+        verify(&pool).await.unwrap(),
+        ChainCheck::Intact { entries: 5 }
+    );
     // The table refuses changes...
-    assert!(sqlx::query("UPDATE audit_log SET outcome = 'denied'").execute(&pool).await.is_err());
-    assert!(sqlx::query("DELETE FROM audit_log").execute(&pool).await.is_err());
+    assert!(sqlx::query("UPDATE audit_log SET outcome = 'denied'")
+        .execute(&pool)
+        .await
+        .is_err());
+    assert!(sqlx::query("DELETE FROM audit_log")
+        .execute(&pool)
+        .await
+        .is_err());
     // ...and someone who gets round that is caught.
-    let third: i64 = sqlx::query_scalar("SELECT seq FROM audit_log ORDER BY seq OFFSET 2 LIMIT 1").fetch_one(&pool).await.unwrap();
-    sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_chain").execute(&pool).await.unwrap();
+    let third: i64 = sqlx::query_scalar("SELECT seq FROM audit_log ORDER BY seq OFFSET 2 LIMIT 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_chain")
+        .execute(&pool)
+        .await
+        .unwrap();
     sqlx::query("UPDATE audit_log SET actor_email = 'someone-else@test.example' WHERE seq = $1")
         .bind(third)
         .execute(&pool)
         .await
         .unwrap();
-    assert_eq!(verify(&pool).await.unwrap(), ChainCheck::BrokenAt { seq: third, entries_before: 2 });
+    assert_eq!(
+        verify(&pool).await.unwrap(),
+        ChainCheck::BrokenAt {
+            seq: third,
+            entries_before: 2
+        }
+    );
     // Deleting an entry breaks the next link.
-    sqlx::query("UPDATE audit_log SET actor_email = 'a@test.example' WHERE seq = $1").bind(third).execute(&pool).await.unwrap();
-    sqlx::query("DELETE FROM audit_log WHERE seq = $1").bind(third).execute(&pool).await.unwrap();
-    assert!(matches!(verify(&pool).await.unwrap(), ChainCheck::BrokenAt { .. }));
+    sqlx::query("UPDATE audit_log SET actor_email = 'a@test.example' WHERE seq = $1")
+        .bind(third)
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM audit_log WHERE seq = $1")
+        .bind(third)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(matches!(
+        verify(&pool).await.unwrap(),
+        ChainCheck::BrokenAt { .. }
+    ));
 }
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
@@ -418,7 +635,10 @@ async fn claims_are_rate_limited_with_a_clear_message(pool: PgPool) {
         last = location(&claim(&app, org, &format!("person{i}@partner.example")).await);
     }
     assert!(last.ends_with("error=rate_limited"), "{last}");
-    let filed: i64 = sqlx::query_scalar("SELECT count(*) FROM claims").fetch_one(&pool).await.unwrap();
+    let filed: i64 = sqlx::query_scalar("SELECT count(*) FROM claims")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(filed, 5);
     assert_eq!(audited(&pool, "claim.filed").await[0].0, "denied");
 }

@@ -29,7 +29,10 @@ async fn every_page_and_server_function_has_a_policy_entry() {
             missing.push(format!("POST {path}"));
         }
     }
-    assert!(missing.is_empty(), "routes without a policy entry: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "routes without a policy entry: {missing:?}"
+    );
 }
 
 /// A concrete path for a route pattern.
@@ -56,7 +59,10 @@ async fn every_route_answers_every_role_as_the_policy_says(pool: PgPool) {
         let (_, email, secret) = person(&pool, stored_role, organization, onboarded).await;
         let client = browser();
         let landed = app.sign_in(&client, &email, &secret).await;
-        assert!(!landed.contains("error="), "{role:?} could not sign in: {landed}");
+        assert!(
+            !landed.contains("error="),
+            "{role:?} could not sign in: {landed}"
+        );
         clients.push((role, client));
     }
 
@@ -81,14 +87,21 @@ async fn every_route_answers_every_role_as_the_policy_says(pool: PgPool) {
             }
             if refused {
                 let status = response.status().as_u16();
-                assert!(matches!(status, 303 | 401 | 403), "{role:?} {path}: refusal answered {status}");
+                assert!(
+                    matches!(status, 303 | 401 | 403),
+                    "{role:?} {path}: refusal answered {status}"
+                );
             }
             if response.status().is_server_error() {
                 wrong.push(format!("{role:?} {method:?} {path}: {}", response.status()));
             }
         }
     }
-    assert!(wrong.is_empty(), "routes answering against the policy:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "routes answering against the policy:\n{}",
+        wrong.join("\n")
+    );
 
     // Refusals of signed-in people are audited.
     let denied = audited(&pool, "request.denied").await;

@@ -60,15 +60,35 @@ async fn scene(pool: &PgPool) -> Scene {
     let (_, r2_email, r2_secret) = person(pool, Role::PartnerAdmin, Some(to_org), true).await;
     let (sender, receiver, receiver_two) = (browser(), browser(), browser());
     assert_eq!(app.sign_in(&sender, &s_email, &s_secret).await, "/partner");
-    assert_eq!(app.sign_in(&receiver, &r_email, &r_secret).await, "/partner");
-    assert_eq!(app.sign_in(&receiver_two, &r2_email, &r2_secret).await, "/partner");
-    Scene { app, sender, receiver, receiver_two, to_org, programs }
+    assert_eq!(
+        app.sign_in(&receiver, &r_email, &r_secret).await,
+        "/partner"
+    );
+    assert_eq!(
+        app.sign_in(&receiver_two, &r2_email, &r2_secret).await,
+        "/partner"
+    );
+    Scene {
+        app,
+        sender,
+        receiver,
+        receiver_two,
+        to_org,
+        programs,
+    }
 }
 
 /// Refers a new resident to the scene's programs (formula and childcare) with pre-consent.
 async fn refer(s: &Scene, consent: bool) -> String {
     for p in &s.programs {
-        let r = s.app.post_form(&s.sender, "/fn/add_to_referral", &[("program_id", &p.to_string())]).await;
+        let r = s
+            .app
+            .post_form(
+                &s.sender,
+                "/fn/add_to_referral",
+                &[("program_id", &p.to_string())],
+            )
+            .await;
         assert_eq!(location(&r), "/referrals/new");
     }
     let mut form = vec![
@@ -84,12 +104,18 @@ async fn refer(s: &Scene, consent: bool) -> String {
     if consent {
         form.push(("consent", "yes"));
     }
-    let r = s.app.post_form(&s.sender, "/fn/send_referrals", &form).await;
+    let r = s
+        .app
+        .post_form(&s.sender, "/fn/send_referrals", &form)
+        .await;
     location(&r)
 }
 
 async fn referral_ids(pool: &PgPool) -> Vec<(Uuid, i32)> {
-    sqlx::query_as("SELECT id, version FROM referrals ORDER BY created_at, id").fetch_all(pool).await.unwrap()
+    sqlx::query_as("SELECT id, version FROM referrals ORDER BY created_at, id")
+        .fetch_all(pool)
+        .await
+        .unwrap()
 }
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
@@ -99,25 +125,45 @@ async fn several_referrals_in_one_go_with_pre_consent_and_a_private_email(pool: 
     assert!(landed.starts_with("/referrals/batch/"), "{landed}");
     let ids = referral_ids(&pool).await;
     assert_eq!(ids.len(), 2);
-    let consents: i64 = sqlx::query_scalar("SELECT count(*) FROM consents WHERE channel = 'at_referral' AND organization_id = $1")
-        .bind(s.to_org)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let consents: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM consents WHERE channel = 'at_referral' AND organization_id = $1",
+    )
+    .bind(s.to_org)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
     assert_eq!(consents, 1, "one consent per receiving organization");
     // The receiving organization's people are e-mailed a link, never the resident's details.
-    let bodies: Vec<String> = sqlx::query_scalar("SELECT body FROM outbox WHERE subject LIKE 'New referral%'")
-        .fetch_all(&pool)
+    let bodies: Vec<String> =
+        sqlx::query_scalar("SELECT body FROM outbox WHERE subject LIKE 'New referral%'")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(bodies.len(), 4, "two people × two referrals");
+    assert!(bodies
+        .iter()
+        .all(|b| !b.contains("Maria") && !b.contains("555") && b.contains("/referrals/")));
+    // The summary page prints, and the inbox lists both, oldest first.
+    assert_eq!(
+        s.app.get_with(&s.sender, &landed).await.status().as_u16(),
+        200
+    );
+    let inbox = s
+        .app
+        .get_with(&s.receiver, "/referrals/inbox")
+        .await
+        .text()
         .await
         .unwrap();
-    assert_eq!(bodies.len(), 4, "two people × two referrals");
-    assert!(bodies.iter().all(|b| !b.contains("Maria") && !b.contains("555") && b.contains("/referrals/")));
-    // The summary page prints, and the inbox lists both, oldest first.
-    assert_eq!(s.app.get_with(&s.sender, &landed).await.status().as_u16(), 200);
-    let inbox = s.app.get_with(&s.receiver, "/referrals/inbox").await.text().await.unwrap();
     assert!(inbox.contains("New (2)"), "{inbox}");
     // With consent, the receiver sees the profile, and the look is audited.
-    let page = s.app.get_with(&s.receiver, &format!("/referrals/{}", ids[0].0)).await.text().await.unwrap();
+    let page = s
+        .app
+        .get_with(&s.receiver, &format!("/referrals/{}", ids[0].0))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("Maria Lopez") && page.contains("(502) 555-0188"));
     let reads = audited(&pool, "resident.read").await;
     assert!(reads.iter().any(|(outcome, ..)| outcome == "ok"));
@@ -128,20 +174,38 @@ async fn without_consent_the_receiver_sees_only_a_first_name(pool: PgPool) {
     let s = scene(&pool).await;
     refer(&s, false).await;
     let ids = referral_ids(&pool).await;
-    let page = s.app.get_with(&s.receiver, &format!("/referrals/{}", ids[0].0)).await.text().await.unwrap();
+    let page = s
+        .app
+        .get_with(&s.receiver, &format!("/referrals/{}", ids[0].0))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("Maria") && !page.contains("Lopez") && !page.contains("555-0188"));
-    assert!(audited(&pool, "resident.read").await.iter().any(|(o, ..)| o == "denied"));
+    assert!(audited(&pool, "resident.read")
+        .await
+        .iter()
+        .any(|(o, ..)| o == "denied"));
     // Another organization sees nothing at all.
     let other = partner_organization(&pool, "for_profit").await;
     let (_, email, secret) = person(&pool, Role::PartnerStaff, Some(other), true).await;
     let stranger = browser();
     s.app.sign_in(&stranger, &email, &secret).await;
-    let r = s.app.get_with(&stranger, &format!("/referrals/{}", ids[0].0)).await;
+    let r = s
+        .app
+        .get_with(&stranger, &format!("/referrals/{}", ids[0].0))
+        .await;
     assert_eq!(r.status().as_u16(), 404);
     assert!(!r.text().await.unwrap().contains("Maria"));
 }
 
-async fn act(s: &Scene, who: &reqwest::Client, id: Uuid, version: i32, form: &[(&str, &str)]) -> String {
+async fn act(
+    s: &Scene,
+    who: &reqwest::Client,
+    id: Uuid,
+    version: i32,
+    form: &[(&str, &str)],
+) -> String {
     let id = id.to_string();
     let version = version.to_string();
     let mut all = vec![("referral_id", id.as_str()), ("version", version.as_str())];
@@ -155,34 +219,83 @@ async fn a_referral_is_worked_and_closed_once(pool: PgPool) {
     refer(&s, true).await;
     let (id, v) = referral_ids(&pool).await[0];
     // The sender cannot work the receiver's referral.
-    assert!(act(&s, &s.sender, id, v, &[("action", "accept")]).await.ends_with("error=denied"));
-    assert!(act(&s, &s.receiver, id, v, &[("action", "accept")]).await.ends_with("done=accept"));
+    assert!(act(&s, &s.sender, id, v, &[("action", "accept")])
+        .await
+        .ends_with("error=denied"));
+    assert!(act(&s, &s.receiver, id, v, &[("action", "accept")])
+        .await
+        .ends_with("done=accept"));
     // Accepting twice is not a move the state machine has.
-    assert!(act(&s, &s.receiver, id, v + 1, &[("action", "accept")]).await.ends_with("error=not_allowed_now"));
-    assert!(act(&s, &s.receiver, id, v + 1, &[("action", "contact"), ("result", "reached")]).await.ends_with("done=contact"));
+    assert!(act(&s, &s.receiver, id, v + 1, &[("action", "accept")])
+        .await
+        .ends_with("error=not_allowed_now"));
+    assert!(act(
+        &s,
+        &s.receiver,
+        id,
+        v + 1,
+        &[("action", "contact"), ("result", "reached")]
+    )
+    .await
+    .ends_with("done=contact"));
     // Two people close it at once from the same page: one wins, the other is told, nothing is
     // overwritten.
     let (a, b) = tokio::join!(
         act(&s, &s.receiver, id, v + 2, &[("action", "close_provided")]),
-        act(&s, &s.receiver_two, id, v + 2, &[("action", "close_not_provided"), ("reason", "no_capacity")]),
+        act(
+            &s,
+            &s.receiver_two,
+            id,
+            v + 2,
+            &[("action", "close_not_provided"), ("reason", "no_capacity")]
+        ),
     );
     let outcomes = [a, b];
-    assert_eq!(outcomes.iter().filter(|l| l.ends_with("error=stale")).count(), 1, "{outcomes:?}");
-    let (status, version, closed): (String, i32, bool) =
-        sqlx::query_as("SELECT status, version, closed_at IS NOT NULL FROM referrals WHERE id = $1")
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|l| l.ends_with("error=stale"))
+            .count(),
+        1,
+        "{outcomes:?}"
+    );
+    let (status, version, closed): (String, i32, bool) = sqlx::query_as(
+        "SELECT status, version, closed_at IS NOT NULL FROM referrals WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(closed && version == v + 3);
+    assert!(status == "resource_provided" || status == "resource_not_provided");
+    // Closed is closed.
+    assert!(act(
+        &s,
+        &s.receiver,
+        id,
+        version,
+        &[("action", "contact"), ("result", "reached")]
+    )
+    .await
+    .ends_with("error=not_allowed_now"));
+    let events: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM referral_events WHERE referral_id = $1")
             .bind(id)
             .fetch_one(&pool)
             .await
             .unwrap();
-    assert!(closed && version == v + 3);
-    assert!(status == "resource_provided" || status == "resource_not_provided");
-    // Closed is closed.
-    assert!(act(&s, &s.receiver, id, version, &[("action", "contact"), ("result", "reached")]).await.ends_with("error=not_allowed_now"));
-    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM referral_events WHERE referral_id = $1").bind(id).fetch_one(&pool).await.unwrap();
     assert_eq!(events, 4, "created, accepted, contact, closed");
     // Closing without a reason from the list is refused.
     let (other, ov) = referral_ids(&pool).await[1];
-    assert!(act(&s, &s.receiver, other, ov, &[("action", "close_not_provided"), ("reason", "made up")]).await.ends_with("error=reason_needed"));
+    assert!(act(
+        &s,
+        &s.receiver,
+        other,
+        ov,
+        &[("action", "close_not_provided"), ("reason", "made up")]
+    )
+    .await
+    .ends_with("error=reason_needed"));
 }
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
@@ -230,25 +343,63 @@ async fn the_dashboard_counts_exactly_the_rows(pool: PgPool) {
     assert_eq!(f.median_days_to_close.map(|d| d.round()), Some(1.0));
     assert_eq!(
         top_reasons(&pool, s.to_org).await.unwrap(),
-        vec![("no_capacity".to_string(), 2), ("not_eligible".to_string(), 1)]
+        vec![
+            ("no_capacity".to_string(), 2),
+            ("not_eligible".to_string(), 1)
+        ]
     );
     // The page shows the same numbers.
-    let page = s.app.get_with(&s.receiver, "/partner").await.text().await.unwrap();
+    let page = s
+        .app
+        .get_with(&s.receiver, "/partner")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("83%"), "closure rate on the page");
 }
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
 async fn a_referral_with_a_bad_program_creates_nothing(pool: PgPool) {
     let s = scene(&pool).await;
-    s.app.post_form(&s.sender, "/fn/add_to_referral", &[("program_id", &s.programs[0].to_string())]).await;
-    s.app.post_form(&s.sender, "/fn/add_to_referral", &[("program_id", &Uuid::nil().to_string())]).await;
-    let r = s.app.post_form(&s.sender, "/fn/send_referrals", &[
-        ("name", "Maria Lopez"), ("phone", "502-555-0188"), ("preferred_contact", "phone"),
-        ("needs[0]", "baby-formula"), ("needs[1]", "baby-formula"),
-    ]).await;
-    assert!(location(&r).ends_with("error=not_found"), "{}", location(&r));
+    s.app
+        .post_form(
+            &s.sender,
+            "/fn/add_to_referral",
+            &[("program_id", &s.programs[0].to_string())],
+        )
+        .await;
+    s.app
+        .post_form(
+            &s.sender,
+            "/fn/add_to_referral",
+            &[("program_id", &Uuid::nil().to_string())],
+        )
+        .await;
+    let r = s
+        .app
+        .post_form(
+            &s.sender,
+            "/fn/send_referrals",
+            &[
+                ("name", "Maria Lopez"),
+                ("phone", "502-555-0188"),
+                ("preferred_contact", "phone"),
+                ("needs[0]", "baby-formula"),
+                ("needs[1]", "baby-formula"),
+            ],
+        )
+        .await;
+    assert!(
+        location(&r).ends_with("error=not_found"),
+        "{}",
+        location(&r)
+    );
     for table in ["residents", "referrals", "referral_events", "consents"] {
-        let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}")).fetch_one(&pool).await.unwrap();
+        let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
         assert_eq!(n, 0, "{table}");
     }
 }
@@ -262,21 +413,51 @@ async fn united_way_queues_follow_the_clock_and_reminders_go_once_a_day(pool: Pg
     let now = chrono::Utc::now();
     let in_days = |d: i64| now + chrono::Duration::days(d);
     // Fresh referrals are in no queue.
-    assert!(counts(&pool, &settings, now).await.unwrap().iter().all(|(_, n)| *n == 0));
+    assert!(counts(&pool, &settings, now)
+        .await
+        .unwrap()
+        .iter()
+        .all(|(_, n)| *n == 0));
     // A week later they wait at the partner: queue 1, and one reminder digest for the organization.
     let later = in_days(settings.stale_after_days as i64 + 1);
-    assert_eq!(queue(&pool, Queue::StalePartner, &settings, later).await.unwrap().len(), 2);
-    assert_eq!(send_reminders(&pool, &settings, "http://x", later).await.unwrap(), Some(1));
-    let digests: Vec<String> = sqlx::query_scalar("SELECT body FROM outbox WHERE subject LIKE '%referrals waiting%'")
-        .fetch_all(&pool)
-        .await
-        .unwrap();
-    assert_eq!(digests.len(), 2, "one digest to each of the organization's two people");
+    assert_eq!(
+        queue(&pool, Queue::StalePartner, &settings, later)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        send_reminders(&pool, &settings, "http://x", later)
+            .await
+            .unwrap(),
+        Some(1)
+    );
+    let digests: Vec<String> =
+        sqlx::query_scalar("SELECT body FROM outbox WHERE subject LIKE '%referrals waiting%'")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        digests.len(),
+        2,
+        "one digest to each of the organization's two people"
+    );
     assert!(digests.iter().all(|b| !b.contains("Maria")));
     // The job is not due again for an hour; when it is, the same day sends nothing new.
-    assert_eq!(send_reminders(&pool, &settings, "http://x", later).await.unwrap(), None);
+    assert_eq!(
+        send_reminders(&pool, &settings, "http://x", later)
+            .await
+            .unwrap(),
+        None
+    );
     let hour_later = later + chrono::Duration::minutes(61);
-    assert_eq!(send_reminders(&pool, &settings, "http://x", hour_later).await.unwrap(), Some(0));
+    assert_eq!(
+        send_reminders(&pool, &settings, "http://x", hour_later)
+            .await
+            .unwrap(),
+        Some(0)
+    );
 
     // A referral to an organization that never onboarded: queue 2 after two weeks, closed by
     // a specialist, recorded as closed by United Way.
@@ -286,31 +467,82 @@ async fn united_way_queues_follow_the_clock_and_reminders_go_once_a_day(pool: Pg
         .await
         .unwrap();
     let two_weeks = in_days(settings.not_onboarded_close_after_days as i64 + 1);
-    let waiting = queue(&pool, Queue::NotOnboarded, &settings, two_weeks).await.unwrap();
+    let waiting = queue(&pool, Queue::NotOnboarded, &settings, two_weeks)
+        .await
+        .unwrap();
     assert_eq!(waiting.len(), 2);
     let (_, email, secret) = person(&pool, Role::ReferralSpecialist, None, true).await;
     let specialist = browser();
-    assert_eq!(s.app.sign_in(&specialist, &email, &secret).await, "/united-way/referrals");
+    assert_eq!(
+        s.app.sign_in(&specialist, &email, &secret).await,
+        "/united-way/referrals"
+    );
     let (id, version) = referral_ids(&pool).await[0];
     // The receiving organization (no longer onboarded) cannot work it; the specialist can.
-    assert!(act(&s, &s.receiver, id, version, &[("action", "accept")]).await.ends_with("error=denied"));
-    let done = act(&s, &specialist, id, version, &[("action", "close_not_provided"), ("reason", "unable_to_reach")]).await;
+    assert!(act(&s, &s.receiver, id, version, &[("action", "accept")])
+        .await
+        .ends_with("error=denied"));
+    let done = act(
+        &s,
+        &specialist,
+        id,
+        version,
+        &[
+            ("action", "close_not_provided"),
+            ("reason", "unable_to_reach"),
+        ],
+    )
+    .await;
     assert!(done.ends_with("done=close_not_provided"), "{done}");
-    let by_uw: bool = sqlx::query_scalar("SELECT closed_by_united_way FROM referrals WHERE id = $1").bind(id).fetch_one(&pool).await.unwrap();
+    let by_uw: bool =
+        sqlx::query_scalar("SELECT closed_by_united_way FROM referrals WHERE id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert!(by_uw);
 
     // Resident follow-up: closed as provided two weeks ago, until the outreach is logged.
     let (other, v) = referral_ids(&pool).await[1];
     act(&s, &specialist, other, v, &[("action", "close_provided")]).await;
     let follow = in_days(settings.follow_up_after_days as i64 + 1);
-    assert_eq!(queue(&pool, Queue::ResidentFollowUp, &settings, follow).await.unwrap().len(), 1);
-    let r = s.app.post_form(&specialist, "/fn/log_outreach", &[
-        ("referral_id", &other.to_string()), ("queue", "resident_follow_up"), ("method", "phone"), ("result", "Need met, has formula"),
-    ]).await;
+    assert_eq!(
+        queue(&pool, Queue::ResidentFollowUp, &settings, follow)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let r = s
+        .app
+        .post_form(
+            &specialist,
+            "/fn/log_outreach",
+            &[
+                ("referral_id", &other.to_string()),
+                ("queue", "resident_follow_up"),
+                ("method", "phone"),
+                ("result", "Need met, has formula"),
+            ],
+        )
+        .await;
     assert!(location(&r).contains("done=1"), "{}", location(&r));
-    assert_eq!(queue(&pool, Queue::ResidentFollowUp, &settings, follow).await.unwrap().len(), 0);
+    assert_eq!(
+        queue(&pool, Queue::ResidentFollowUp, &settings, follow)
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
     // The queue page itself renders for the specialist.
-    assert_eq!(s.app.get_with(&specialist, "/united-way/referrals?queue=not_onboarded").await.status().as_u16(), 200);
+    assert_eq!(
+        s.app
+            .get_with(&specialist, "/united-way/referrals?queue=not_onboarded")
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
 }
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
@@ -322,24 +554,38 @@ async fn frequently_paired_comes_from_referrals_once_enough_residents_share_a_pa
     for i in 0..3 {
         refer(&s, true).await;
         let now = chrono::Utc::now();
-        sqlx::query("UPDATE jobs SET run_after = $1 WHERE name = 'paired_services'").bind(now).execute(&pool).await.unwrap();
+        sqlx::query("UPDATE jobs SET run_after = $1 WHERE name = 'paired_services'")
+            .bind(now)
+            .execute(&pool)
+            .await
+            .unwrap();
         refresh_pairs(&pool, now).await.unwrap();
         let page = program_page(&pool, ProgramKey::Id(first), 3).await.unwrap();
         // Below three residents nothing shows; at three, the other program does.
-        assert_eq!(page.paired_by_referrals.len(), usize::from(i == 2), "after {} residents", i + 1);
+        assert_eq!(
+            page.paired_by_referrals.len(),
+            usize::from(i == 2),
+            "after {} residents",
+            i + 1
+        );
     }
     let page = program_page(&pool, ProgramKey::Id(first), 3).await.unwrap();
     let service_of = |id: Uuid| {
         let pool = pool.clone();
         async move {
-            sqlx::query_scalar::<_, Uuid>("SELECT service_id FROM service_at_locations WHERE id = $1")
-                .bind(id)
-                .fetch_one(&pool)
-                .await
-                .unwrap()
+            sqlx::query_scalar::<_, Uuid>(
+                "SELECT service_id FROM service_at_locations WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
         }
     };
-    assert_eq!(service_of(page.paired_by_referrals[0].id).await, service_of(s.programs[1]).await);
+    assert_eq!(
+        service_of(page.paired_by_referrals[0].id).await,
+        service_of(s.programs[1]).await
+    );
 }
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
@@ -351,7 +597,11 @@ async fn a_server_killed_while_creating_a_referral_leaves_nothing_half_written(p
     let (_, email, secret) = person(&pool, Role::PartnerStaff, Some(from_org), true).await;
 
     // The real server binary, on its own port, with a name we can find in pg_stat_activity.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let url = {
         let options = pool.connect_options();
         let db = options.get_database().unwrap().to_string();
@@ -377,20 +627,35 @@ async fn a_server_killed_while_creating_a_referral_leaves_nothing_half_written(p
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let app = TestApp { base: format!("http://127.0.0.1:{port}"), client: browser(), pool: pool.clone() };
+    let app = TestApp {
+        base: format!("http://127.0.0.1:{port}"),
+        client: browser(),
+        pool: pool.clone(),
+    };
     for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let partner = browser();
     assert_eq!(app.sign_in(&partner, &email, &secret).await, "/partner");
-    app.post_form(&partner, "/fn/add_to_referral", &[("program_id", &program.to_string())]).await;
+    app.post_form(
+        &partner,
+        "/fn/add_to_referral",
+        &[("program_id", &program.to_string())],
+    )
+    .await;
 
     // Hold the audit trail's lock: the referral's transaction writes its rows, then waits there.
     let mut blocker = pool.acquire().await.unwrap();
-    sqlx::query("SELECT pg_advisory_lock(7220431)").execute(&mut *blocker).await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock(7220431)")
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
     let sending = {
         let partner = partner.clone();
         let base = app.base.clone();
@@ -398,7 +663,13 @@ async fn a_server_killed_while_creating_a_referral_leaves_nothing_half_written(p
             partner
                 .post(format!("{base}/fn/send_referrals"))
                 .header("Origin", &base)
-                .form(&[("name", "Maria Lopez"), ("phone", "502-555-0188"), ("preferred_contact", "phone"), ("needs[0]", "baby-formula"), ("consent", "yes")])
+                .form(&[
+                    ("name", "Maria Lopez"),
+                    ("phone", "502-555-0188"),
+                    ("preferred_contact", "phone"),
+                    ("needs[0]", "baby-formula"),
+                    ("consent", "yes"),
+                ])
                 .send()
                 .await
         })
@@ -411,23 +682,44 @@ async fn a_server_killed_while_creating_a_referral_leaves_nothing_half_written(p
         if n > 0 {
             break;
         }
-        assert!(started.elapsed().as_secs() < 30, "the referral never reached the audit write");
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "the referral never reached the audit write"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     // Mid-write: the server dies.
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(sending.await.unwrap().is_err(), "the request died with the server");
-    sqlx::query("SELECT pg_advisory_unlock(7220431)").execute(&mut *blocker).await.unwrap();
+    assert!(
+        sending.await.unwrap().is_err(),
+        "the request died with the server"
+    );
+    sqlx::query("SELECT pg_advisory_unlock(7220431)")
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
     drop(blocker);
     let gone = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'killed-referral'";
-    while sqlx::query_scalar::<_, i64>(gone).fetch_one(&pool).await.unwrap() > 0 {
+    while sqlx::query_scalar::<_, i64>(gone)
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+        > 0
+    {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     for table in ["residents", "referrals", "referral_events", "consents"] {
-        let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}")).fetch_one(&pool).await.unwrap();
+        let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
         assert_eq!(n, 0, "{table} holds half a referral");
     }
-    let mails: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE subject LIKE 'New referral%'").fetch_one(&pool).await.unwrap();
+    let mails: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE subject LIKE 'New referral%'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert_eq!(mails, 0, "no e-mail about a referral that does not exist");
 }

@@ -104,5 +104,12 @@ pub async fn program_details(id_or_code: String) -> Result<ProgramPage, Director
         Err(_) if share::is_share_code(&id_or_code) => store::ProgramKey::ShareCode(&id_or_code),
         Err(_) => return answered(Err(DirectoryError::NotFound)),
     };
-    answered(store::program_page(&state.pool, key, state.deployment.referrals.paired_minimum_residents as i64).await)
+    answered(
+        store::program_page(
+            &state.pool,
+            key,
+            state.deployment.referrals.paired_minimum_residents as i64,
+        )
+        .await,
+    )
 }

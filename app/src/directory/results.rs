@@ -277,7 +277,11 @@ fn Results(params: SearchParams, results: SearchResults) -> impl IntoView {
         },
     };
     let count = if results.capped {
-        tr!(locale, results_count_capped, count = results.total.to_string())
+        tr!(
+            locale,
+            results_count_capped,
+            count = results.total.to_string()
+        )
     } else if results.total == 1 {
         tr!(locale, results_count_single)
     } else {

@@ -150,7 +150,11 @@ pub async fn correct_keywords(
     Ok(changed.then_some(corrected))
 }
 
-pub async fn search(pool: &PgPool, query: &SearchQuery, deployment: &Deployment) -> Result<SearchResults, DirectoryError> {
+pub async fn search(
+    pool: &PgPool,
+    query: &SearchQuery,
+    deployment: &Deployment,
+) -> Result<SearchResults, DirectoryError> {
     let origin = match &query.place {
         Some(place) => Some(resolve_place(pool, place, deployment).await?),
         None => None,
@@ -192,10 +196,11 @@ pub const MAX_COUNTED: i64 = 1000;
 /// so the planner sees a constant and uses the full-text index. `None` when nothing is left
 /// to search for (only stop words, punctuation).
 async fn text_query(pool: &PgPool, keywords: &str) -> Result<Option<String>, DirectoryError> {
-    let q: String = sqlx::query_scalar("SELECT websearch_to_tsquery('english', unaccent($1))::text")
-        .bind(keywords)
-        .fetch_one(pool)
-        .await?;
+    let q: String =
+        sqlx::query_scalar("SELECT websearch_to_tsquery('english', unaccent($1))::text")
+            .bind(keywords)
+            .fetch_one(pool)
+            .await?;
     Ok((!q.trim().is_empty()).then_some(q))
 }
 
@@ -224,14 +229,20 @@ enum ServesArea {
 impl Search<'_> {
     fn push_origin(&self, b: &mut Builder<'_>) {
         let o = self.origin.expect("a place");
-        b.push("ll_to_earth(").push_bind(o.latitude).push(", ").push_bind(o.longitude).push(")");
+        b.push("ll_to_earth(")
+            .push_bind(o.latitude)
+            .push(", ")
+            .push_bind(o.longitude)
+            .push(")");
     }
 
     /// Within the radius of the place (the GiST index answers the box).
     fn push_nearby(&self, b: &mut Builder<'_>) {
         b.push("(earth_box(");
         self.push_origin(b);
-        b.push(", ").push_bind(self.radius_m).push(") @> e.earth AND earth_distance(e.earth, ");
+        b.push(", ")
+            .push_bind(self.radius_m)
+            .push(") @> e.earth AND earth_distance(e.earth, ");
         self.push_origin(b);
         b.push(") <= ").push_bind(self.radius_m).push(")");
     }
@@ -241,16 +252,22 @@ impl Search<'_> {
         let o = self.origin.expect("a place");
         b.push("(false");
         if let Some(state) = &o.state {
-            b.push(" OR e.area_states @> ARRAY[").push_bind(state.clone()).push("]::text[]");
+            b.push(" OR e.area_states @> ARRAY[")
+                .push_bind(state.clone())
+                .push("]::text[]");
         }
         if let Some(county) = &o.county_fips {
-            b.push(" OR e.area_counties @> ARRAY[").push_bind(county.clone()).push("]::text[]");
+            b.push(" OR e.area_counties @> ARRAY[")
+                .push_bind(county.clone())
+                .push("]::text[]");
             if matches!(self.query.place, Some(Place::Named(_))) {
                 b.push(" OR e.county_fips = ").push_bind(county.clone());
             }
         }
         if let Some(zip) = &o.zip {
-            b.push(" OR e.area_zips @> ARRAY[").push_bind(zip.clone()).push("]::text[]");
+            b.push(" OR e.area_zips @> ARRAY[")
+                .push_bind(zip.clone())
+                .push("]::text[]");
         }
         b.push(")");
     }
@@ -258,10 +275,14 @@ impl Search<'_> {
     /// Every condition except where: keywords, category and filters.
     fn push_filters(&self, b: &mut Builder<'_>) {
         if let Some(t) = &self.tsquery {
-            b.push(" AND e.document @@ ").push_bind(t.clone()).push("::tsquery");
+            b.push(" AND e.document @@ ")
+                .push_bind(t.clone())
+                .push("::tsquery");
         }
         if let Some(c) = &self.query.category {
-            b.push(" AND e.category_ids @> ARRAY[").push_bind(c.clone()).push("]::text[]");
+            b.push(" AND e.category_ids @> ARRAY[")
+                .push_bind(c.clone())
+                .push("]::text[]");
         }
         if self.query.open_now {
             b.push(" AND e.open_hours @> minute_of_week(now(), e.timezone)");
@@ -272,10 +293,13 @@ impl Search<'_> {
         if let Some(age) = self.query.age {
             let age = age as i32;
             b.push(" AND coalesce(e.minimum_age, 0) <= ").push_bind(age);
-            b.push(" AND coalesce(e.maximum_age, 200) >= ").push_bind(age);
+            b.push(" AND coalesce(e.maximum_age, 200) >= ")
+                .push_bind(age);
         }
         if let Some(lang) = &self.query.language {
-            b.push(" AND e.languages @> ARRAY[").push_bind(lang.clone()).push("]::text[]");
+            b.push(" AND e.languages @> ARRAY[")
+                .push_bind(lang.clone())
+                .push("]::text[]");
         }
     }
 
@@ -290,8 +314,11 @@ impl Search<'_> {
                 b.push(")");
             }
             None => {
-                b.push(" AND (e.state = ").push_bind(self.region.to_string());
-                b.push(" OR e.area_states @> ARRAY[").push_bind(self.region.to_string()).push("]::text[])");
+                b.push(" AND (e.state = ")
+                    .push_bind(self.region.to_string());
+                b.push(" OR e.area_states @> ARRAY[")
+                    .push_bind(self.region.to_string())
+                    .push("]::text[])");
             }
         }
     }
@@ -308,13 +335,18 @@ impl Search<'_> {
     fn push_hits_select(&self, b: &mut Builder<'_>, serves_area: ServesArea) {
         b.push("SELECT e.id, e.service_id, e.location_id, e.is_free, e.name AS sort_name, ");
         match &self.tsquery {
-            Some(t) => b.push("ts_rank_cd(e.document, ").push_bind(t.clone()).push("::tsquery) AS rank, "),
+            Some(t) => b
+                .push("ts_rank_cd(e.document, ")
+                .push_bind(t.clone())
+                .push("::tsquery) AS rank, "),
             None => b.push("0::real AS rank, "),
         };
         if self.origin.is_some() {
             b.push("earth_distance(e.earth, ");
             self.push_origin(b);
-            b.push(") / ").push(METERS_PER_MILE.to_string()).push(" AS miles, ");
+            b.push(") / ")
+                .push(METERS_PER_MILE.to_string())
+                .push(" AS miles, ");
         } else {
             b.push("NULL::float8 AS miles, ");
         }
@@ -331,8 +363,16 @@ impl Search<'_> {
         b.push(" AS serves_area FROM search_entries e WHERE true");
     }
 
-    async fn fetch(&self, pool: &PgPool, mut b: Builder<'_>, order: &str) -> Result<Vec<ServiceCard>, DirectoryError> {
-        b.push(") ").push(CARD_SELECT).push(" ORDER BY ").push(order);
+    async fn fetch(
+        &self,
+        pool: &PgPool,
+        mut b: Builder<'_>,
+        order: &str,
+    ) -> Result<Vec<ServiceCard>, DirectoryError> {
+        b.push(") ")
+            .push(CARD_SELECT)
+            .push(" ORDER BY ")
+            .push(order);
         let rows = b.build().fetch_all(pool).await?;
         Ok(rows.iter().map(card_from_row).collect::<Result<_, _>>()?)
     }
@@ -341,12 +381,22 @@ impl Search<'_> {
     /// a page. Postgres underestimates how many programs a radius holds (it guesses a handful)
     /// and would rather fetch them all and sort; with no keywords to match, the walk is always
     /// the better plan, so this query alone turns the alternatives off.
-    async fn fetch_nearest(&self, pool: &PgPool, mut b: Builder<'_>) -> Result<Vec<ServiceCard>, DirectoryError> {
-        b.push(") ").push(CARD_SELECT).push(" ORDER BY hits.miles, hits.id");
+    async fn fetch_nearest(
+        &self,
+        pool: &PgPool,
+        mut b: Builder<'_>,
+    ) -> Result<Vec<ServiceCard>, DirectoryError> {
+        b.push(") ")
+            .push(CARD_SELECT)
+            .push(" ORDER BY hits.miles, hits.id");
         let mut tx = pool.begin().await?;
         if self.tsquery.is_none() {
-            sqlx::query("SET LOCAL enable_bitmapscan = off").execute(&mut *tx).await?;
-            sqlx::query("SET LOCAL enable_sort = off").execute(&mut *tx).await?;
+            sqlx::query("SET LOCAL enable_bitmapscan = off")
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("SET LOCAL enable_sort = off")
+                .execute(&mut *tx)
+                .await?;
         }
         let rows = b.build().fetch_all(&mut *tx).await?;
         tx.commit().await?;
@@ -361,17 +411,34 @@ impl Search<'_> {
         // Best match first: rank every match (keywords and place keep that set small), then
         // programs near the place before those that serve the whole area.
         let mut b = Builder::new("WITH hits AS (");
-        self.push_hits_select(&mut b, if self.origin.is_some() { ServesArea::Compute } else { ServesArea::No });
+        self.push_hits_select(
+            &mut b,
+            if self.origin.is_some() {
+                ServesArea::Compute
+            } else {
+                ServesArea::No
+            },
+        );
         self.push_filters(&mut b);
         self.push_where(&mut b);
-        b.push(" ORDER BY rank DESC, serves_area, miles NULLS LAST, sort_name, id LIMIT ").push_bind(self.page_size);
+        b.push(" ORDER BY rank DESC, serves_area, miles NULLS LAST, sort_name, id LIMIT ")
+            .push_bind(self.page_size);
         b.push(" OFFSET ").push_bind(offset);
-        self.fetch(pool, b, "hits.rank DESC, hits.serves_area, hits.miles NULLS LAST, hits.sort_name, hits.id").await
+        self.fetch(
+            pool,
+            b,
+            "hits.rank DESC, hits.serves_area, hits.miles NULLS LAST, hits.sort_name, hits.id",
+        )
+        .await
     }
 
     /// Closest first. Programs near the place come from a nearest-neighbour walk of the GiST
     /// index (no need to measure every match), then those that serve the whole area.
-    async fn page_by_distance(&self, pool: &PgPool, offset: i64) -> Result<Vec<ServiceCard>, DirectoryError> {
+    async fn page_by_distance(
+        &self,
+        pool: &PgPool,
+        offset: i64,
+    ) -> Result<Vec<ServiceCard>, DirectoryError> {
         let mut b = Builder::new("WITH hits AS (");
         self.push_hits_select(&mut b, ServesArea::No);
         self.push_filters(&mut b);
@@ -380,7 +447,10 @@ impl Search<'_> {
         // Distance alone: a nearest-neighbour walk gives one ordering key, not a tie-breaker.
         b.push(" ORDER BY e.earth <-> ");
         self.push_origin(&mut b);
-        b.push(" LIMIT ").push_bind(self.page_size).push(" OFFSET ").push_bind(offset);
+        b.push(" LIMIT ")
+            .push_bind(self.page_size)
+            .push(" OFFSET ")
+            .push_bind(offset);
         let mut cards = self.fetch_nearest(pool, b).await?;
         if cards.len() as i64 == self.page_size {
             return Ok(cards);
@@ -402,9 +472,13 @@ impl Search<'_> {
         self.push_serving(&mut b);
         b.push(" AND NOT coalesce(");
         self.push_nearby(&mut b);
-        b.push(", false) ORDER BY miles NULLS LAST, sort_name, id LIMIT ").push_bind(self.page_size - cards.len() as i64);
+        b.push(", false) ORDER BY miles NULLS LAST, sort_name, id LIMIT ")
+            .push_bind(self.page_size - cards.len() as i64);
         b.push(" OFFSET ").push_bind((offset - nearby_total).max(0));
-        cards.extend(self.fetch(pool, b, "hits.miles NULLS LAST, hits.sort_name, hits.id").await?);
+        cards.extend(
+            self.fetch(pool, b, "hits.miles NULLS LAST, hits.sort_name, hits.id")
+                .await?,
+        );
         Ok(cards)
     }
 
@@ -413,7 +487,9 @@ impl Search<'_> {
         let mut b = Builder::new("SELECT count(*) FROM (SELECT 1 FROM search_entries e WHERE true");
         self.push_filters(&mut b);
         self.push_where(&mut b);
-        b.push(" LIMIT ").push_bind(MAX_COUNTED + 1).push(") matches");
+        b.push(" LIMIT ")
+            .push_bind(MAX_COUNTED + 1)
+            .push(") matches");
         Ok(b.build_query_scalar::<i64>().fetch_one(pool).await?)
     }
 }
@@ -657,7 +733,8 @@ pub async fn program_page(
             });
         }
     }
-    let paired_by_referrals = paired_by_referrals(pool, service_id, here, paired_minimum_residents).await?;
+    let paired_by_referrals =
+        paired_by_referrals(pool, service_id, here, paired_minimum_residents).await?;
     Ok(ProgramPage {
         program,
         other_here,

@@ -88,10 +88,12 @@ pub async fn by_email(pool: &PgPool, email: &str) -> sqlx::Result<Option<SignInR
 }
 
 pub async fn by_id(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<SignInRecord>> {
-    sqlx::query_as(&format!("SELECT {SIGN_IN_COLUMNS} FROM users WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await
+    sqlx::query_as(&format!(
+        "SELECT {SIGN_IN_COLUMNS} FROM users WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
 }
 
 pub async fn by_identity_provider(

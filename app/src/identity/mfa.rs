@@ -98,7 +98,10 @@ mod tests {
         let code = code_at(&secret, now);
         let step = check(&secret, &code, now, None).expect("current code");
         assert_eq!(check(&secret, &code, now, Some(step)), None, "replayed");
-        assert!(check(&secret, &code, now + 30, None).is_some(), "one step of drift");
+        assert!(
+            check(&secret, &code, now + 30, None).is_some(),
+            "one step of drift"
+        );
         assert_eq!(check(&secret, &code, now + 120, None), None, "too late");
         assert_eq!(check(&secret, "12345", now, None), None);
         assert_eq!(check(&secret, "abcdef", now, None), None);

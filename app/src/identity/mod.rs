@@ -206,7 +206,8 @@ pub async fn sign_in(
             return Err(Problem("missing_credentials"));
         }
         if !crate::rate_limit::allow(&pool, crate::rate_limit::SIGN_IN_PER_IP, &ip).await?
-            || !crate::rate_limit::allow(&pool, crate::rate_limit::SIGN_IN_PER_ACCOUNT, &email).await?
+            || !crate::rate_limit::allow(&pool, crate::rate_limit::SIGN_IN_PER_ACCOUNT, &email)
+                .await?
         {
             refuse_sign_in(&email, "rate limited", None).await;
             return Err(Problem("rate_limited"));
@@ -261,12 +262,16 @@ pub async fn verify_sign_in_code(code: String) -> Result<(), ServerFnError> {
             let locked = accounts::record_failure(&pool, record.id).await?;
             refuse_sign_in(&record.email, "wrong code", Some(record.id)).await;
             if locked {
-                auth.session.remove::<PendingCode>(session_keys::PENDING_CODE).await?;
+                auth.session
+                    .remove::<PendingCode>(session_keys::PENDING_CODE)
+                    .await?;
             }
             return Err(Problem(if locked { "locked" } else { "wrong_code" }));
         }
         accounts::record_success(&pool, record.id, step).await?;
-        auth.session.remove::<PendingCode>(session_keys::PENDING_CODE).await?;
+        auth.session
+            .remove::<PendingCode>(session_keys::PENDING_CODE)
+            .await?;
         let via = if recovery {
             format!("{} + recovery code", pending.via)
         } else {

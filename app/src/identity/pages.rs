@@ -136,13 +136,37 @@ pub fn AccountPage() -> impl IntoView {
         .and_then(|c| deployment.onboarding.chapter(c))
         .map(|c| c.name.clone());
     let links: Vec<(Action, &str, String)> = vec![
-        (Action::CompleteOnboarding, "/onboarding", tr!(locale, link_onboarding)),
-        (Action::SeePartnerDashboard, "/partner", tr!(locale, link_partner_dashboard)),
-        (Action::WorkReferrals, "/referrals/inbox", tr!(locale, link_inbox)),
-        (Action::MakeReferrals, "/referrals/sent", tr!(locale, link_sent)),
+        (
+            Action::CompleteOnboarding,
+            "/onboarding",
+            tr!(locale, link_onboarding),
+        ),
+        (
+            Action::SeePartnerDashboard,
+            "/partner",
+            tr!(locale, link_partner_dashboard),
+        ),
+        (
+            Action::WorkReferrals,
+            "/referrals/inbox",
+            tr!(locale, link_inbox),
+        ),
+        (
+            Action::MakeReferrals,
+            "/referrals/sent",
+            tr!(locale, link_sent),
+        ),
         (Action::ManageTeam, "/partner/team", tr!(locale, link_team)),
-        (Action::ReviewClaims, "/united-way/claims", tr!(locale, link_claims)),
-        (Action::SupportReferrals, "/united-way/referrals", tr!(locale, support_title)),
+        (
+            Action::ReviewClaims,
+            "/united-way/claims",
+            tr!(locale, link_claims),
+        ),
+        (
+            Action::SupportReferrals,
+            "/united-way/referrals",
+            tr!(locale, support_title),
+        ),
         (Action::SearchAudit, "/state/audit", tr!(locale, link_audit)),
         (Action::UseDirectory, "/", tr!(locale, link_directory)),
     ];

@@ -1,7 +1,9 @@
 //! Local passwords, per NIST SP 800-63B: length over composition rules, a check against
 //! commonly breached passwords, no hints and no forced rotation. Stored as argon2id hashes.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use std::sync::OnceLock;
 
@@ -84,7 +86,11 @@ pub fn verify(password: &str, stored: Option<&str>) -> bool {
         None => (dummy.as_str(), false),
     };
     let ok = PasswordHash::new(hash)
-        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false);
     ok && real
 }
@@ -109,15 +115,24 @@ mod tests {
     fn length_matters_more_than_symbols() {
         assert_eq!(check_new("Tr0ub4dor&3", "a@b.org"), Err(Weakness::TooShort));
         assert_eq!(check_new("river otter kettle maple", "a@b.org"), Ok(()));
-        assert_eq!(check_new(&"ab1!".repeat(40), "a@b.org"), Err(Weakness::TooLong));
+        assert_eq!(
+            check_new(&"ab1!".repeat(40), "a@b.org"),
+            Err(Weakness::TooLong)
+        );
     }
 
     #[test]
     fn breached_and_guessable_passwords_are_refused() {
         assert_eq!(check_new("Password12345", "a@b.org"), Err(Weakness::Common));
         assert_eq!(check_new("1q2w3e4r5t6y", "a@b.org"), Err(Weakness::Common));
-        assert_eq!(check_new("MyWraparound2026", "a@b.org"), Err(Weakness::Common));
-        assert_eq!(check_new("aaaaaaaaaaaaaaa", "a@b.org"), Err(Weakness::Repetitive));
+        assert_eq!(
+            check_new("MyWraparound2026", "a@b.org"),
+            Err(Weakness::Common)
+        );
+        assert_eq!(
+            check_new("aaaaaaaaaaaaaaa", "a@b.org"),
+            Err(Weakness::Repetitive)
+        );
         assert_eq!(
             check_new("dana.jones-secret-words", "dana.jones@agency.ky.gov"),
             Err(Weakness::ContainsEmail)

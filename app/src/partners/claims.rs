@@ -23,7 +23,9 @@ pub fn may_review(viewer: &Viewer, chapter: &str) -> bool {
 }
 
 fn param(name: &str) -> String {
-    use_params_map().with_untracked(|p| p.get(name)).unwrap_or_default()
+    use_params_map()
+        .with_untracked(|p| p.get(name))
+        .unwrap_or_default()
 }
 
 #[component]
@@ -40,7 +42,12 @@ pub fn ClaimPage() -> impl IntoView {
             set_status(404);
             return view! { <p class="mt-2">{tr!(locale, err_org_not_found)}</p> }.into_any();
         };
-        let chapter = state.deployment.onboarding.chapter_for_county(target.county.as_deref()).name.clone();
+        let chapter = state
+            .deployment
+            .onboarding
+            .chapter_for_county(target.county.as_deref())
+            .name
+            .clone();
         if target.is_partner {
             return view! {
                 <h2 class="section-title mt-4">{target.name.clone()}</h2>
@@ -48,11 +55,14 @@ pub fn ClaimPage() -> impl IntoView {
             }
             .into_any();
         }
-        let place = [target.city.clone(), target.county.clone().map(|c| format!("{c} County"))]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(", ");
+        let place = [
+            target.city.clone(),
+            target.county.clone().map(|c| format!("{c} County")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", ");
         let types = OrgType::ALL
             .into_iter()
             .map(|t| {
@@ -137,7 +147,9 @@ pub fn ClaimsQueuePage() -> impl IntoView {
     });
     let content = async move {
         let state = AppState::get();
-        let Some(viewer) = viewer else { return ().into_any() };
+        let Some(viewer) = viewer else {
+            return ().into_any();
+        };
         let chapter = match viewer.effective_role() {
             Role::StateAdmin => None,
             _ => viewer.chapter.clone(),
@@ -223,13 +235,21 @@ pub fn ClaimReviewPage() -> impl IntoView {
         };
         let Some(viewer) = viewer.filter(|v| may_review(v, &claim.chapter)) else {
             set_status(403);
-            crate::audit::record_refusal(&state.pool, &crate::audit::Actor::current(), "claim.view",
-                Some(&format!("claim:{}", claim.id)), crate::audit::Outcome::Denied,
-                serde_json::json!({ "reason": "another chapter's claim" })).await;
+            crate::audit::record_refusal(
+                &state.pool,
+                &crate::audit::Actor::current(),
+                "claim.view",
+                Some(&format!("claim:{}", claim.id)),
+                crate::audit::Outcome::Denied,
+                serde_json::json!({ "reason": "another chapter's claim" }),
+            )
+            .await;
             return view! { <p role="alert">{tr!(locale, err_denied)}</p> }.into_any();
         };
         let _ = viewer;
-        let org_type = OrgType::parse(&claim.org_type).map(|t| t.label(locale)).unwrap_or_default();
+        let org_type = OrgType::parse(&claim.org_type)
+            .map(|t| t.label(locale))
+            .unwrap_or_default();
         let decision = if claim.status == "pending" {
             view! {
                 <FormAlert />

@@ -17,9 +17,14 @@ pub fn PartnerDashboardPage() -> impl IntoView {
     let viewer = crate::web::request().viewer;
     let content = async move {
         let state = AppState::get();
-        let Some(viewer) = viewer else { return ().into_any() };
+        let Some(viewer) = viewer else {
+            return ().into_any();
+        };
         let org = match viewer.organization_id {
-            Some(id) => store::partner_organization(&state.pool, id).await.ok().flatten(),
+            Some(id) => store::partner_organization(&state.pool, id)
+                .await
+                .ok()
+                .flatten(),
             None => None,
         };
         let Some(org) = org else {
@@ -32,7 +37,9 @@ pub fn PartnerDashboardPage() -> impl IntoView {
             .chapter(&org.chapter)
             .map(|c| c.name.clone())
             .unwrap_or_default();
-        let org_type = OrgType::parse(&org.org_type).map(|t| t.label(locale)).unwrap_or_default();
+        let org_type = OrgType::parse(&org.org_type)
+            .map(|t| t.label(locale))
+            .unwrap_or_default();
         let now = chrono::Utc::now();
         // Three independent reads on three connections, at once: the page waits for the slowest.
         let (figures, reasons, months) = tokio::join!(
@@ -40,9 +47,17 @@ pub fn PartnerDashboardPage() -> impl IntoView {
             crate::referrals::store::top_reasons(&state.pool, org.id),
             crate::referrals::store::monthly(&state.pool, org.id, now),
         );
-        let (figures, reasons, months) =
-            (figures.unwrap_or_default(), reasons.unwrap_or_default(), months.unwrap_or_default());
-        let peak = months.iter().map(|(_, c, d)| (*c).max(*d)).max().unwrap_or(0).max(1);
+        let (figures, reasons, months) = (
+            figures.unwrap_or_default(),
+            reasons.unwrap_or_default(),
+            months.unwrap_or_default(),
+        );
+        let peak = months
+            .iter()
+            .map(|(_, c, d)| (*c).max(*d))
+            .max()
+            .unwrap_or(0)
+            .max(1);
         let bars = months
             .iter()
             .map(|(m, created, closed)| {
@@ -72,8 +87,14 @@ pub fn PartnerDashboardPage() -> impl IntoView {
             .into_iter()
             .map(|(r, n)| view! { <li>{format!("{} ({n})", crate::referrals::pages::reason_label(locale, &r))}</li> })
             .collect_view();
-        let rate = figures.closure_rate().map(|r| format!("{r:.0}%")).unwrap_or_else(|| "–".into());
-        let median = figures.median_days_to_close.map(|d| format!("{d:.1}")).unwrap_or_else(|| "–".into());
+        let rate = figures
+            .closure_rate()
+            .map(|r| format!("{r:.0}%"))
+            .unwrap_or_else(|| "–".into());
+        let median = figures
+            .median_days_to_close
+            .map(|d| format!("{d:.1}"))
+            .unwrap_or_else(|| "–".into());
         let team_link = allows(viewer.effective_role(), Action::ManageTeam).then(|| {
             view! { <li><a class="link" href="/partner/team">{tr!(locale, link_team)}</a></li> }
         });

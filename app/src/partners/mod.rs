@@ -77,13 +77,18 @@ pub fn looks_like_email(s: &str) -> bool {
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && !s.chars().any(|c| c.is_whitespace() || c == '<' || c == '>' || c == ',')
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c == '<' || c == '>' || c == ',')
 }
 
 /// A U.S. phone number: ten digits once punctuation (and a leading 1) is dropped.
 pub fn normalize_phone(s: &str) -> Option<String> {
     let digits: String = s.chars().filter(|c| c.is_ascii_digit()).collect();
-    let digits = digits.strip_prefix('1').filter(|d| d.len() == 10).unwrap_or(&digits);
+    let digits = digits
+        .strip_prefix('1')
+        .filter(|d| d.len() == 10)
+        .unwrap_or(&digits);
     (digits.len() == 10).then(|| format!("({}) {}-{}", &digits[..3], &digits[3..6], &digits[6..]))
 }
 
@@ -98,25 +103,39 @@ fn required(s: &str, max: usize) -> Result<String, Problem> {
 
 /// The e-mail inviting someone to create their account: two links, one for a password and one
 /// for people who sign in with the state identity provider.
-fn invitation_email(state: &AppState, to: &str, name: &str, organization: &str, token: &str) -> crate::mail::Message {
+fn invitation_email(
+    state: &AppState,
+    to: &str,
+    name: &str,
+    organization: &str,
+    token: &str,
+) -> crate::mail::Message {
     let d = &state.deployment;
     let locale = Locale::en;
     let link = format!("{}/invitations/{token}", d.site.public_url);
     let idp = if d.identity.oidc_issuer.is_empty() {
         String::new()
     } else {
-        tr!(locale, mail_invitation_idp, provider = d.identity.provider_name.clone(), link = format!("{link}?via=idp"))
+        tr!(
+            locale,
+            mail_invitation_idp,
+            provider = d.identity.provider_name.clone(),
+            link = format!("{link}?via=idp")
+        )
     };
     crate::mail::Message {
         to: to.to_string(),
         subject: tr!(locale, mail_invitation_subject, site = d.site.name.clone()),
-        body: tr!(locale, mail_invitation_body,
+        body: tr!(
+            locale,
+            mail_invitation_body,
             name = name,
             organization = organization,
             link = link,
             idp = idp,
             days = d.onboarding.invitation_valid_days,
-            site = d.site.name.clone()),
+            site = d.site.name.clone()
+        ),
     }
 }
 
@@ -130,20 +149,33 @@ pub async fn claim_site(
     job_title: String,
     org_type: String,
 ) -> Result<(), ServerFnError> {
-    let back = format!("/organizations/{}/claim", crate::identity::urlencode(&organization_id));
+    let back = format!(
+        "/organizations/{}/claim",
+        crate::identity::urlencode(&organization_id)
+    );
     let outcome = async {
         let state = AppState::get();
         let locale = Locale::en;
         let actor = Actor::current().with_email(&email);
-        let organization_id = Uuid::parse_str(&organization_id).map_err(|_| Problem("not_found"))?;
+        let organization_id =
+            Uuid::parse_str(&organization_id).map_err(|_| Problem("not_found"))?;
         let target = store::claim_target(&state.pool, organization_id)
             .await?
             .ok_or(Problem("not_found"))?;
-        if !crate::rate_limit::allow(&state.pool, crate::rate_limit::CLAIMS_PER_IP, &actor.ip).await?
-            || !crate::rate_limit::allow(&state.pool, crate::rate_limit::CLAIMS_PER_EMAIL, &email).await?
+        if !crate::rate_limit::allow(&state.pool, crate::rate_limit::CLAIMS_PER_IP, &actor.ip)
+            .await?
+            || !crate::rate_limit::allow(&state.pool, crate::rate_limit::CLAIMS_PER_EMAIL, &email)
+                .await?
         {
-            audit::record_refusal(&state.pool, &actor, "claim.filed", None, Outcome::Denied,
-                serde_json::json!({ "reason": "rate limited" })).await;
+            audit::record_refusal(
+                &state.pool,
+                &actor,
+                "claim.filed",
+                None,
+                Outcome::Denied,
+                serde_json::json!({ "reason": "rate limited" }),
+            )
+            .await;
             return Err(Problem("rate_limited"));
         }
         if target.is_partner {
@@ -157,7 +189,11 @@ pub async fn claim_site(
         }
         let phone = normalize_phone(&phone).ok_or(Problem("bad_phone"))?;
         let org_type = OrgType::parse(&org_type).ok_or(Problem("missing_fields"))?;
-        let chapter = state.deployment.onboarding.chapter_for_county(target.county.as_deref()).clone();
+        let chapter = state
+            .deployment
+            .onboarding
+            .chapter_for_county(target.county.as_deref())
+            .clone();
         let claim = store::NewClaim {
             organization_id,
             name: name.clone(),
@@ -170,27 +206,65 @@ pub async fn claim_site(
         };
         let mut tx = state.pool.begin().await?;
         if let Some(id) = store::file_claim(&mut tx, &claim).await? {
-            audit::record(&mut *tx, &actor, "claim.filed", Some(&format!("claim:{id}")), Outcome::Ok,
-                serde_json::json!({ "organization": organization_id, "chapter": chapter.id })).await?;
-            crate::mail::enqueue(&mut *tx, &crate::mail::Message {
-                to: email.clone(),
-                subject: tr!(locale, mail_claim_received_subject, organization = target.name.clone()),
-                body: tr!(locale, mail_claim_received_body, name = name.clone(),
-                    organization = target.name.clone(), chapter = chapter.name.clone(),
-                    site = state.deployment.site.name.clone()),
-            }).await?;
+            audit::record(
+                &mut *tx,
+                &actor,
+                "claim.filed",
+                Some(&format!("claim:{id}")),
+                Outcome::Ok,
+                serde_json::json!({ "organization": organization_id, "chapter": chapter.id }),
+            )
+            .await?;
+            crate::mail::enqueue(
+                &mut *tx,
+                &crate::mail::Message {
+                    to: email.clone(),
+                    subject: tr!(
+                        locale,
+                        mail_claim_received_subject,
+                        organization = target.name.clone()
+                    ),
+                    body: tr!(
+                        locale,
+                        mail_claim_received_body,
+                        name = name.clone(),
+                        organization = target.name.clone(),
+                        chapter = chapter.name.clone(),
+                        site = state.deployment.site.name.clone()
+                    ),
+                },
+            )
+            .await?;
             for reviewer in store::reviewer_emails(&state.pool, &chapter.id).await? {
-                crate::mail::enqueue(&mut *tx, &crate::mail::Message {
-                    to: reviewer,
-                    subject: tr!(locale, mail_claim_to_review_subject, organization = target.name.clone()),
-                    body: tr!(locale, mail_claim_to_review_body, organization = target.name.clone(),
-                        link = format!("{}/united-way/claims/{id}", state.deployment.site.public_url)),
-                }).await?;
+                crate::mail::enqueue(
+                    &mut *tx,
+                    &crate::mail::Message {
+                        to: reviewer,
+                        subject: tr!(
+                            locale,
+                            mail_claim_to_review_subject,
+                            organization = target.name.clone()
+                        ),
+                        body: tr!(
+                            locale,
+                            mail_claim_to_review_body,
+                            organization = target.name.clone(),
+                            link = format!(
+                                "{}/united-way/claims/{id}",
+                                state.deployment.site.public_url
+                            )
+                        ),
+                    },
+                )
+                .await?;
             }
         }
         tx.commit().await?;
         crate::mail::nudge(&state.pool).await;
-        Ok(format!("/claim-sent?chapter={}", crate::identity::urlencode(&chapter.id)))
+        Ok(format!(
+            "/claim-sent?chapter={}",
+            crate::identity::urlencode(&chapter.id)
+        ))
     }
     .await;
     finish(&back, outcome)
@@ -200,18 +274,34 @@ pub async fn claim_site(
 /// e-mails the claimant an invitation; denial e-mails the reason. One decision per claim: a
 /// second reviewer deciding at the same moment is told it was already decided.
 #[server(prefix = "/fn", endpoint = "decide_claim")]
-pub async fn decide_claim(claim_id: String, decision: String, reason: Option<String>) -> Result<(), ServerFnError> {
-    let back = format!("/united-way/claims/{}", crate::identity::urlencode(&claim_id));
+pub async fn decide_claim(
+    claim_id: String,
+    decision: String,
+    reason: Option<String>,
+) -> Result<(), ServerFnError> {
+    let back = format!(
+        "/united-way/claims/{}",
+        crate::identity::urlencode(&claim_id)
+    );
     let outcome = async {
         let state = AppState::get();
         let locale = Locale::en;
         let viewer = crate::web::viewer()?;
         let actor = Actor::current();
         let id = Uuid::parse_str(&claim_id).map_err(|_| Problem("not_found"))?;
-        let claim = store::claim(&state.pool, id).await?.ok_or(Problem("not_found"))?;
+        let claim = store::claim(&state.pool, id)
+            .await?
+            .ok_or(Problem("not_found"))?;
         if !claims::may_review(&viewer, &claim.chapter) {
-            audit::record_refusal(&state.pool, &actor, "claim.decide", Some(&format!("claim:{id}")),
-                Outcome::Denied, serde_json::json!({ "reason": "another chapter's claim" })).await;
+            audit::record_refusal(
+                &state.pool,
+                &actor,
+                "claim.decide",
+                Some(&format!("claim:{id}")),
+                Outcome::Denied,
+                serde_json::json!({ "reason": "another chapter's claim" }),
+            )
+            .await;
             return Err(Problem("denied"));
         }
         let approve = match decision.as_str() {
@@ -219,7 +309,9 @@ pub async fn decide_claim(claim_id: String, decision: String, reason: Option<Str
             "deny" => false,
             _ => return Err(Problem("missing_fields")),
         };
-        let reason = reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
+        let reason = reason
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty());
         if !approve && reason.is_none() {
             return Err(Problem("reason_needed"));
         }
@@ -227,38 +319,78 @@ pub async fn decide_claim(claim_id: String, decision: String, reason: Option<Str
             return Err(Problem("missing_fields"));
         }
         let mut tx = state.pool.begin().await?;
-        let Some(claim) = store::decide_claim(&mut tx, id, approve, reason.as_deref(), viewer.user_id).await? else {
+        let Some(claim) =
+            store::decide_claim(&mut tx, id, approve, reason.as_deref(), viewer.user_id).await?
+        else {
             return Err(Problem("already_decided"));
         };
-        audit::record(&mut *tx, &actor, if approve { "claim.approved" } else { "claim.denied" },
-            Some(&format!("claim:{id}")), Outcome::Ok,
-            serde_json::json!({ "organization": claim.organization_id, "reason": reason })).await?;
+        audit::record(
+            &mut *tx,
+            &actor,
+            if approve {
+                "claim.approved"
+            } else {
+                "claim.denied"
+            },
+            Some(&format!("claim:{id}")),
+            Outcome::Ok,
+            serde_json::json!({ "organization": claim.organization_id, "reason": reason }),
+        )
+        .await?;
         if approve {
-            let token = store::invite(&mut tx, &store::NewInvitation {
-                email: &claim.email,
-                name: &claim.claimant_name,
-                role: Role::PartnerAdmin,
-                organization_id: Some(claim.organization_id),
-                chapter: None,
-                claim_id: Some(claim.id),
-                invited_by: Some(viewer.user_id),
-                valid_days: state.deployment.onboarding.invitation_valid_days,
-            }).await?;
-            crate::mail::enqueue(&mut *tx, &invitation_email(&state, &claim.email, &claim.claimant_name,
-                &claim.organization_name, &token)).await?;
+            let token = store::invite(
+                &mut tx,
+                &store::NewInvitation {
+                    email: &claim.email,
+                    name: &claim.claimant_name,
+                    role: Role::PartnerAdmin,
+                    organization_id: Some(claim.organization_id),
+                    chapter: None,
+                    claim_id: Some(claim.id),
+                    invited_by: Some(viewer.user_id),
+                    valid_days: state.deployment.onboarding.invitation_valid_days,
+                },
+            )
+            .await?;
+            crate::mail::enqueue(
+                &mut *tx,
+                &invitation_email(
+                    &state,
+                    &claim.email,
+                    &claim.claimant_name,
+                    &claim.organization_name,
+                    &token,
+                ),
+            )
+            .await?;
         } else {
-            crate::mail::enqueue(&mut *tx, &crate::mail::Message {
-                to: claim.email.clone(),
-                subject: tr!(locale, mail_claim_denied_subject, organization = claim.organization_name.clone()),
-                body: tr!(locale, mail_claim_denied_body, name = claim.claimant_name.clone(),
-                    organization = claim.organization_name.clone(),
-                    reason = reason.clone().unwrap_or_default(),
-                    site = state.deployment.site.name.clone()),
-            }).await?;
+            crate::mail::enqueue(
+                &mut *tx,
+                &crate::mail::Message {
+                    to: claim.email.clone(),
+                    subject: tr!(
+                        locale,
+                        mail_claim_denied_subject,
+                        organization = claim.organization_name.clone()
+                    ),
+                    body: tr!(
+                        locale,
+                        mail_claim_denied_body,
+                        name = claim.claimant_name.clone(),
+                        organization = claim.organization_name.clone(),
+                        reason = reason.clone().unwrap_or_default(),
+                        site = state.deployment.site.name.clone()
+                    ),
+                },
+            )
+            .await?;
         }
         tx.commit().await?;
         crate::mail::nudge(&state.pool).await;
-        Ok(format!("/united-way/claims?done={}", if approve { "approved" } else { "denied" }))
+        Ok(format!(
+            "/united-way/claims?done={}",
+            if approve { "approved" } else { "denied" }
+        ))
     }
     .await;
     finish(&back, outcome)
@@ -266,7 +398,12 @@ pub async fn decide_claim(claim_id: String, decision: String, reason: Option<Str
 
 /// Creates a password account from an invitation and signs the person in to finish onboarding.
 #[server(prefix = "/fn", endpoint = "accept_invitation")]
-pub async fn accept_invitation(token: String, name: String, password: String, confirm: String) -> Result<(), ServerFnError> {
+pub async fn accept_invitation(
+    token: String,
+    name: String,
+    password: String,
+    confirm: String,
+) -> Result<(), ServerFnError> {
     let back = format!("/invitations/{}", crate::identity::urlencode(&token));
     let mut auth: crate::identity::accounts::AuthSession = leptos_axum::extract().await?;
     let outcome = async {
@@ -274,20 +411,43 @@ pub async fn accept_invitation(token: String, name: String, password: String, co
         let actor = Actor::current();
         let invitation = store::invitation(&state.pool, &token).await?;
         let Some(invitation) = invitation.filter(|i| !i.used && !i.expired) else {
-            audit::record_refusal(&state.pool, &actor, "invitation.redeem", None, Outcome::Denied,
-                serde_json::json!({ "reason": "unknown, expired or already used" })).await;
+            audit::record_refusal(
+                &state.pool,
+                &actor,
+                "invitation.redeem",
+                None,
+                Outcome::Denied,
+                serde_json::json!({ "reason": "unknown, expired or already used" }),
+            )
+            .await;
             return Err(Problem("invitation_invalid"));
         };
         let name = required(&name, 200)?;
         if password != confirm {
             return Err(Problem("password_mismatch"));
         }
-        crate::identity::passwords::check_new(&password, &invitation.email).map_err(|w| Problem(w.code()))?;
+        crate::identity::passwords::check_new(&password, &invitation.email)
+            .map_err(|w| Problem(w.code()))?;
         let hash = crate::identity::passwords::hash_blocking(password).await;
-        let user = store::redeem_invitation(&state.pool, &token, &name,
-            store::Credential::Password(hash), &actor).await?;
-        let record = crate::identity::accounts::by_id(&state.pool, user).await?.ok_or(Problem("unavailable"))?;
-        crate::identity::complete_sign_in(&state.pool, &actor.ip, &mut auth, &record, "password (new account)").await?;
+        let user = store::redeem_invitation(
+            &state.pool,
+            &token,
+            &name,
+            store::Credential::Password(hash),
+            &actor,
+        )
+        .await?;
+        let record = crate::identity::accounts::by_id(&state.pool, user)
+            .await?
+            .ok_or(Problem("unavailable"))?;
+        crate::identity::complete_sign_in(
+            &state.pool,
+            &actor.ip,
+            &mut auth,
+            &record,
+            "password (new account)",
+        )
+        .await?;
         Ok("/onboarding/mfa".to_string())
     }
     .await;
@@ -296,16 +456,30 @@ pub async fn accept_invitation(token: String, name: String, password: String, co
 
 /// Checks that a partner admin acts on a member of their own organization (the policy's
 /// `OwnOrganization` scope), auditing a refusal.
-async fn own_member(viewer: &crate::identity::Viewer, user: &str, action: &str) -> Result<(Uuid, String), Problem> {
-    debug_assert_eq!(crate::policy::scope(Action::ManageTeam), Some(Scope::OwnOrganization));
+async fn own_member(
+    viewer: &crate::identity::Viewer,
+    user: &str,
+    action: &str,
+) -> Result<(Uuid, String), Problem> {
+    debug_assert_eq!(
+        crate::policy::scope(Action::ManageTeam),
+        Some(Scope::OwnOrganization)
+    );
     let state = AppState::get();
     let id = Uuid::parse_str(user).map_err(|_| Problem("not_found"))?;
     let member = store::member(&state.pool, id).await?;
     match member {
         Some((Some(org), role, _)) if Some(org) == viewer.organization_id => Ok((id, role)),
         _ => {
-            audit::record_refusal(&state.pool, &Actor::current(), action, Some(&format!("user:{id}")),
-                Outcome::Denied, serde_json::json!({ "reason": "not a member of the admin's organization" })).await;
+            audit::record_refusal(
+                &state.pool,
+                &Actor::current(),
+                action,
+                Some(&format!("user:{id}")),
+                Outcome::Denied,
+                serde_json::json!({ "reason": "not a member of the admin's organization" }),
+            )
+            .await;
             Err(Problem("denied"))
         }
     }
@@ -326,28 +500,44 @@ pub async fn invite_user(name: String, email: String, role: String) -> Result<()
         let role = Role::parse(&role)
             .filter(|r| assignable_roles(viewer.org_type.as_deref()).contains(r))
             .ok_or(Problem("bad_role"))?;
-        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = $1)")
-            .bind(&email)
-            .fetch_one(&state.pool)
-            .await?;
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = $1)")
+                .bind(&email)
+                .fetch_one(&state.pool)
+                .await?;
         if exists {
             return Err(Problem("account_exists"));
         }
         let mut tx = state.pool.begin().await?;
-        let token = store::invite(&mut tx, &store::NewInvitation {
-            email: &email,
-            name: &name,
-            role,
-            organization_id: Some(organization),
-            chapter: None,
-            claim_id: None,
-            invited_by: Some(viewer.user_id),
-            valid_days: state.deployment.onboarding.invitation_valid_days,
-        }).await?;
-        audit::record(&mut *tx, &actor, "user.invited", Some(&format!("email:{email}")), Outcome::Ok,
-            serde_json::json!({ "role": role.as_str() })).await?;
+        let token = store::invite(
+            &mut tx,
+            &store::NewInvitation {
+                email: &email,
+                name: &name,
+                role,
+                organization_id: Some(organization),
+                chapter: None,
+                claim_id: None,
+                invited_by: Some(viewer.user_id),
+                valid_days: state.deployment.onboarding.invitation_valid_days,
+            },
+        )
+        .await?;
+        audit::record(
+            &mut *tx,
+            &actor,
+            "user.invited",
+            Some(&format!("email:{email}")),
+            Outcome::Ok,
+            serde_json::json!({ "role": role.as_str() }),
+        )
+        .await?;
         let org_name = viewer.organization_name.clone().unwrap_or_default();
-        crate::mail::enqueue(&mut *tx, &invitation_email(&state, &email, &name, &org_name, &token)).await?;
+        crate::mail::enqueue(
+            &mut *tx,
+            &invitation_email(&state, &email, &name, &org_name, &token),
+        )
+        .await?;
         tx.commit().await?;
         crate::mail::nudge(&state.pool).await;
         Ok("/partner/team?done=invited".to_string())
@@ -401,8 +591,14 @@ mod tests {
         assert!(!looks_like_email("dana@agency"));
         assert!(!looks_like_email("dana agency@ky.gov"));
         assert!(!looks_like_email("<script>@x.org"));
-        assert_eq!(normalize_phone("502.555.0100").as_deref(), Some("(502) 555-0100"));
-        assert_eq!(normalize_phone("+1 (502) 555-0100").as_deref(), Some("(502) 555-0100"));
+        assert_eq!(
+            normalize_phone("502.555.0100").as_deref(),
+            Some("(502) 555-0100")
+        );
+        assert_eq!(
+            normalize_phone("+1 (502) 555-0100").as_deref(),
+            Some("(502) 555-0100")
+        );
         assert_eq!(normalize_phone("555-0100"), None);
     }
 

@@ -24,9 +24,21 @@ pub const TRAINING_VERSION: &str = "2026-11";
 
 /// The training check: question key, the answer keys offered, and the right one.
 const QUIZ: &[(&str, &[&str], &str)] = &[
-    ("q_consent", &["a_consent_always", "a_consent_never", "a_consent_manager"], "a_consent_always"),
-    ("q_close", &["a_close_outcome", "a_close_delete", "a_close_ignore"], "a_close_outcome"),
-    ("q_account", &["a_account_share", "a_account_own", "a_account_email"], "a_account_own"),
+    (
+        "q_consent",
+        &["a_consent_always", "a_consent_never", "a_consent_manager"],
+        "a_consent_always",
+    ),
+    (
+        "q_close",
+        &["a_close_outcome", "a_close_delete", "a_close_ignore"],
+        "a_close_outcome",
+    ),
+    (
+        "q_account",
+        &["a_account_share", "a_account_own", "a_account_email"],
+        "a_account_own",
+    ),
 ];
 
 fn quiz_text(locale: Locale, key: &str) -> String {
@@ -50,12 +62,22 @@ fn quiz_text(locale: Locale, key: &str) -> String {
 #[component]
 fn Steps(current: usize) -> impl IntoView {
     let locale = use_i18n().get_locale_untracked();
-    let names = [tr!(locale, step_mfa), tr!(locale, step_training), tr!(locale, step_agreement)];
+    let names = [
+        tr!(locale, step_mfa),
+        tr!(locale, step_training),
+        tr!(locale, step_agreement),
+    ];
     let items = names
         .into_iter()
         .enumerate()
         .map(|(i, name)| {
-            let class = if i < current { "step done" } else if i == current { "step current" } else { "step" };
+            let class = if i < current {
+                "step done"
+            } else if i == current {
+                "step current"
+            } else {
+                "step"
+            };
             let aria = (i == current).then_some("step");
             view! { <li class=class aria-current=aria>{name}</li> }
         })
@@ -98,12 +120,21 @@ pub fn MfaPage() -> impl IntoView {
         // The secret waits in the session until a code from it proves the app has it.
         let secret = match leptos_axum::extract::<AuthSession>().await {
             Ok(auth) => {
-                let existing: Option<String> = auth.session.get(session_keys::MFA_SECRET).await.ok().flatten();
+                let existing: Option<String> = auth
+                    .session
+                    .get(session_keys::MFA_SECRET)
+                    .await
+                    .ok()
+                    .flatten();
                 match existing {
                     Some(s) => Some(s),
                     None => {
                         let s = mfa::new_secret();
-                        auth.session.insert(session_keys::MFA_SECRET, &s).await.ok().map(|_| s)
+                        auth.session
+                            .insert(session_keys::MFA_SECRET, &s)
+                            .await
+                            .ok()
+                            .map(|_| s)
                     }
                 }
             }
@@ -155,7 +186,10 @@ pub async fn enroll_mfa(code: String) -> Result<(), ServerFnError> {
         let state = AppState::get();
         let viewer = crate::web::viewer()?;
         if viewer.mfa_enrolled {
-            return Ok(viewer.next_onboarding_step().unwrap_or(viewer.home()).to_string());
+            return Ok(viewer
+                .next_onboarding_step()
+                .unwrap_or(viewer.home())
+                .to_string());
         }
         let secret: Option<String> = auth.session.get(session_keys::MFA_SECRET).await?;
         let secret = secret.ok_or(Problem("expired"))?;
@@ -163,9 +197,21 @@ pub async fn enroll_mfa(code: String) -> Result<(), ServerFnError> {
         let step = mfa::check(&secret, &code, now, None).ok_or(Problem("wrong_code"))?;
         let codes = mfa::new_recovery_codes();
         let hashes: Vec<Vec<u8>> = codes.iter().map(|c| mfa::recovery_code_hash(c)).collect();
-        store::enroll_mfa(&state.pool, viewer.user_id, &secret, step, &hashes, &Actor::current()).await?;
-        auth.session.remove::<String>(session_keys::MFA_SECRET).await?;
-        auth.session.insert(session_keys::RECOVERY_CODES, codes).await?;
+        store::enroll_mfa(
+            &state.pool,
+            viewer.user_id,
+            &secret,
+            step,
+            &hashes,
+            &Actor::current(),
+        )
+        .await?;
+        auth.session
+            .remove::<String>(session_keys::MFA_SECRET)
+            .await?;
+        auth.session
+            .insert(session_keys::RECOVERY_CODES, codes)
+            .await?;
         Ok("/onboarding/recovery-codes".to_string())
     }
     .await;
@@ -179,7 +225,12 @@ pub fn RecoveryCodesPage() -> impl IntoView {
     let viewer = crate::web::request().viewer;
     let content = async move {
         let codes: Option<Vec<String>> = match leptos_axum::extract::<AuthSession>().await {
-            Ok(auth) => auth.session.remove(session_keys::RECOVERY_CODES).await.ok().flatten(),
+            Ok(auth) => auth
+                .session
+                .remove(session_keys::RECOVERY_CODES)
+                .await
+                .ok()
+                .flatten(),
             Err(_) => None,
         };
         let next = viewer
@@ -271,7 +322,11 @@ pub fn TrainingPage() -> impl IntoView {
 }
 
 #[server(prefix = "/fn", endpoint = "pass_training")]
-pub async fn pass_training(q_consent: Option<String>, q_close: Option<String>, q_account: Option<String>) -> Result<(), ServerFnError> {
+pub async fn pass_training(
+    q_consent: Option<String>,
+    q_close: Option<String>,
+    q_account: Option<String>,
+) -> Result<(), ServerFnError> {
     let outcome = async {
         let state = AppState::get();
         let viewer = crate::web::viewer()?;
@@ -284,9 +339,15 @@ pub async fn pass_training(q_consent: Option<String>, q_close: Option<String>, q
             .zip(given.iter())
             .all(|((_, _, correct), answer)| answer.as_deref() == Some(*correct));
         if !right {
-            crate::audit::record(&state.pool, &Actor::current(), "training.check_failed",
-                Some(&format!("user:{}", viewer.user_id)), crate::audit::Outcome::Failed,
-                serde_json::json!({})).await?;
+            crate::audit::record(
+                &state.pool,
+                &Actor::current(),
+                "training.check_failed",
+                Some(&format!("user:{}", viewer.user_id)),
+                crate::audit::Outcome::Failed,
+                serde_json::json!({}),
+            )
+            .await?;
             return Err(Problem("training_wrong"));
         }
         store::pass_training(&state.pool, viewer.user_id, &Actor::current()).await?;
@@ -300,7 +361,10 @@ pub async fn pass_training(q_consent: Option<String>, q_close: Option<String>, q
 pub fn AgreementPage() -> impl IntoView {
     let locale = use_i18n().get_locale_untracked();
     let viewer = crate::web::request().viewer;
-    if viewer.as_ref().is_some_and(|v| !v.mfa_enrolled || !v.training_passed) {
+    if viewer
+        .as_ref()
+        .is_some_and(|v| !v.mfa_enrolled || !v.training_passed)
+    {
         skip_if_done(true);
     }
     skip_if_done(viewer.as_ref().is_some_and(|v| v.agreement_accepted));
@@ -334,18 +398,30 @@ pub fn AgreementPage() -> impl IntoView {
 }
 
 #[server(prefix = "/fn", endpoint = "accept_agreement")]
-pub async fn accept_agreement(version: String, accept: Option<String>) -> Result<(), ServerFnError> {
+pub async fn accept_agreement(
+    version: String,
+    accept: Option<String>,
+) -> Result<(), ServerFnError> {
     let outcome = async {
         let state = AppState::get();
         let viewer = crate::web::viewer()?;
         if !viewer.mfa_enrolled || !viewer.training_passed {
-            return Ok(viewer.next_onboarding_step().unwrap_or("/onboarding").to_string());
+            return Ok(viewer
+                .next_onboarding_step()
+                .unwrap_or("/onboarding")
+                .to_string());
         }
         // Accepting an older text than the one in force does not count.
         if accept.as_deref() != Some("yes") || version != AGREEMENT_VERSION {
             return Err(Problem("agreement_needed"));
         }
-        store::accept_agreement(&state.pool, viewer.user_id, viewer.organization_id, &Actor::current()).await?;
+        store::accept_agreement(
+            &state.pool,
+            viewer.user_id,
+            viewer.organization_id,
+            &Actor::current(),
+        )
+        .await?;
         let mut done = viewer.clone();
         done.agreement_accepted = true;
         Ok(done.home().to_string())
@@ -358,7 +434,9 @@ pub async fn accept_agreement(version: String, accept: Option<String>) -> Result
 #[component]
 pub fn InvitationPage() -> impl IntoView {
     let locale = use_i18n().get_locale_untracked();
-    let token = use_params_map().with_untracked(|p| p.get("token")).unwrap_or_default();
+    let token = use_params_map()
+        .with_untracked(|p| p.get("token"))
+        .unwrap_or_default();
     let via_idp = query("via").as_deref() == Some("idp");
     let content = async move {
         let state = AppState::get();
@@ -366,8 +444,15 @@ pub fn InvitationPage() -> impl IntoView {
         let invitation = store::invitation(&state.pool, &token).await.ok().flatten();
         let Some(invitation) = invitation.filter(|i| !i.used && !i.expired) else {
             set_status(410);
-            crate::audit::record_refusal(&state.pool, &Actor::current(), "invitation.open", None,
-                crate::audit::Outcome::Denied, serde_json::json!({ "reason": "unknown, expired or already used" })).await;
+            crate::audit::record_refusal(
+                &state.pool,
+                &Actor::current(),
+                "invitation.open",
+                None,
+                crate::audit::Outcome::Denied,
+                serde_json::json!({ "reason": "unknown, expired or already used" }),
+            )
+            .await;
             return view! { <p class="mt-2" role="alert">{tr!(locale, err_invitation_invalid)}</p> }.into_any();
         };
         let idp_on = !deployment.identity.oidc_issuer.is_empty();

@@ -108,14 +108,19 @@ pub struct Claim {
     pub created_at: DateTime<Utc>,
 }
 
-const CLAIM_SELECT: &str = "SELECT c.id, c.organization_id, o.name AS organization_name, c.claimant_name,
+const CLAIM_SELECT: &str =
+    "SELECT c.id, c.organization_id, o.name AS organization_name, c.claimant_name,
         c.email, c.phone, c.job_title, c.org_type, c.county, c.chapter, c.status,
         u.email AS decided_by_email, c.decided_at, c.decision_reason, c.created_at
    FROM claims c JOIN organizations o ON o.id = c.organization_id
    LEFT JOIN users u ON u.id = c.decided_by";
 
 /// A chapter's claims (all chapters for `None`), pending first and oldest first.
-pub async fn claims(pool: &PgPool, chapter: Option<&str>, status: &str) -> sqlx::Result<Vec<Claim>> {
+pub async fn claims(
+    pool: &PgPool,
+    chapter: Option<&str>,
+    status: &str,
+) -> sqlx::Result<Vec<Claim>> {
     sqlx::query_as(&format!(
         "{CLAIM_SELECT} WHERE ($1::text IS NULL OR c.chapter = $1) AND c.status = $2
           ORDER BY c.created_at LIMIT 200"
@@ -299,13 +304,13 @@ pub async fn redeem_invitation(
         Credential::IdentityProvider { issuer, subject } => (None, Some(issuer), Some(subject)),
     };
     let linked: Option<Uuid> = match (&issuer, &subject) {
-        (Some(i), Some(s)) => sqlx::query_scalar(
-            "SELECT id FROM users WHERE oidc_issuer = $1 AND oidc_subject = $2",
-        )
-        .bind(i)
-        .bind(s)
-        .fetch_optional(&mut *tx)
-        .await?,
+        (Some(i), Some(s)) => {
+            sqlx::query_scalar("SELECT id FROM users WHERE oidc_issuer = $1 AND oidc_subject = $2")
+                .bind(i)
+                .bind(s)
+                .fetch_optional(&mut *tx)
+                .await?
+        }
         _ => None,
     };
     if linked.is_some() {
@@ -408,7 +413,15 @@ async fn update_user(
 ) -> sqlx::Result<()> {
     let mut tx = pool.begin().await?;
     sqlx::query(sql).bind(user).execute(&mut *tx).await?;
-    audit::record(&mut *tx, actor, action, Some(&format!("user:{user}")), Outcome::Ok, details).await?;
+    audit::record(
+        &mut *tx,
+        actor,
+        action,
+        Some(&format!("user:{user}")),
+        Outcome::Ok,
+        details,
+    )
+    .await?;
     tx.commit().await
 }
 
@@ -497,7 +510,10 @@ pub struct PartnerOrganization {
     pub people: i64,
 }
 
-pub async fn partner_organization(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<PartnerOrganization>> {
+pub async fn partner_organization(
+    pool: &PgPool,
+    id: Uuid,
+) -> sqlx::Result<Option<PartnerOrganization>> {
     sqlx::query_as(
         "SELECT o.id, o.name, p.org_type, p.chapter, p.onboarded_at,
                 EXISTS (SELECT 1 FROM incentive_enrollments i WHERE i.organization_id = o.id)
@@ -545,7 +561,10 @@ pub struct OpenInvitation {
     pub expires_at: DateTime<Utc>,
 }
 
-pub async fn open_invitations(pool: &PgPool, organization: Uuid) -> sqlx::Result<Vec<OpenInvitation>> {
+pub async fn open_invitations(
+    pool: &PgPool,
+    organization: Uuid,
+) -> sqlx::Result<Vec<OpenInvitation>> {
     sqlx::query_as(
         "SELECT email, name, role, expires_at FROM invitations
           WHERE organization_id = $1 AND used_at IS NULL AND expires_at > now()
@@ -557,7 +576,10 @@ pub async fn open_invitations(pool: &PgPool, organization: Uuid) -> sqlx::Result
 }
 
 /// The organization and role of a user, for the admin's scope check.
-pub async fn member(pool: &PgPool, user: Uuid) -> sqlx::Result<Option<(Option<Uuid>, String, bool)>> {
+pub async fn member(
+    pool: &PgPool,
+    user: Uuid,
+) -> sqlx::Result<Option<(Option<Uuid>, String, bool)>> {
     sqlx::query_as("SELECT organization_id, role, active FROM users WHERE id = $1")
         .bind(user)
         .fetch_optional(pool)

@@ -20,8 +20,12 @@ pub fn TeamPage() -> impl IntoView {
     });
     let content = async move {
         let state = AppState::get();
-        let Some(viewer) = viewer else { return ().into_any() };
-        let Some(org) = viewer.organization_id else { return ().into_any() };
+        let Some(viewer) = viewer else {
+            return ().into_any();
+        };
+        let Some(org) = viewer.organization_id else {
+            return ().into_any();
+        };
         let (Ok(people), Ok(invitations)) = (
             store::team(&state.pool, org).await,
             store::open_invitations(&state.pool, org).await,
@@ -76,7 +80,9 @@ pub fn TeamPage() -> impl IntoView {
         let pending = invitations
             .into_iter()
             .map(|i| {
-                let role = Role::parse(&i.role).map(|r| role_label(locale, r)).unwrap_or_default();
+                let role = Role::parse(&i.role)
+                    .map(|r| role_label(locale, r))
+                    .unwrap_or_default();
                 view! {
                     <li class="text-sm">{format!("{} <{}> · {} · ", i.name, i.email, role)}
                         {tr!(locale, invitation_expires, date = date(&i.expires_at))}</li>

@@ -31,7 +31,10 @@ pub async fn add_to_referral(program_id: String) -> Result<(), ServerFnError> {
         Ok("/referrals/new".to_string())
     }
     .await;
-    finish(&format!("/programs/{}", crate::identity::urlencode(&program_id)), outcome)
+    finish(
+        &format!("/programs/{}", crate::identity::urlencode(&program_id)),
+        outcome,
+    )
 }
 
 fn optional(s: Option<String>) -> Option<String> {
@@ -67,25 +70,40 @@ pub async fn send_referrals(
             if tree.name(&need, crate::i18n::Locale::en).is_none() {
                 return Err(Problem("missing_fields"));
             }
-            items.push(store::Item { program_id: *program_id, need });
+            items.push(store::Item {
+                program_id: *program_id,
+                need,
+            });
         }
         let resident = match optional(resident_id) {
-            Some(id) => store::ResidentChoice::Existing(Uuid::parse_str(&id).map_err(|_| Problem("not_found"))?),
+            Some(id) => store::ResidentChoice::Existing(
+                Uuid::parse_str(&id).map_err(|_| Problem("not_found"))?,
+            ),
             None => {
-                let name = optional(name).filter(|n| n.chars().count() <= 200).ok_or(Problem("missing_fields"))?;
+                let name = optional(name)
+                    .filter(|n| n.chars().count() <= 200)
+                    .ok_or(Problem("missing_fields"))?;
                 let email = optional(email).map(|e| e.to_lowercase());
-                if email.as_deref().is_some_and(|e| !crate::partners::looks_like_email(e)) {
+                if email
+                    .as_deref()
+                    .is_some_and(|e| !crate::partners::looks_like_email(e))
+                {
                     return Err(Problem("bad_email"));
                 }
                 let phone = match optional(phone) {
-                    Some(p) => Some(crate::partners::normalize_phone(&p).ok_or(Problem("bad_phone"))?),
+                    Some(p) => {
+                        Some(crate::partners::normalize_phone(&p).ok_or(Problem("bad_phone"))?)
+                    }
                     None => None,
                 };
                 if phone.is_none() && email.is_none() {
                     return Err(Problem("contact_needed"));
                 }
                 let date_of_birth = match optional(date_of_birth) {
-                    Some(d) => Some(chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| Problem("bad_date"))?),
+                    Some(d) => Some(
+                        chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                            .map_err(|_| Problem("bad_date"))?,
+                    ),
                     None => None,
                 };
                 let preferred_contact = optional(preferred_contact)
@@ -102,8 +120,17 @@ pub async fn send_referrals(
             }
         };
         let note = optional(note).filter(|n| n.chars().count() <= 4000);
-        let created = store::create(&state.pool, &viewer, resident, &items, note.as_deref(),
-            consent.as_deref() == Some("yes"), &state.deployment.site.public_url, &Actor::current()).await?;
+        let created = store::create(
+            &state.pool,
+            &viewer,
+            resident,
+            &items,
+            note.as_deref(),
+            consent.as_deref() == Some("yes"),
+            &state.deployment.site.public_url,
+            &Actor::current(),
+        )
+        .await?;
         auth.session.remove::<Vec<Uuid>>(BASKET).await?;
         Ok(format!("/referrals/batch/{}", created.batch_id))
     }
@@ -141,14 +168,20 @@ pub async fn update_referral(
         }
         let note = optional(note).filter(|n| n.chars().count() <= 4000);
         let reason = optional(reason);
-        store::apply(&state.pool, &viewer, &store::Change {
-            referral,
-            version,
-            mv,
-            reason: reason.as_deref(),
-            note: note.as_deref(),
-            contact_result: result.as_deref(),
-        }, &Actor::current()).await?;
+        store::apply(
+            &state.pool,
+            &viewer,
+            &store::Change {
+                referral,
+                version,
+                mv,
+                reason: reason.as_deref(),
+                note: note.as_deref(),
+                contact_result: result.as_deref(),
+            },
+            &Actor::current(),
+        )
+        .await?;
         Ok(format!("{back}?done={action}"))
     }
     .await;
@@ -181,14 +214,27 @@ pub async fn log_outreach(
     result: String,
     note: Option<String>,
 ) -> Result<(), ServerFnError> {
-    let back = format!("/united-way/referrals?queue={}", crate::identity::urlencode(&queue));
+    let back = format!(
+        "/united-way/referrals?queue={}",
+        crate::identity::urlencode(&queue)
+    );
     let outcome = async {
         let state = AppState::get();
         let viewer = crate::web::viewer()?;
         let referral = Uuid::parse_str(&referral_id).map_err(|_| Problem("not_found"))?;
         let q = support::Queue::parse(&queue);
         let note = optional(note);
-        support::log_outreach(&state.pool, &viewer, referral, q, &method, &result, note.as_deref(), &Actor::current()).await?;
+        support::log_outreach(
+            &state.pool,
+            &viewer,
+            referral,
+            q,
+            &method,
+            &result,
+            note.as_deref(),
+            &Actor::current(),
+        )
+        .await?;
         Ok(format!("{back}&done=1"))
     }
     .await;
@@ -203,7 +249,9 @@ pub async fn add_referral_note(referral_id: String, note: String) -> Result<(), 
         let state = AppState::get();
         let viewer = crate::web::viewer()?;
         let referral = Uuid::parse_str(&referral_id).map_err(|_| Problem("not_found"))?;
-        let note = optional(Some(note)).filter(|n| n.chars().count() <= 4000).ok_or(Problem("missing_fields"))?;
+        let note = optional(Some(note))
+            .filter(|n| n.chars().count() <= 4000)
+            .ok_or(Problem("missing_fields"))?;
         store::add_note(&state.pool, &viewer, referral, &note, &Actor::current()).await?;
         Ok(format!("{back}?done=note"))
     }

@@ -42,7 +42,10 @@ pub fn reason_label(locale: Locale, reason: &str) -> String {
 }
 
 fn need_name(locale: Locale, need: &str) -> String {
-    CategoryTree::get().name(need, locale).unwrap_or(need).to_string()
+    CategoryTree::get()
+        .name(need, locale)
+        .unwrap_or(need)
+        .to_string()
 }
 
 /// Every subcategory as an `<option>`, grouped under its category.
@@ -51,12 +54,20 @@ fn need_options(locale: Locale, selected: &str) -> impl IntoView {
         .categories
         .iter()
         .map(|c| {
-            let label = if locale == Locale::es { c.es.clone() } else { c.en.clone() };
+            let label = if locale == Locale::es {
+                c.es.clone()
+            } else {
+                c.en.clone()
+            };
             let subs = c
                 .sub
                 .iter()
                 .map(|s| {
-                    let name = if locale == Locale::es { s.es.clone() } else { s.en.clone() };
+                    let name = if locale == Locale::es {
+                        s.es.clone()
+                    } else {
+                        s.en.clone()
+                    };
                     view! { <option value=s.id.clone() selected=s.id == selected>{name}</option> }
                 })
                 .collect_view();
@@ -66,7 +77,9 @@ fn need_options(locale: Locale, selected: &str) -> impl IntoView {
 }
 
 fn param(name: &str) -> String {
-    use_params_map().with_untracked(|p| p.get(name)).unwrap_or_default()
+    use_params_map()
+        .with_untracked(|p| p.get(name))
+        .unwrap_or_default()
 }
 
 /// `/referrals/new`: the programs gathered so far, the resident, the needs, consent.
@@ -76,14 +89,23 @@ pub fn NewReferralPage() -> impl IntoView {
     let viewer = crate::web::request().viewer;
     let content = async move {
         let state = AppState::get();
-        let Some(viewer) = viewer else { return ().into_any() };
+        let Some(viewer) = viewer else {
+            return ().into_any();
+        };
         let basket: Vec<Uuid> = match leptos_axum::extract::<AuthSession>().await {
-            Ok(auth) => auth.session.get(BASKET).await.ok().flatten().unwrap_or_default(),
+            Ok(auth) => auth
+                .session
+                .get(BASKET)
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default(),
             Err(_) => Vec::new(),
         };
         if basket.is_empty() {
             return view! { <p class="mt-4">{tr!(locale, referral_basket_empty)}</p>
-                <p class="mt-2"><a class="link" href="/">{tr!(locale, link_find_services)}</a></p> }.into_any();
+            <p class="mt-2"><a class="link" href="/">{tr!(locale, link_find_services)}</a></p> }
+            .into_any();
         }
         let programs: Vec<(Uuid, String, String, Vec<String>)> = sqlx::query_as(
             "SELECT b.id, sv.name, o.name, sv.category_ids
@@ -96,7 +118,9 @@ pub fn NewReferralPage() -> impl IntoView {
         .await
         .unwrap_or_default();
         let org = viewer.organization_id.unwrap_or_default();
-        let known = store::known_residents(&state.pool, org, "").await.unwrap_or_default();
+        let known = store::known_residents(&state.pool, org, "")
+            .await
+            .unwrap_or_default();
         let rows = programs
             .into_iter()
             .enumerate()
@@ -199,7 +223,16 @@ pub fn BatchPage() -> impl IntoView {
             set_status(404);
             return view! { <p>{tr!(locale, not_found_body)}</p> }.into_any();
         };
-        let rows: Vec<(Uuid, Uuid, String, String, Option<String>, Option<String>, Option<String>, Option<serde_json::Value>)> = sqlx::query_as(
+        let rows: Vec<(
+            Uuid,
+            Uuid,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<serde_json::Value>,
+        )> = sqlx::query_as(
             "SELECT r.resident_id, r.program_id, sv.name, o.name, l.address_1, l.city,
                     sv.application_process,
                     coalesce(sal.phones -> 0, sv.phones -> 0, o.phones -> 0)
@@ -218,8 +251,15 @@ pub fn BatchPage() -> impl IntoView {
             set_status(404);
             return view! { <p>{tr!(locale, not_found_body)}</p> }.into_any();
         };
-        let who = match store::resident_for(&state.pool, resident, viewer.organization_id.unwrap_or_default(),
-            &Actor::current(), "referral summary").await {
+        let who = match store::resident_for(
+            &state.pool,
+            resident,
+            viewer.organization_id.unwrap_or_default(),
+            &Actor::current(),
+            "referral summary",
+        )
+        .await
+        {
             Ok(Ok(p)) => p.name,
             Ok(Err(first)) => first,
             Err(_) => String::new(),
@@ -265,29 +305,59 @@ fn ReferralList(inbox: bool) -> impl IntoView {
     let viewer = crate::web::request().viewer;
     let tab = Tab::parse(&query("status").unwrap_or_default());
     let need = query("need").filter(|n| CategoryTree::get().exists(n));
-    let age = query("older_than").and_then(|d| d.parse::<i32>().ok()).filter(|d| (1..=3650).contains(d));
-    let page = query("page").and_then(|p| p.parse::<i64>().ok()).filter(|p| (1..=10_000).contains(p)).unwrap_or(1);
-    let base = if inbox { "/referrals/inbox" } else { "/referrals/sent" };
+    let age = query("older_than")
+        .and_then(|d| d.parse::<i32>().ok())
+        .filter(|d| (1..=3650).contains(d));
+    let page = query("page")
+        .and_then(|p| p.parse::<i64>().ok())
+        .filter(|p| (1..=10_000).contains(p))
+        .unwrap_or(1);
+    let base = if inbox {
+        "/referrals/inbox"
+    } else {
+        "/referrals/sent"
+    };
     let content = async move {
         let state = AppState::get();
-        let Some(org) = viewer.and_then(|v| v.organization_id) else { return ().into_any() };
+        let Some(org) = viewer.and_then(|v| v.organization_id) else {
+            return ().into_any();
+        };
         // The tab counts and the page's rows are independent reads: run them at once.
         let (tab_counts, rows) = tokio::join!(
             store::tab_counts(&state.pool, org, inbox, need.as_deref(), age),
-            store::list(&state.pool, org, inbox, Some(tab), need.as_deref(), age, (page - 1) * store::PAGE)
+            store::list(
+                &state.pool,
+                org,
+                inbox,
+                Some(tab),
+                need.as_deref(),
+                age,
+                (page - 1) * store::PAGE
+            )
         );
         let (new, in_progress, closed) = tab_counts.unwrap_or_default();
-        let counts = [(Tab::New, new), (Tab::InProgress, in_progress), (Tab::Closed, closed)];
+        let counts = [
+            (Tab::New, new),
+            (Tab::InProgress, in_progress),
+            (Tab::Closed, closed),
+        ];
         // The tab's count is the list's total: no second count query.
-        let total = counts.iter().find(|(t, _)| *t == tab).map_or(0, |(_, n)| *n);
+        let total = counts
+            .iter()
+            .find(|(t, _)| *t == tab)
+            .map_or(0, |(_, n)| *n);
         let Ok(rows) = rows else {
             set_status(503);
             return view! { <p role="alert">{tr!(locale, err_unavailable)}</p> }.into_any();
         };
         let keep = |t: Tab| {
             let mut q = format!("{base}?status={}", t.as_str());
-            if let Some(n) = &need { q.push_str(&format!("&need={n}")); }
-            if let Some(a) = age { q.push_str(&format!("&older_than={a}")); }
+            if let Some(n) = &need {
+                q.push_str(&format!("&need={n}"));
+            }
+            if let Some(a) = age {
+                q.push_str(&format!("&older_than={a}"));
+            }
             q
         };
         let tabs = counts
@@ -340,7 +410,11 @@ fn ReferralList(inbox: bool) -> impl IntoView {
         }
         .into_any()
     };
-    let title = if inbox { tr!(locale, inbox_title) } else { tr!(locale, sent_title) };
+    let title = if inbox {
+        tr!(locale, inbox_title)
+    } else {
+        tr!(locale, sent_title)
+    };
     view! {
         <Title text=title.clone() />
         <Meta name="robots" content="noindex" />
@@ -374,16 +448,28 @@ pub fn ReferralPage() -> impl IntoView {
             Ok(id) => store::detail(&state.pool, id).await.ok().flatten(),
             Err(_) => None,
         };
-        let Some(viewer) = viewer else { return ().into_any() };
+        let Some(viewer) = viewer else {
+            return ().into_any();
+        };
         let org = viewer.organization_id;
         let specialist = viewer.effective_role() == crate::policy::Role::ReferralSpecialist;
-        let Some(d) = detail.filter(|d| org == Some(d.to_organization) || org == Some(d.from_organization) || (specialist && !d.receiver_onboarded)) else {
+        let Some(d) = detail.filter(|d| {
+            org == Some(d.to_organization)
+                || org == Some(d.from_organization)
+                || (specialist && !d.receiver_onboarded)
+        }) else {
             set_status(404);
             return view! { <p>{tr!(locale, not_found_body)}</p> }.into_any();
         };
         let receiving = org == Some(d.to_organization) && d.receiver_onboarded;
-        let resident = store::resident_for(&state.pool, d.resident_id, org.unwrap_or_default(), &Actor::current(),
-            &format!("referral {}", d.id)).await;
+        let resident = store::resident_for(
+            &state.pool,
+            d.resident_id,
+            org.unwrap_or_default(),
+            &Actor::current(),
+            &format!("referral {}", d.id),
+        )
+        .await;
         let resident_view = match resident {
             Ok(Ok(p)) => view! {
                 <dl class="facts mt-2">
@@ -399,14 +485,21 @@ pub fn ReferralPage() -> impl IntoView {
             Err(_) => view! { <p role="alert">{tr!(locale, err_unavailable)}</p> }.into_any(),
         };
         let status = Status::parse(&d.status).unwrap_or(Status::Sent);
-        let may = |mv: Move| next(status, mv).is_some() && match mv {
-            Move::Cancel => org == Some(d.from_organization),
-            Move::CloseProvided | Move::CloseNotProvided if specialist => !d.receiver_onboarded,
-            _ => receiving,
+        let may = |mv: Move| {
+            next(status, mv).is_some()
+                && match mv {
+                    Move::Cancel => org == Some(d.from_organization),
+                    Move::CloseProvided | Move::CloseNotProvided if specialist => {
+                        !d.receiver_onboarded
+                    }
+                    _ => receiving,
+                }
         };
-        let hidden = move || view! {
-            <input type="hidden" name="referral_id" value=d.id.to_string() />
-            <input type="hidden" name="version" value=d.version.to_string() />
+        let hidden = move || {
+            view! {
+                <input type="hidden" name="referral_id" value=d.id.to_string() />
+                <input type="hidden" name="version" value=d.version.to_string() />
+            }
         };
         let reasons = NOT_PROVIDED_REASONS
             .iter()
@@ -533,9 +626,21 @@ pub fn SupportPage() -> impl IntoView {
             })
             .collect_view();
         let explain = match current {
-            Queue::StalePartner => tr!(locale, queue_stale_partner_help, days = settings.stale_after_days),
-            Queue::NotOnboarded => tr!(locale, queue_not_onboarded_help, days = settings.not_onboarded_close_after_days),
-            Queue::ResidentFollowUp => tr!(locale, queue_follow_up_help, days = settings.follow_up_after_days),
+            Queue::StalePartner => tr!(
+                locale,
+                queue_stale_partner_help,
+                days = settings.stale_after_days
+            ),
+            Queue::NotOnboarded => tr!(
+                locale,
+                queue_not_onboarded_help,
+                days = settings.not_onboarded_close_after_days
+            ),
+            Queue::ResidentFollowUp => tr!(
+                locale,
+                queue_follow_up_help,
+                days = settings.follow_up_after_days
+            ),
         };
         let rows = if items.is_empty() {
             view! { <p class="mt-4">{tr!(locale, referrals_none)}</p> }.into_any()

@@ -110,7 +110,14 @@ pub const NOT_PROVIDED_REASONS: [&str; 7] = [
 mod tests {
     use super::*;
 
-    const MOVES: [Move; 6] = [Accept, Decline, RecordContact, CloseProvided, CloseNotProvided, Cancel];
+    const MOVES: [Move; 6] = [
+        Accept,
+        Decline,
+        RecordContact,
+        CloseProvided,
+        CloseNotProvided,
+        Cancel,
+    ];
 
     /// Every allowed move, and where it leads.
     const ALLOWED: &[(Status, Move, Status)] = &[
@@ -140,7 +147,11 @@ mod tests {
         for from in Status::ALL {
             for mv in MOVES {
                 if !ALLOWED.iter().any(|(f, m, _)| *f == from && *m == mv) {
-                    assert_eq!(next(from, mv), None, "{from:?} --{mv:?}--> should be refused");
+                    assert_eq!(
+                        next(from, mv),
+                        None,
+                        "{from:?} --{mv:?}--> should be refused"
+                    );
                 }
             }
         }
@@ -160,7 +171,15 @@ mod tests {
         let fhir: Vec<_> = Status::ALL.iter().map(|s| s.fhir_task_status()).collect();
         assert_eq!(
             fhir,
-            ["requested", "accepted", "in-progress", "rejected", "completed", "failed", "cancelled"]
+            [
+                "requested",
+                "accepted",
+                "in-progress",
+                "rejected",
+                "completed",
+                "failed",
+                "cancelled"
+            ]
         );
         for s in Status::ALL {
             assert_eq!(Status::parse(s.as_str()), Some(s));

@@ -38,7 +38,11 @@ pub struct Created {
 }
 
 /// Residents this organization may pick: ones it created, referred, or holds consent for.
-pub async fn known_residents(pool: &PgPool, organization: Uuid, name: &str) -> sqlx::Result<Vec<(Uuid, String, Option<NaiveDate>)>> {
+pub async fn known_residents(
+    pool: &PgPool,
+    organization: Uuid,
+    name: &str,
+) -> sqlx::Result<Vec<(Uuid, String, Option<NaiveDate>)>> {
     sqlx::query_as(
         "SELECT r.id, r.name, r.date_of_birth FROM residents r
           WHERE (r.created_by_organization = $1
@@ -74,7 +78,10 @@ pub async fn create(
     let mut tx = pool.begin().await?;
     let resident_id = match resident {
         ResidentChoice::Existing(id) => {
-            let allowed = known_residents(pool, from_org, "").await?.iter().any(|(r, ..)| *r == id);
+            let allowed = known_residents(pool, from_org, "")
+                .await?
+                .iter()
+                .any(|(r, ..)| *r == id);
             if !allowed {
                 return Err(Problem("denied"));
             }
@@ -98,7 +105,9 @@ pub async fn create(
             .await?
         }
     };
-    let batch_id: Uuid = sqlx::query_scalar("SELECT gen_random_uuid()").fetch_one(&mut *tx).await?;
+    let batch_id: Uuid = sqlx::query_scalar("SELECT gen_random_uuid()")
+        .fetch_one(&mut *tx)
+        .await?;
     let mut referrals = Vec::new();
     for item in items {
         let target: Option<(Uuid, Uuid, String)> = sqlx::query_as(
@@ -125,7 +134,14 @@ pub async fn create(
         .bind(note)
         .fetch_one(&mut *tx)
         .await?;
-        event(&mut tx, id, viewer, "created", serde_json::json!({ "need": item.need })).await?;
+        event(
+            &mut tx,
+            id,
+            viewer,
+            "created",
+            serde_json::json!({ "need": item.need }),
+        )
+        .await?;
         if pre_consent {
             sqlx::query(
                 "INSERT INTO consents (resident_id, organization_id, channel, recorded_by)
@@ -163,7 +179,10 @@ pub async fn create(
     }
     tx.commit().await?;
     crate::mail::nudge(pool).await;
-    Ok(Created { batch_id, referrals })
+    Ok(Created {
+        batch_id,
+        referrals,
+    })
 }
 
 async fn event(
@@ -199,7 +218,12 @@ pub struct Change<'a> {
 
 /// Applies a move: allowed by the state machine, by who the person is, and only if nobody
 /// changed the referral since they looked (otherwise `stale`, and nothing is overwritten).
-pub async fn apply(pool: &PgPool, viewer: &Viewer, change: &Change<'_>, actor: &Actor) -> Result<Status, Problem> {
+pub async fn apply(
+    pool: &PgPool,
+    viewer: &Viewer,
+    change: &Change<'_>,
+    actor: &Actor,
+) -> Result<Status, Problem> {
     let mut tx = pool.begin().await?;
     let row: Option<(String, i32, Uuid, Uuid, bool)> = sqlx::query_as(
         "SELECT r.status, r.version, r.to_organization, r.from_organization,
@@ -210,7 +234,8 @@ pub async fn apply(pool: &PgPool, viewer: &Viewer, change: &Change<'_>, actor: &
     .bind(change.referral)
     .fetch_optional(&mut *tx)
     .await?;
-    let (status, version, to_org, from_org, receiver_onboarded) = row.ok_or(Problem("not_found"))?;
+    let (status, version, to_org, from_org, receiver_onboarded) =
+        row.ok_or(Problem("not_found"))?;
     let status = Status::parse(&status).ok_or(Problem("unavailable"))?;
     let org = viewer.organization_id;
     let united_way = viewer.effective_role() == crate::policy::Role::ReferralSpecialist;
@@ -222,8 +247,15 @@ pub async fn apply(pool: &PgPool, viewer: &Viewer, change: &Change<'_>, actor: &
     };
     if !may {
         drop(tx);
-        audit::record_refusal(pool, actor, "referral.change", Some(&format!("referral:{}", change.referral)),
-            Outcome::Denied, serde_json::json!({ "move": format!("{:?}", change.mv) })).await;
+        audit::record_refusal(
+            pool,
+            actor,
+            "referral.change",
+            Some(&format!("referral:{}", change.referral)),
+            Outcome::Denied,
+            serde_json::json!({ "move": format!("{:?}", change.mv) }),
+        )
+        .await;
         return Err(Problem("denied"));
     }
     if version != change.version {
@@ -269,8 +301,15 @@ pub async fn apply(pool: &PgPool, viewer: &Viewer, change: &Change<'_>, actor: &
         "status": to.as_str(), "reason": reason, "note": change.note, "result": change.contact_result,
         "by_united_way": united_way,
     })).await?;
-    audit::record(&mut *tx, actor, &format!("referral.{kind}"), Some(&format!("referral:{}", change.referral)),
-        Outcome::Ok, serde_json::json!({ "from": status.as_str(), "to": to.as_str() })).await?;
+    audit::record(
+        &mut *tx,
+        actor,
+        &format!("referral.{kind}"),
+        Some(&format!("referral:{}", change.referral)),
+        Outcome::Ok,
+        serde_json::json!({ "from": status.as_str(), "to": to.as_str() }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(to)
 }
@@ -339,7 +378,11 @@ pub async fn top_reasons(pool: &PgPool, org: Uuid) -> sqlx::Result<Vec<(String, 
 }
 
 /// Created and closed per month, the last 12 months (oldest first), in one pass.
-pub async fn monthly(pool: &PgPool, org: Uuid, now: DateTime<Utc>) -> sqlx::Result<Vec<(NaiveDate, i64, i64)>> {
+pub async fn monthly(
+    pool: &PgPool,
+    org: Uuid,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Vec<(NaiveDate, i64, i64)>> {
     sqlx::query_as(&format!(
         "WITH months AS (
              SELECT generate_series(date_trunc('month', $2) - interval '11 months', date_trunc('month', $2),
@@ -403,7 +446,12 @@ impl Tab {
         match self {
             Tab::New => &["sent"],
             Tab::InProgress => &["accepted", "in_progress"],
-            Tab::Closed => &["declined", "resource_provided", "resource_not_provided", "cancelled"],
+            Tab::Closed => &[
+                "declined",
+                "resource_provided",
+                "resource_not_provided",
+                "cancelled",
+            ],
         }
     }
 }
@@ -422,9 +470,17 @@ pub async fn list(
 ) -> sqlx::Result<Vec<Listed>> {
     let statuses: Vec<&str> = tab.map(|t| t.statuses().to_vec()).unwrap_or_default();
     let (mine, other, order) = if inbox {
-        ("r.to_organization", "r.from_organization", "r.created_at, r.id")
+        (
+            "r.to_organization",
+            "r.from_organization",
+            "r.created_at, r.id",
+        )
     } else {
-        ("r.from_organization", "r.to_organization", "r.created_at DESC, r.id")
+        (
+            "r.from_organization",
+            "r.to_organization",
+            "r.created_at DESC, r.id",
+        )
     };
     let filter = format!(
         "{mine} = $1 AND (cardinality($2::text[]) = 0 OR r.status = ANY($2))
@@ -456,7 +512,11 @@ pub async fn tab_counts(
     need: Option<&str>,
     older_than_days: Option<i32>,
 ) -> sqlx::Result<(i64, i64, i64)> {
-    let mine = if inbox { "r.to_organization" } else { "r.from_organization" };
+    let mine = if inbox {
+        "r.to_organization"
+    } else {
+        "r.from_organization"
+    };
     sqlx::query_as(&format!(
         "SELECT count(*) FILTER (WHERE r.status = 'sent'),
                 count(*) FILTER (WHERE r.status IN ('accepted', 'in_progress')),
@@ -557,13 +617,32 @@ pub async fn resident_for(
     };
     let (profile, allowed) = row;
     if !allowed {
-        audit::record(pool, actor, "resident.read", Some(&format!("resident:{resident}")), Outcome::Denied,
-            serde_json::json!({ "reason": "no consent", "context": why })).await?;
-        let first = profile.name.split_whitespace().next().unwrap_or_default().to_string();
+        audit::record(
+            pool,
+            actor,
+            "resident.read",
+            Some(&format!("resident:{resident}")),
+            Outcome::Denied,
+            serde_json::json!({ "reason": "no consent", "context": why }),
+        )
+        .await?;
+        let first = profile
+            .name
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string();
         return Ok(Err(first));
     }
-    audit::record(pool, actor, "resident.read", Some(&format!("resident:{resident}")), Outcome::Ok,
-        serde_json::json!({ "context": why })).await?;
+    audit::record(
+        pool,
+        actor,
+        "resident.read",
+        Some(&format!("resident:{resident}")),
+        Outcome::Ok,
+        serde_json::json!({ "context": why }),
+    )
+    .await?;
     Ok(Ok(profile))
 }
 
@@ -589,7 +668,13 @@ pub async fn events(pool: &PgPool, referral: Uuid) -> sqlx::Result<Vec<Event>> {
 }
 
 /// Adds a note to a referral's history (either side may).
-pub async fn add_note(pool: &PgPool, viewer: &Viewer, referral: Uuid, note: &str, actor: &Actor) -> Result<(), Problem> {
+pub async fn add_note(
+    pool: &PgPool,
+    viewer: &Viewer,
+    referral: Uuid,
+    note: &str,
+    actor: &Actor,
+) -> Result<(), Problem> {
     let sides: Option<(Uuid, Uuid)> =
         sqlx::query_as("SELECT to_organization, from_organization FROM referrals WHERE id = $1")
             .bind(referral)
@@ -600,9 +685,23 @@ pub async fn add_note(pool: &PgPool, viewer: &Viewer, referral: Uuid, note: &str
         return Err(Problem("denied"));
     }
     let mut tx = pool.begin().await?;
-    event(&mut tx, referral, viewer, "note", serde_json::json!({ "note": note })).await?;
-    audit::record(&mut *tx, actor, "referral.note", Some(&format!("referral:{referral}")), Outcome::Ok,
-        serde_json::json!({})).await?;
+    event(
+        &mut tx,
+        referral,
+        viewer,
+        "note",
+        serde_json::json!({ "note": note }),
+    )
+    .await?;
+    audit::record(
+        &mut *tx,
+        actor,
+        "referral.note",
+        Some(&format!("referral:{referral}")),
+        Outcome::Ok,
+        serde_json::json!({}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -22,7 +22,11 @@ pub enum Queue {
 }
 
 impl Queue {
-    pub const ALL: [Queue; 3] = [Queue::StalePartner, Queue::NotOnboarded, Queue::ResidentFollowUp];
+    pub const ALL: [Queue; 3] = [
+        Queue::StalePartner,
+        Queue::NotOnboarded,
+        Queue::ResidentFollowUp,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -33,7 +37,10 @@ impl Queue {
     }
 
     pub fn parse(s: &str) -> Queue {
-        Queue::ALL.into_iter().find(|q| q.as_str() == s).unwrap_or(Queue::StalePartner)
+        Queue::ALL
+            .into_iter()
+            .find(|q| q.as_str() == s)
+            .unwrap_or(Queue::StalePartner)
     }
 
     /// The rows of this queue; `$1` = now, `$2` = the threshold in days.
@@ -80,7 +87,12 @@ const QUEUE_FROM: &str = "FROM referrals r JOIN services sv ON sv.id = r.service
     LEFT JOIN partner_organizations p ON p.organization_id = r.to_organization";
 
 /// A queue, oldest first.
-pub async fn queue(pool: &PgPool, q: Queue, settings: &ReferralSettings, now: DateTime<Utc>) -> sqlx::Result<Vec<QueueItem>> {
+pub async fn queue(
+    pool: &PgPool,
+    q: Queue,
+    settings: &ReferralSettings,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Vec<QueueItem>> {
     sqlx::query_as(&format!(
         "SELECT r.id, sv.name AS program, t.name AS to_organization, f.name AS from_organization, r.status,
                 r.created_at, (SELECT max(x.at) FROM outreach x WHERE x.referral_id = r.id) AS last_outreach
@@ -93,14 +105,21 @@ pub async fn queue(pool: &PgPool, q: Queue, settings: &ReferralSettings, now: Da
     .await
 }
 
-pub async fn counts(pool: &PgPool, settings: &ReferralSettings, now: DateTime<Utc>) -> sqlx::Result<Vec<(Queue, i64)>> {
+pub async fn counts(
+    pool: &PgPool,
+    settings: &ReferralSettings,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Vec<(Queue, i64)>> {
     let mut out = Vec::new();
     for q in Queue::ALL {
-        let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) {QUEUE_FROM} WHERE {}", q.condition()))
-            .bind(now)
-            .bind(q.threshold(settings))
-            .fetch_one(pool)
-            .await?;
+        let n: i64 = sqlx::query_scalar(&format!(
+            "SELECT count(*) {QUEUE_FROM} WHERE {}",
+            q.condition()
+        ))
+        .bind(now)
+        .bind(q.threshold(settings))
+        .fetch_one(pool)
+        .await?;
         out.push((q, n));
     }
     Ok(out)
@@ -153,8 +172,15 @@ pub async fn log_outreach(
     .bind(note)
     .execute(&mut *tx)
     .await?;
-    audit::record(&mut *tx, actor, "referral.outreach", Some(&format!("referral:{referral}")), Outcome::Ok,
-        serde_json::json!({ "queue": queue_name, "method": method })).await?;
+    audit::record(
+        &mut *tx,
+        actor,
+        "referral.outreach",
+        Some(&format!("referral:{referral}")),
+        Outcome::Ok,
+        serde_json::json!({ "queue": queue_name, "method": method }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -182,20 +208,27 @@ async fn finish_job<'c>(
     every: chrono::Duration,
     result: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE jobs SET run_after = $2, last_run_at = $3, last_result = $4 WHERE name = $1")
-        .bind(name)
-        .bind(now + every)
-        .bind(now)
-        .bind(result)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "UPDATE jobs SET run_after = $2, last_run_at = $3, last_result = $4 WHERE name = $1",
+    )
+    .bind(name)
+    .bind(now + every)
+    .bind(now)
+    .bind(result)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
 /// Reminds each onboarded organization with stale open referrals, at most once a day: one
 /// digest e-mail (no resident details) to its people. Returns how many digests were queued, or
 /// `None` if another server is running the job or it is not due.
-pub async fn send_reminders(pool: &PgPool, settings: &ReferralSettings, public_url: &str, now: DateTime<Utc>) -> sqlx::Result<Option<usize>> {
+pub async fn send_reminders(
+    pool: &PgPool,
+    settings: &ReferralSettings,
+    public_url: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Option<usize>> {
     let mut tx = pool.begin().await?;
     if !take_job(&mut tx, "referral_reminders", now).await? {
         return Ok(None);
@@ -225,10 +258,11 @@ pub async fn send_reminders(pool: &PgPool, settings: &ReferralSettings, public_u
         if !first_today {
             continue;
         }
-        let people: Vec<String> = sqlx::query_scalar("SELECT email FROM users WHERE organization_id = $1 AND active")
-            .bind(org)
-            .fetch_all(&mut *tx)
-            .await?;
+        let people: Vec<String> =
+            sqlx::query_scalar("SELECT email FROM users WHERE organization_id = $1 AND active")
+                .bind(org)
+                .fetch_all(&mut *tx)
+                .await?;
         for to in people {
             crate::mail::enqueue(&mut *tx, &crate::mail::Message {
                 to,
@@ -242,7 +276,14 @@ pub async fn send_reminders(pool: &PgPool, settings: &ReferralSettings, public_u
         }
         sent += 1;
     }
-    finish_job(&mut tx, "referral_reminders", now, chrono::Duration::hours(1), &format!("{sent} digests")).await?;
+    finish_job(
+        &mut tx,
+        "referral_reminders",
+        now,
+        chrono::Duration::hours(1),
+        &format!("{sent} digests"),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Some(sent))
 }
@@ -254,7 +295,9 @@ pub async fn refresh_pairs(pool: &PgPool, now: DateTime<Utc>) -> sqlx::Result<Op
     if !take_job(&mut tx, "paired_services", now).await? {
         return Ok(None);
     }
-    sqlx::query("DELETE FROM paired_services").execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM paired_services")
+        .execute(&mut *tx)
+        .await?;
     let n = sqlx::query(
         "INSERT INTO paired_services (service_id, paired_service_id, residents)
          SELECT a.service_id, b.service_id, count(DISTINCT a.resident_id)
@@ -266,7 +309,14 @@ pub async fn refresh_pairs(pool: &PgPool, now: DateTime<Utc>) -> sqlx::Result<Op
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    finish_job(&mut tx, "paired_services", now, chrono::Duration::hours(6), &format!("{n} pairs")).await?;
+    finish_job(
+        &mut tx,
+        "paired_services",
+        now,
+        chrono::Duration::hours(6),
+        &format!("{n} pairs"),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Some(n))
 }

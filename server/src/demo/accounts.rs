@@ -63,12 +63,48 @@ pub async fn seed(pool: &PgPool, chapter: &str) -> anyhow::Result<Vec<DemoAccoun
     .await?;
 
     let people: [(&str, &str, Role, Option<(Uuid, &String)>, Option<&str>); 6] = [
-        ("partner.staff", "Pat Staff", Role::PartnerStaff, Some((nonprofit, &nonprofit_name)), None),
-        ("partner.admin", "Alex Admin", Role::PartnerAdmin, Some((nonprofit, &nonprofit_name)), None),
-        ("hospital.staff", "Harper Nurse", Role::HospitalStaff, Some((hospital, &hospital_name)), None),
-        ("chapter.reviewer", "Riley Reviewer", Role::ChapterReviewer, None, Some(chapter)),
-        ("referral.specialist", "Sam Specialist", Role::ReferralSpecialist, None, None),
-        ("state.admin", "Morgan Administrator", Role::StateAdmin, None, None),
+        (
+            "partner.staff",
+            "Pat Staff",
+            Role::PartnerStaff,
+            Some((nonprofit, &nonprofit_name)),
+            None,
+        ),
+        (
+            "partner.admin",
+            "Alex Admin",
+            Role::PartnerAdmin,
+            Some((nonprofit, &nonprofit_name)),
+            None,
+        ),
+        (
+            "hospital.staff",
+            "Harper Nurse",
+            Role::HospitalStaff,
+            Some((hospital, &hospital_name)),
+            None,
+        ),
+        (
+            "chapter.reviewer",
+            "Riley Reviewer",
+            Role::ChapterReviewer,
+            None,
+            Some(chapter),
+        ),
+        (
+            "referral.specialist",
+            "Sam Specialist",
+            Role::ReferralSpecialist,
+            None,
+            None,
+        ),
+        (
+            "state.admin",
+            "Morgan Administrator",
+            Role::StateAdmin,
+            None,
+            None,
+        ),
     ];
     let hash = app::identity::passwords::hash(PASSWORD);
     let mut accounts = Vec::new();

@@ -83,8 +83,8 @@ impl TestApp {
                 listener,
                 app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
             )
-                .await
-                .expect("serve")
+            .await
+            .expect("serve")
         });
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -130,7 +130,11 @@ pub async fn person(
     onboarded: bool,
 ) -> (uuid::Uuid, String, String) {
     use app::identity::{mfa, passwords};
-    let email = format!("{}-{}@test.example", role.as_str(), app::identity::mfa::new_secret().to_lowercase()[..12].to_string());
+    let email = format!(
+        "{}-{}@test.example",
+        role.as_str(),
+        app::identity::mfa::new_secret().to_lowercase()[..12].to_string()
+    );
     let secret = mfa::new_secret();
     let chapter = (role == app::policy::Role::ChapterReviewer).then_some("uw-kentucky");
     let id: uuid::Uuid = sqlx::query_scalar(
@@ -197,7 +201,12 @@ pub fn browser() -> reqwest::Client {
 
 impl TestApp {
     /// POSTs a form as a browser would (same-origin).
-    pub async fn post_form(&self, client: &reqwest::Client, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn post_form(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
         client
             .post(format!("{}{path}", self.base))
             .header("Origin", &self.base)
@@ -209,13 +218,21 @@ impl TestApp {
     }
 
     pub async fn get_with(&self, client: &reqwest::Client, path: &str) -> reqwest::Response {
-        client.get(format!("{}{path}", self.base)).send().await.expect("get")
+        client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("get")
     }
 
     /// Signs in with password and the current code; returns where the server sent them.
     pub async fn sign_in(&self, client: &reqwest::Client, email: &str, secret: &str) -> String {
         let r = self
-            .post_form(client, "/fn/sign_in", &[("email", email), ("password", PASSWORD)])
+            .post_form(
+                client,
+                "/fn/sign_in",
+                &[("email", email), ("password", PASSWORD)],
+            )
             .await;
         let to = location(&r);
         if to != "/sign-in/code" {
@@ -239,9 +256,11 @@ pub fn location(r: &reqwest::Response) -> String {
 
 /// Audit entries with this action, newest first: (outcome, actor_email, subject).
 pub async fn audited(pool: &PgPool, action: &str) -> Vec<(String, Option<String>, Option<String>)> {
-    sqlx::query_as("SELECT outcome, actor_email, subject FROM audit_log WHERE action = $1 ORDER BY seq DESC")
-        .bind(action)
-        .fetch_all(pool)
-        .await
-        .expect("audit")
+    sqlx::query_as(
+        "SELECT outcome, actor_email, subject FROM audit_log WHERE action = $1 ORDER BY seq DESC",
+    )
+    .bind(action)
+    .fetch_all(pool)
+    .await
+    .expect("audit")
 }
