@@ -9,8 +9,14 @@ what=${1:-all}
 eval "$(scripts/db.sh)"
 
 if [[ $what == all || $what == rust ]]; then
-  cargo test -p app --features ssr
-  cargo test -p server
+  # Built first, then run under a time limit: a test that hangs fails the suite with a clear
+  # message instead of eating CI's whole budget.
+  cargo test -p app --features ssr --no-run
+  cargo test -p server --no-run
+  timeout --kill-after=30 900 cargo test -p app --features ssr ||
+    { rc=$?; [[ $rc -ge 124 ]] && echo "app tests did not finish within 15 minutes" >&2; exit $rc; }
+  timeout --kill-after=30 1500 cargo test -p server ||
+    { rc=$?; [[ $rc -ge 124 ]] && echo "server tests did not finish within 25 minutes" >&2; exit $rc; }
 fi
 
 if [[ $what == all || $what == e2e ]]; then

@@ -585,7 +585,7 @@ async fn an_import_killed_mid_write_leaves_nothing_half_written(pool: PgPool) {
     prepare(&pool).await;
     let feed = tempfile::tempdir().unwrap();
     server::demo::generate(feed.path(), server::demo::Scale::Kentucky, Some(12_000)).unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
         .args([
             "import-hsds",
             feed.path().to_str().unwrap(),
@@ -608,28 +608,26 @@ async fn an_import_killed_mid_write_leaves_nothing_half_written(pool: PgPool) {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    // Whatever happens below, the import does not outlive the test.
+    let mut child = KillOnDrop(child);
     // Kill it once it is writing records.
     let writing = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'killed-import'
                    AND state = 'active' AND query LIKE 'INSERT INTO services%'";
     let started = std::time::Instant::now();
     while count(&pool, writing).await == 0 {
         assert!(
-            started.elapsed().as_secs() < 60,
+            started.elapsed().as_secs() < 120,
             "the import never started writing services"
         );
         assert!(
-            child.try_wait().unwrap().is_none(),
+            child.0.try_wait().unwrap().is_none(),
             "the import finished before it could be killed"
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    // Wait until Postgres has noticed and rolled the transaction back.
-    let killed = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'killed-import'";
-    while count(&pool, killed).await > 0 {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
+    until_backends_are_gone(&pool, "killed-import").await;
     for table in [
         "organizations",
         "locations",

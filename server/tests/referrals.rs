@@ -614,7 +614,7 @@ async fn a_server_killed_while_creating_a_referral_leaves_nothing_half_written(p
         format!("{server}/{db}{query}application_name=killed-referral")
     };
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
         .arg("serve")
         .current_dir(root)
         .env("DATABASE_URL", url)
@@ -627,6 +627,7 @@ async fn a_server_killed_while_creating_a_referral_leaves_nothing_half_written(p
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    let mut child = KillOnDrop(child);
     let app = TestApp {
         base: format!("http://127.0.0.1:{port}"),
         client: browser(),
@@ -689,8 +690,8 @@ async fn a_server_killed_while_creating_a_referral_leaves_nothing_half_written(p
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     // Mid-write: the server dies.
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
     assert!(
         sending.await.unwrap().is_err(),
         "the request died with the server"
@@ -700,15 +701,7 @@ async fn a_server_killed_while_creating_a_referral_leaves_nothing_half_written(p
         .await
         .unwrap();
     drop(blocker);
-    let gone = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'killed-referral'";
-    while sqlx::query_scalar::<_, i64>(gone)
-        .fetch_one(&pool)
-        .await
-        .unwrap()
-        > 0
-    {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    until_backends_are_gone(&pool, "killed-referral").await;
     for table in ["residents", "referrals", "referral_events", "consents"] {
         let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
             .fetch_one(&pool)

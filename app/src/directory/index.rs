@@ -75,6 +75,10 @@ pub async fn rebuild(
     .rows_affected();
 
     refresh_words(tx).await?;
+    // Searches right after the import get plans for the index as it now is, not as it was.
+    sqlx::query("ANALYZE search_entries, search_words")
+        .execute(&mut **tx)
+        .await?;
     Ok(inserted)
 }
 

@@ -264,3 +264,47 @@ pub async fn audited(pool: &PgPool, action: &str) -> Vec<(String, Option<String>
     .await
     .expect("audit")
 }
+
+/// A child process (the real server binary) that does not outlive its test, whatever happens.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until the connections of a killed process (found by `application_name`) are gone.
+/// Postgres rolls their transactions back when it notices the client is gone: at once for an
+/// idle connection, after the statement for a busy one. After a minute, what is left is ended
+/// the way an operator would, so a slow machine cannot hang the suite; either way the
+/// transactions must leave nothing behind, which is what the callers check.
+pub async fn until_backends_are_gone(pool: &PgPool, application_name: &str) {
+    let started = std::time::Instant::now();
+    loop {
+        let left: Vec<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT state, wait_event, left(query, 80) FROM pg_stat_activity
+             WHERE application_name = $1",
+        )
+        .bind(application_name)
+        .fetch_all(pool)
+        .await
+        .expect("pg_stat_activity");
+        if left.is_empty() {
+            return;
+        }
+        if started.elapsed().as_secs() >= 60 {
+            eprintln!("{application_name}: connections still there after 60 s: {left:?}");
+            sqlx::query(
+                "SELECT pg_terminate_backend(pid, 30000) FROM pg_stat_activity
+                 WHERE application_name = $1",
+            )
+            .bind(application_name)
+            .execute(pool)
+            .await
+            .expect("pg_terminate_backend");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
