@@ -52,7 +52,7 @@ measure wraparound_bench_ky bench-referrals
 {
   echo "# Benchmarks"
   echo
-  echo "Written by \`make bench\` on $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'),"
+  echo "Written by \`make bench\` on $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ' with uncommitted changes'),"
   echo "$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(${PGBIN}/postgres --version)."
   echo
   echo "Budgets: search p95 ≤ 30 ms at Kentucky scale and ≤ 80 ms at national scale; first HTML ≤ 50 KB;"

@@ -16,7 +16,11 @@ pub async fn connect(max_connections: u32) -> anyhow::Result<PgPool> {
     let options = PgConnectOptions::from_str(&url)
         .context("DATABASE_URL is not a valid Postgres URL")?
         // Imports rebuild the search index in one statement; only log what is really slow.
-        .log_slow_statements(log::LevelFilter::Warn, Duration::from_secs(30));
+        .log_slow_statements(log::LevelFilter::Warn, Duration::from_secs(30))
+        // No JIT: our queries take milliseconds, and JIT compiling one costs 50-300 ms whenever
+        // the planner's cost estimate crosses jit_above_cost (as the nearest-first walk's
+        // does, with sorting priced out of it).
+        .options([("jit", "off")]);
     let pool = PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))
