@@ -69,6 +69,14 @@ pub struct IdentitySettings {
     pub idle_timeout_minutes: u32,
     /// ...and after this long in any case.
     pub absolute_timeout_hours: u32,
+    /// The key that seals TOTP secrets in the database (see `identity::sealed`), created on
+    /// first use. Relative to the configuration file; $WRAPAROUND_SECRETS_KEY_FILE overrides.
+    #[serde(default = "default_secrets_key_file")]
+    pub secrets_key_file: String,
+}
+
+fn default_secrets_key_file() -> String {
+    "target/keys/secrets.key".into()
 }
 
 /// Claims, invitations and the United Way chapters that review them.
@@ -152,6 +160,24 @@ impl Deployment {
         }
         if let Ok(id) = std::env::var("WRAPAROUND_OIDC_CLIENT_ID") {
             deployment.identity.oidc_client_id = id;
+        }
+        if let Ok(file) = std::env::var("WRAPAROUND_SECRETS_KEY_FILE") {
+            deployment.identity.secrets_key_file = file;
+        }
+        // Relative to the configuration file, so every process of a deployment (and every
+        // test, whatever its working directory) finds the same key.
+        let key_file = std::path::Path::new(&deployment.identity.secrets_key_file);
+        if key_file.is_relative() {
+            let dir = std::path::Path::new(path)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .map(|d| d.to_path_buf())
+                .unwrap_or_else(|| std::env::current_dir().unwrap_or_default());
+            let joined = dir.join(key_file);
+            deployment.identity.secrets_key_file = std::path::absolute(&joined)
+                .unwrap_or(joined)
+                .display()
+                .to_string();
         }
         if let Ok(on) = std::env::var("WRAPAROUND_DEV_MAILBOX") {
             deployment.mail.dev_mailbox = on == "1" || on == "true";

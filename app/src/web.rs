@@ -40,6 +40,13 @@ impl From<sqlx::Error> for Problem {
     }
 }
 
+impl From<crate::identity::sealed::KeyError> for Problem {
+    fn from(e: crate::identity::sealed::KeyError) -> Self {
+        tracing::error!(error = %e, "the secrets key is unusable");
+        Problem("unavailable")
+    }
+}
+
 impl From<tower_sessions::session::Error> for Problem {
     fn from(e: tower_sessions::session::Error) -> Self {
         tracing::error!(error = %e, "session store error while handling a form");

@@ -318,7 +318,12 @@ pub async fn run(
 /// The partner side at scale: a directory with 1 million referrals among 200 partner
 /// organizations; referral creation throughput, the inbox page and the dashboard through the
 /// running server, with the same queries straight to Postgres as the floor.
-pub async fn referrals(pool: &PgPool, base_url: &str, n: usize) -> anyhow::Result<String> {
+pub async fn referrals(
+    pool: &PgPool,
+    base_url: &str,
+    n: usize,
+    key: &app::identity::sealed::SealingKey,
+) -> anyhow::Result<String> {
     const TOTAL: i64 = 1_000_000;
     const PASSWORD: &str = "bench passphrase for partners";
     let secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXZ";
@@ -350,12 +355,12 @@ pub async fn referrals(pool: &PgPool, base_url: &str, n: usize) -> anyhow::Resul
         sqlx::query(
             "INSERT INTO users (email, name, role, organization_id, password_hash, totp_secret, mfa_enrolled_at, training_passed_at)
              VALUES ($1, 'Bench Partner', 'partner_staff', $2, $3, $4, now(), now())
-             ON CONFLICT (lower(email)) DO UPDATE SET password_hash = $3, last_totp_step = NULL, failed_sign_ins = 0, locked_until = NULL",
+             ON CONFLICT (lower(email)) DO UPDATE SET password_hash = $3, totp_secret = $4, last_totp_step = NULL, failed_sign_ins = 0, locked_until = NULL",
         )
         .bind(email)
         .bind(org)
         .bind(&hash)
-        .bind(secret)
+        .bind(key.seal(secret))
         .execute(pool)
         .await?;
         sqlx::query(

@@ -1,6 +1,8 @@
 //! Connecting to Postgres, migrating, and loading the reference places shipped with the app.
 
 use anyhow::Context;
+use app::config::Deployment;
+use app::identity::sealed;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
 use std::str::FromStr;
@@ -30,8 +32,9 @@ pub async fn connect(max_connections: u32) -> anyhow::Result<PgPool> {
     Ok(pool)
 }
 
-/// Brings the schema up to date and makes sure the reference places are loaded.
-pub async fn prepare(pool: &PgPool) -> anyhow::Result<()> {
+/// Brings the schema up to date, makes sure the reference places are loaded, and seals TOTP
+/// secrets stored before sealing existed (checking the secrets key on the way).
+pub async fn prepare(pool: &PgPool, deployment: &Deployment) -> anyhow::Result<()> {
     MIGRATOR
         .run(pool)
         .await
@@ -39,5 +42,12 @@ pub async fn prepare(pool: &PgPool) -> anyhow::Result<()> {
     crate::places::load(pool)
         .await
         .context("loading reference places failed")?;
+    let key = sealed::key(deployment)?;
+    let sealed = sealed::seal_stored_secrets(pool, key)
+        .await
+        .context("sealing stored TOTP secrets failed")?;
+    if sealed > 0 {
+        tracing::info!(sealed, "sealed TOTP secrets stored in the clear");
+    }
     Ok(())
 }

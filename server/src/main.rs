@@ -152,13 +152,13 @@ async fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let pool = db::connect(20).await?;
-            db::prepare(&pool).await?;
+            db::prepare(&pool, &deployment).await?;
             let options = leptos::config::get_configuration(None)?.leptos_options;
             http::serve(pool, deployment, options).await
         }
         Command::Migrate => {
             let pool = db::connect(2).await?;
-            db::prepare(&pool).await?;
+            db::prepare(&pool, &deployment).await?;
             println!("database is up to date");
             Ok(())
         }
@@ -169,7 +169,7 @@ async fn main() -> anyhow::Result<()> {
             allow_mass_deactivation,
         } => {
             let pool = db::connect(4).await?;
-            db::prepare(&pool).await?;
+            db::prepare(&pool, &deployment).await?;
             let options = hsds::ImportOptions {
                 source: source.unwrap_or_else(|| source_name(&path)),
                 full,
@@ -207,7 +207,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::SeedDemo { dir } => {
             let pool = db::connect(4).await?;
-            db::prepare(&pool).await?;
+            db::prepare(&pool, &deployment).await?;
             let (services,): (i64,) = sqlx::query_as("SELECT count(*) FROM services")
                 .fetch_one(&pool)
                 .await?;
@@ -217,8 +217,12 @@ async fn main() -> anyhow::Result<()> {
                 load_demo_directory(&pool, &deployment, &dir).await?;
             }
             // The demo reviewer works the chapter most counties fall to.
-            let accounts =
-                demo::accounts::seed(&pool, &deployment.onboarding.default_chapter).await?;
+            let accounts = demo::accounts::seed(
+                &pool,
+                &deployment.onboarding.default_chapter,
+                app::identity::sealed::key(&deployment)?,
+            )
+            .await?;
             print!("{}", demo::accounts::describe(&accounts));
             Ok(())
         }
@@ -226,13 +230,27 @@ async fn main() -> anyhow::Result<()> {
             let pool = db::connect(4).await?;
             print!(
                 "{}",
-                bench::referrals(&pool, url.trim_end_matches('/'), requests).await?
+                bench::referrals(
+                    &pool,
+                    url.trim_end_matches('/'),
+                    requests,
+                    app::identity::sealed::key(&deployment)?,
+                )
+                .await?
             );
             Ok(())
         }
         Command::DemoCode { email } => {
             let pool = db::connect(1).await?;
-            println!("{}", demo::accounts::current_code(&pool, &email).await?);
+            println!(
+                "{}",
+                demo::accounts::current_code(
+                    &pool,
+                    &email,
+                    app::identity::sealed::key(&deployment)?,
+                )
+                .await?
+            );
             Ok(())
         }
         Command::Audit {

@@ -642,3 +642,35 @@ async fn claims_are_rate_limited_with_a_clear_message(pool: PgPool) {
     assert_eq!(filed, 5);
     assert_eq!(audited(&pool, "claim.filed").await[0].0, "denied");
 }
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn totp_secrets_are_sealed_at_rest_and_old_clear_ones_get_sealed(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let (id, email, secret) = person(&pool, Role::StateAdmin, None, true).await;
+    let stored = || async {
+        sqlx::query_scalar::<_, String>("SELECT totp_secret FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    let sealed = stored().await;
+    assert!(sealed.starts_with("v1.") && !sealed.contains(&secret));
+
+    // A database from before sealing: the secret in the clear. Start-up seals it...
+    sqlx::query("UPDATE users SET totp_secret = $2 WHERE id = $1")
+        .bind(id)
+        .bind(&secret)
+        .execute(&pool)
+        .await
+        .unwrap();
+    server::db::prepare(&pool, &deployment()).await.unwrap();
+    let resealed = stored().await;
+    assert!(resealed.starts_with("v1.") && !resealed.contains(&secret));
+    // ...and the authenticator the person already has keeps working.
+    let to = app.sign_in(&browser(), &email, &secret).await;
+    assert!(
+        !to.is_empty() && !to.starts_with("/sign-in"),
+        "signed in: {to}"
+    );
+}

@@ -69,6 +69,7 @@ pub struct SignInRecord {
     pub email: String,
     pub role: String,
     pub password_hash: Option<String>,
+    /// Sealed (`identity::sealed`): open it with the deployment's key.
     pub totp_secret: Option<String>,
     pub last_totp_step: Option<i64>,
     pub active: bool,

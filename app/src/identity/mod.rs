@@ -10,6 +10,8 @@ pub mod mfa;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod passwords;
+#[cfg(feature = "ssr")]
+pub mod sealed;
 
 use crate::policy::Role;
 use leptos::prelude::*;
@@ -253,7 +255,12 @@ pub async fn verify_sign_in_code(code: String) -> Result<(), ServerFnError> {
             return Err(Problem("locked"));
         }
         let now = chrono::Utc::now().timestamp() as u64;
-        let secret = record.totp_secret.clone().unwrap_or_default();
+        let key = sealed::key(&crate::state::AppState::get().deployment)?;
+        let secret = record
+            .totp_secret
+            .as_deref()
+            .and_then(|s| key.open(s))
+            .unwrap_or_default();
         let step = mfa::check(&secret, &code, now, record.last_totp_step);
         let recovery = step.is_none()
             && code.trim().len() > 6

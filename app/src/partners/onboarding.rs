@@ -8,7 +8,7 @@ use crate::config::Deployment;
 use crate::forms::{loaded, query, FormAlert};
 use crate::i18n::*;
 use crate::identity::accounts::AuthSession;
-use crate::identity::{mfa, session_keys};
+use crate::identity::{mfa, sealed, session_keys};
 use crate::layout::set_status;
 use crate::state::AppState;
 use crate::web::{finish, Problem};
@@ -117,28 +117,31 @@ pub fn MfaPage() -> impl IntoView {
         }
         let viewer = viewer.unwrap();
         let deployment = expect_context::<Deployment>();
-        // The secret waits in the session until a code from it proves the app has it.
-        let secret = match leptos_axum::extract::<AuthSession>().await {
-            Ok(auth) => {
+        // The secret waits in the session (sealed, like in `users`) until a code from it proves
+        // the app has it.
+        let key = sealed::key(&deployment).ok();
+        let secret = match (leptos_axum::extract::<AuthSession>().await, key) {
+            (Ok(auth), Some(key)) => {
                 let existing: Option<String> = auth
                     .session
-                    .get(session_keys::MFA_SECRET)
+                    .get::<String>(session_keys::MFA_SECRET)
                     .await
                     .ok()
-                    .flatten();
+                    .flatten()
+                    .and_then(|s| key.open(&s));
                 match existing {
                     Some(s) => Some(s),
                     None => {
                         let s = mfa::new_secret();
                         auth.session
-                            .insert(session_keys::MFA_SECRET, &s)
+                            .insert(session_keys::MFA_SECRET, key.seal(&s))
                             .await
                             .ok()
                             .map(|_| s)
                     }
                 }
             }
-            Err(_) => None,
+            _ => None,
         };
         let Some(secret) = secret else {
             set_status(503);
@@ -191,8 +194,11 @@ pub async fn enroll_mfa(code: String) -> Result<(), ServerFnError> {
                 .unwrap_or(viewer.home())
                 .to_string());
         }
+        let key = sealed::key(&state.deployment)?;
         let secret: Option<String> = auth.session.get(session_keys::MFA_SECRET).await?;
-        let secret = secret.ok_or(Problem("expired"))?;
+        let secret = secret
+            .and_then(|s| key.open(&s))
+            .ok_or(Problem("expired"))?;
         let now = chrono::Utc::now().timestamp() as u64;
         let step = mfa::check(&secret, &code, now, None).ok_or(Problem("wrong_code"))?;
         let codes = mfa::new_recovery_codes();
@@ -200,7 +206,7 @@ pub async fn enroll_mfa(code: String) -> Result<(), ServerFnError> {
         store::enroll_mfa(
             &state.pool,
             viewer.user_id,
-            &secret,
+            &key.seal(&secret),
             step,
             &hashes,
             &Actor::current(),

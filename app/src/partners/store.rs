@@ -360,7 +360,7 @@ pub async fn redeem_invitation(
     Ok(user_id)
 }
 
-/// Saves a confirmed TOTP secret and a fresh set of recovery codes.
+/// Saves a confirmed TOTP secret (sealed) and a fresh set of recovery codes.
 pub async fn enroll_mfa(
     pool: &PgPool,
     user: Uuid,

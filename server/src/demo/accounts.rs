@@ -3,6 +3,7 @@
 //! authenticator app can add; `server demo-code EMAIL` prints the current code. Only ever
 //! created by `seed-demo`, only under the demo e-mail domain.
 
+use app::identity::sealed::SealingKey;
 use app::partners::onboarding::AGREEMENT_VERSION;
 use app::policy::Role;
 use sqlx::PgPool;
@@ -30,7 +31,11 @@ pub struct DemoAccount {
 
 /// Two organizations of the demo directory become partners (a nonprofit and a hospital), and
 /// one person per role gets an account. Idempotent.
-pub async fn seed(pool: &PgPool, chapter: &str) -> anyhow::Result<Vec<DemoAccount>> {
+pub async fn seed(
+    pool: &PgPool,
+    chapter: &str,
+    key: &SealingKey,
+) -> anyhow::Result<Vec<DemoAccount>> {
     let orgs: Vec<(Uuid, String)> = sqlx::query_as(
         "SELECT o.id, o.name FROM organizations o
            JOIN services s ON s.organization_id = o.id AND s.active
@@ -110,11 +115,13 @@ pub async fn seed(pool: &PgPool, chapter: &str) -> anyhow::Result<Vec<DemoAccoun
     let mut accounts = Vec::new();
     for ((local, name, role, org, chapter), secret) in people.into_iter().zip(SECRETS) {
         let email = format!("{local}@{DOMAIN}");
+        // The secret is sealed again each time: it is printed anyway, and a new secrets key
+        // (target/ cleaned, database kept) must not lock the demo out.
         sqlx::query(
             "INSERT INTO users (email, name, role, organization_id, chapter, password_hash,
                                 totp_secret, mfa_enrolled_at, training_passed_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, now(), now())
-             ON CONFLICT (lower(email)) DO NOTHING",
+             ON CONFLICT (lower(email)) DO UPDATE SET totp_secret = EXCLUDED.totp_secret",
         )
         .bind(&email)
         .bind(name)
@@ -122,7 +129,7 @@ pub async fn seed(pool: &PgPool, chapter: &str) -> anyhow::Result<Vec<DemoAccoun
         .bind(org.map(|(id, _)| id))
         .bind(chapter)
         .bind(&hash)
-        .bind(secret)
+        .bind(key.seal(secret))
         .execute(pool)
         .await?;
         sqlx::query(
@@ -166,7 +173,7 @@ pub fn describe(accounts: &[DemoAccount]) -> String {
 }
 
 /// The current code of a demo account.
-pub async fn current_code(pool: &PgPool, email: &str) -> anyhow::Result<String> {
+pub async fn current_code(pool: &PgPool, email: &str, key: &SealingKey) -> anyhow::Result<String> {
     if !email.to_lowercase().ends_with(&format!("@{DOMAIN}")) {
         anyhow::bail!("only demo accounts (@{DOMAIN}) have codes printed");
     }
@@ -177,6 +184,9 @@ pub async fn current_code(pool: &PgPool, email: &str) -> anyhow::Result<String> 
             .await?
             .flatten();
     let secret = secret.ok_or_else(|| anyhow::anyhow!("no demo account {email}"))?;
+    let secret = key
+        .open(&secret)
+        .ok_or_else(|| anyhow::anyhow!("{email}'s key was sealed with another secrets key"))?;
     Ok(app::identity::mfa::code_at(
         &secret,
         chrono::Utc::now().timestamp() as u64,

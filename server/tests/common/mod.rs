@@ -149,7 +149,11 @@ pub async fn person(
     .bind(organization)
     .bind(chapter)
     .bind(passwords::hash(PASSWORD))
-    .bind(onboarded.then_some(secret.clone()))
+    .bind(onboarded.then(|| {
+        app::identity::sealed::key(&deployment())
+            .expect("secrets key")
+            .seal(&secret)
+    }))
     .bind(onboarded)
     .fetch_one(pool)
     .await
