@@ -180,6 +180,75 @@ pub enum ChainCheck {
     },
 }
 
+/// The newest entry of the chain, as kept outside the database (`server audit checkpoint`
+/// appends one to a file). The chain proves nothing was changed or removed in the middle; only
+/// something outside it can prove the end was not cut off, or the whole chain rewritten.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub seq: i64,
+    pub hash: Vec<u8>,
+}
+
+impl Checkpoint {
+    /// A line of a checkpoint file: `<seq> <hash in hex> <when>`.
+    pub fn to_line(&self, at: chrono::DateTime<chrono::Utc>) -> String {
+        format!(
+            "{} {} {}",
+            self.seq,
+            hex_string(&self.hash),
+            at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        )
+    }
+
+    /// Reads a line written by `to_line`; `None` for anything else.
+    pub fn parse(line: &str) -> Option<Checkpoint> {
+        let mut parts = line.split_whitespace();
+        let seq = parts.next()?.parse().ok()?;
+        let hex = parts.next()?;
+        if hex.len() % 2 != 0 {
+            return None;
+        }
+        let hash = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+            .collect::<Option<Vec<u8>>>()?;
+        Some(Checkpoint { seq, hash })
+    }
+}
+
+fn hex_string(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The newest entry, or `None` while the trail is empty.
+pub async fn checkpoint(pool: &sqlx::PgPool) -> sqlx::Result<Option<Checkpoint>> {
+    let row: Option<(i64, Vec<u8>)> =
+        sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(|(seq, hash)| Checkpoint { seq, hash }))
+}
+
+/// The first checkpoint the chain no longer holds: the entries up to it were removed (the end
+/// of the trail cut off) or the chain was rewritten. `None` when every one is there.
+pub async fn missing_checkpoint(
+    pool: &sqlx::PgPool,
+    checkpoints: &[Checkpoint],
+) -> sqlx::Result<Option<Checkpoint>> {
+    let seqs: Vec<i64> = checkpoints.iter().map(|c| c.seq).collect();
+    let hashes: Vec<Vec<u8>> = checkpoints.iter().map(|c| c.hash.clone()).collect();
+    let first: Option<i32> = sqlx::query_scalar(
+        "SELECT c.n::int4 FROM unnest($1::int8[], $2::bytea[]) WITH ORDINALITY AS c(seq, hash, n)
+          WHERE NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.seq = c.seq AND a.hash = c.hash)
+          ORDER BY c.seq LIMIT 1",
+    )
+    .bind(&seqs)
+    .bind(&hashes)
+    .fetch_optional(pool)
+    .await?;
+    Ok(first.and_then(|n| checkpoints.get(n as usize - 1).cloned()))
+}
+
 /// Recomputes every entry's hash from its content and the entry before it, in order.
 pub async fn verify(pool: &sqlx::PgPool) -> sqlx::Result<ChainCheck> {
     let broken: Option<(i64, i64)> = sqlx::query_as(

@@ -97,7 +97,15 @@ enum Command {
 #[derive(Subcommand)]
 enum AuditCommand {
     /// Recompute every entry's hash; report the first broken link (exit code 3) or "intact".
-    Verify,
+    Verify {
+        /// A file of checkpoints (`audit checkpoint`): each must still be in the chain, which
+        /// shows the end of the trail was not cut off and the chain not rewritten.
+        #[arg(long)]
+        checkpoints: Option<PathBuf>,
+    },
+    /// Append the newest entry's number and hash to FILE, kept outside the database (write-once
+    /// storage, another system). Run it on a schedule, e.g. hourly from cron.
+    Checkpoint { file: PathBuf },
 }
 
 fn source_name(path: &std::path::Path) -> String {
@@ -138,7 +146,16 @@ async fn load_demo_directory(
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() {
+    // A failed command says what went wrong in a line, never with a stack trace (even with
+    // RUST_BACKTRACE set).
+    if let Err(e) = run().await {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     // Logs go to stderr: stdout carries command output (import reports, bench tables).
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -254,14 +271,11 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Audit {
-            command: AuditCommand::Verify,
+            command: AuditCommand::Verify { checkpoints },
         } => {
             let pool = db::connect(2).await?;
-            match app::audit::verify(&pool).await? {
-                app::audit::ChainCheck::Intact { entries } => {
-                    println!("audit trail intact: {entries} entries");
-                    Ok(())
-                }
+            let entries = match app::audit::verify(&pool).await? {
+                app::audit::ChainCheck::Intact { entries } => entries,
                 app::audit::ChainCheck::BrokenAt {
                     seq,
                     entries_before,
@@ -269,7 +283,57 @@ async fn main() -> anyhow::Result<()> {
                     println!("audit trail BROKEN at entry {seq} (the {entries_before} entries before it are intact)");
                     std::process::exit(3);
                 }
+            };
+            let Some(file) = checkpoints else {
+                println!("audit trail intact: {entries} entries");
+                return Ok(());
+            };
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let mut kept = Vec::new();
+            for (i, line) in text.lines().enumerate() {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                kept.push(app::audit::Checkpoint::parse(line).with_context(|| {
+                    format!("{} line {}: not a checkpoint", file.display(), i + 1)
+                })?);
             }
+            match app::audit::missing_checkpoint(&pool, &kept).await? {
+                None => {
+                    println!(
+                        "audit trail intact: {entries} entries; all {} checkpoints present",
+                        kept.len()
+                    );
+                    Ok(())
+                }
+                Some(c) => {
+                    println!(
+                        "audit trail CUT: checkpoint at entry {} is gone (entries removed from the end, or the chain rewritten)",
+                        c.seq
+                    );
+                    std::process::exit(3);
+                }
+            }
+        }
+        Command::Audit {
+            command: AuditCommand::Checkpoint { file },
+        } => {
+            let pool = db::connect(1).await?;
+            let Some(c) = app::audit::checkpoint(&pool).await? else {
+                println!("the audit trail is empty; nothing to record");
+                return Ok(());
+            };
+            use std::io::Write;
+            let line = c.to_line(chrono::Utc::now());
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&file)
+                .and_then(|mut f| writeln!(f, "{line}"))
+                .with_context(|| format!("cannot append to {}", file.display()))?;
+            println!("{line}");
+            Ok(())
         }
 
         Command::Bench {

@@ -674,3 +674,57 @@ async fn totp_secrets_are_sealed_at_rest_and_old_clear_ones_get_sealed(pool: PgP
         "signed in: {to}"
     );
 }
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn checkpoints_kept_outside_catch_the_end_of_the_trail_cut_off(pool: PgPool) {
+    use app::audit::{checkpoint, missing_checkpoint, record, verify, Actor, ChainCheck, Outcome};
+    let actor = Actor {
+        email: Some("a@test.example".into()),
+        ..Default::default()
+    };
+    let mut kept = Vec::new();
+    for i in 0..6 {
+        record(
+            &pool,
+            &actor,
+            "test.entry",
+            None,
+            Outcome::Ok,
+            serde_json::json!({ "i": i }),
+        )
+        .await
+        .unwrap();
+        if i == 2 || i == 5 {
+            // What `server audit checkpoint FILE` writes, read back as `verify` reads it.
+            let line = checkpoint(&pool)
+                .await
+                .unwrap()
+                .unwrap()
+                .to_line(chrono::Utc::now());
+            kept.push(app::audit::Checkpoint::parse(&line).unwrap());
+        }
+    }
+    assert_eq!(missing_checkpoint(&pool, &kept).await.unwrap(), None);
+
+    // Someone with the power to get round the trigger removes the last two entries: the chain
+    // that is left is intact, but the last checkpoint is gone.
+    sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_chain")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "DELETE FROM audit_log WHERE seq IN (SELECT seq FROM audit_log ORDER BY seq DESC LIMIT 2)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        verify(&pool).await.unwrap(),
+        ChainCheck::Intact { entries: 4 }
+    );
+    assert_eq!(
+        missing_checkpoint(&pool, &kept).await.unwrap(),
+        Some(kept[1].clone())
+    );
+    assert_eq!(app::audit::Checkpoint::parse("not a checkpoint"), None);
+}
