@@ -610,9 +610,12 @@ async fn an_import_killed_mid_write_leaves_nothing_half_written(pool: PgPool) {
         .unwrap();
     // Whatever happens below, the import does not outlive the test.
     let mut child = KillOnDrop(child);
-    // Kill it once it is writing records.
+    // Kill it once services are written in its open transaction: while it writes them, or any
+    // statement that comes after (a wide window, so a fast machine cannot slip through it).
     let writing = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'killed-import'
-                   AND state = 'active' AND query LIKE 'INSERT INTO services%'";
+                   AND state = 'active' AND (query LIKE 'INSERT INTO services%'
+                        OR query LIKE 'INSERT INTO service_at_locations%' OR query LIKE 'ANALYZE%'
+                        OR query LIKE '%search_entries%' OR query LIKE '%search_words%')";
     let started = std::time::Instant::now();
     while count(&pool, writing).await == 0 {
         assert!(
