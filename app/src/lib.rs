@@ -53,10 +53,17 @@ pub mod referrals;
 pub mod web;
 
 use i18n::*;
-use layout::{set_status, Layout};
+use layout::set_status;
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Meta, MetaTags, Title};
+use leptos_meta::{Meta, Title};
+// The shell and the router render on the server only (islands: the browser gets no router).
+#[cfg(feature = "ssr")]
+use layout::Layout;
+#[cfg(feature = "ssr")]
+use leptos_meta::{provide_meta_context, MetaTags};
+#[cfg(feature = "ssr")]
 use leptos_router::components::{Route, Router, Routes};
+#[cfg(feature = "ssr")]
 use leptos_router::{path, SsrMode};
 
 /// Leptos ends each page with a `<script></script>` for streamed data it does not have here
