@@ -195,7 +195,7 @@ impl Checkpoint {
         format!(
             "{} {} {}",
             self.seq,
-            hex_string(&self.hash),
+            hex::encode(&self.hash),
             at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         )
     }
@@ -204,20 +204,9 @@ impl Checkpoint {
     pub fn parse(line: &str) -> Option<Checkpoint> {
         let mut parts = line.split_whitespace();
         let seq = parts.next()?.parse().ok()?;
-        let hex = parts.next()?;
-        if hex.len() % 2 != 0 {
-            return None;
-        }
-        let hash = (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-            .collect::<Option<Vec<u8>>>()?;
+        let hash = hex::decode(parts.next()?).ok()?;
         Some(Checkpoint { seq, hash })
     }
-}
-
-fn hex_string(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The newest entry, or `None` while the trail is empty.

@@ -94,6 +94,8 @@ pub async fn load(pool: &PgPool) -> Result<(), sqlx::Error> {
         .execute(&mut *tx)
         .await?;
     }
+    // Imports join to places right away; plan those joins for the rows now here.
+    sqlx::query("ANALYZE places").execute(&mut *tx).await?;
     tx.commit().await
 }
 

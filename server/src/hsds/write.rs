@@ -225,13 +225,6 @@ pub async fn store(
             .fetch_one(&mut *tx)
             .await?;
     let indexed = if changed || indexed_before == 0 {
-        // Statistics that count what this transaction wrote. Without them the planner plans the
-        // index rebuild for the tables as autovacuum last saw them (empty on a first import, or
-        // after an import that was rolled back) and nested loops over thousands of rows turn
-        // seconds into many minutes.
-        sqlx::query("ANALYZE organizations, locations, services, service_at_locations, places")
-            .execute(&mut *tx)
-            .await?;
         Some(app::directory::index::rebuild(&mut tx, source, &options.default_timezone).await?)
     } else {
         None
