@@ -17,6 +17,9 @@ run: setup build
 
 ## cargo leptos watch (rebuilds on change)
 dev: setup
+	@cargo leptos --version 2>/dev/null | grep -q '0\.3\.10' || \
+	  { echo "Installing cargo-leptos 0.3.10 for 'make dev' (once, about 20 minutes)" >&2; \
+	    cargo install cargo-leptos --version 0.3.10 --locked; }
 	@eval "$$(scripts/db.sh)"; target/release/server seed-demo 2>/dev/null || true; \
 	 WRAPAROUND_DEV_MAILBOX=1 cargo leptos watch
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building Wraparound needs and a fresh machine lacks (idempotent, fast when
-# everything is there): the WASM target, cargo-leptos, wasm-bindgen-cli at the version in
-# Cargo.lock, and the npm tools (Tailwind, wasm-opt, Playwright, axe-core).
+# everything is there): the WASM target, wasm-bindgen-cli at the version in Cargo.lock, and the
+# npm tools (Tailwind, wasm-opt, Playwright, axe-core). The release build needs no cargo-leptos
+# (scripts/build.sh); only `make dev` installs it, for `cargo leptos watch`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
@@ -10,17 +11,11 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-# 0.3.11 needs a newer rustc than this toolchain; 0.3.10 builds (about 20 minutes, once).
-if ! cargo leptos --version 2>/dev/null | grep -q '0\.3\.10'; then
-  echo "Installing cargo-leptos 0.3.10 (first time only; takes a while)..." >&2
-  cargo install cargo-leptos --version 0.3.10 --locked
-fi
-
 # The CLI must match the wasm-bindgen library exactly. Not --locked: a locked dependency of
 # the CLI is no longer in the registry.
 WBG=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 if ! wasm-bindgen --version 2>/dev/null | grep -q "$WBG"; then
-  echo "Installing wasm-bindgen-cli $WBG..." >&2
+  echo "Installing wasm-bindgen-cli $WBG (first time only, about 3 minutes)..." >&2
   cargo install wasm-bindgen-cli --version "$WBG"
 fi
 
