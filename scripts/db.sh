@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Makes sure a Postgres server is there and prints `export DATABASE_URL=...`.
+# Makes sure a Postgres server is there and prints `export DATABASE_URL=... WRAPAROUND_OWNER_URL=...
+# WRAPAROUND_ADMIN_URL=...` (the runtime role, the owner role, a superuser for tests).
+# `scripts/db.sh create NAME` makes another database the same way (tests, benchmarks).
 # With DATABASE_URL already set, uses that server as it is. Otherwise runs a private cluster
 # under target/pg with this machine's Postgres binaries (socket only, no TCP port), installing
 # Debian's postgresql package first when the binaries are missing and we are root.
@@ -28,7 +30,15 @@ if ! PGBIN=$(find_bin); then
 fi
 
 if [[ -n "${DATABASE_URL:-}" ]]; then
-  echo "export DATABASE_URL='$DATABASE_URL' PGBIN='$PGBIN'"
+  # Someone else's server: the runtime role is DATABASE_URL's user; the owner (migrations,
+  # imports) is WRAPAROUND_OWNER_URL's, and tests create databases as WRAPAROUND_ADMIN_URL's.
+  ADMIN=${WRAPAROUND_ADMIN_URL:-${WRAPAROUND_OWNER_URL:-$DATABASE_URL}}
+  if [[ "${1:-}" == create ]]; then
+    "$PGBIN/psql" "$ADMIN" -qAt -c "SELECT 1 FROM pg_database WHERE datname='$2'" | grep -q 1 ||
+      "$PGBIN/psql" "$ADMIN" -v ON_ERROR_STOP=1 -q -c "CREATE DATABASE $2" >/dev/null
+    exit 0
+  fi
+  echo "export DATABASE_URL='$DATABASE_URL' WRAPAROUND_OWNER_URL='${WRAPAROUND_OWNER_URL:-$DATABASE_URL}' WRAPAROUND_ADMIN_URL='$ADMIN' PGBIN='$PGBIN'"
   exit 0
 fi
 
@@ -37,6 +47,10 @@ DATA="$ROOT/data"
 RUN="$ROOT/run"
 PORT=54329
 DB=wraparound
+# The owner role owns the tables (migrations, imports, the demo loader); the runtime role is
+# what `server serve` connects as: it owns nothing and may only append to the audit trail.
+OWNER=wraparound_owner
+APP=wraparound_app
 mkdir -p "$ROOT" "$RUN"
 
 # Postgres refuses to run as root: as root, the cluster belongs to the postgres user.
@@ -60,8 +74,52 @@ if ! as_owner "$PGBIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
     start >/dev/null
 fi
 
-if ! "$PGBIN/psql" -h "$RUN" -p "$PORT" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$DB'" | grep -q 1; then
-  "$PGBIN/psql" -h "$RUN" -p "$PORT" -U postgres -d postgres -qc "CREATE DATABASE $DB" >/dev/null
-fi
+url() { echo "postgres://$1@localhost/$2?host=$RUN&port=$PORT"; }
+admin() { "$PGBIN/psql" "$(url postgres postgres)" -v ON_ERROR_STOP=1 -qAt "$@"; }
 
-echo "export DATABASE_URL='postgres://postgres@localhost/$DB?host=$RUN&port=$PORT' PGBIN='$PGBIN'"
+admin -c "DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$OWNER') THEN CREATE ROLE $OWNER LOGIN; END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$APP') THEN CREATE ROLE $APP LOGIN; END IF;
+END \$\$" >/dev/null
+
+# create_database NAME: a database owned by the owner role, with the extensions the schema uses
+# created by the superuser (earthdistance is not a trusted extension). An existing database
+# from before the two roles is handed to the owner role.
+create_database() {
+  local name=$1
+  if ! admin -c "SELECT 1 FROM pg_database WHERE datname='$name'" | grep -q 1; then
+    admin -c "CREATE DATABASE $name OWNER $OWNER" >/dev/null
+  fi
+  "$PGBIN/psql" "$(url postgres "$name")" -v ON_ERROR_STOP=1 -qAt -c "
+    SET client_min_messages TO warning;
+    CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE EXTENSION IF NOT EXISTS cube;
+    CREATE EXTENSION IF NOT EXISTS earthdistance; CREATE EXTENSION IF NOT EXISTS unaccent;
+    ALTER DATABASE $name OWNER TO $OWNER;
+    ALTER SCHEMA public OWNER TO $OWNER;
+    DO \$\$ DECLARE r record; BEGIN
+      FOR r IN SELECT n.nspname, c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname IN ('public', 'tower_sessions') AND c.relkind IN ('r', 'S', 'v', 'm')
+                  AND pg_get_userbyid(c.relowner) <> '$OWNER'
+                  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e') LOOP
+        EXECUTE format('ALTER %s %I.%I OWNER TO $OWNER',
+          CASE r.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END,
+          r.nspname, r.relname);
+      END LOOP;
+      IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'tower_sessions') THEN
+        ALTER SCHEMA tower_sessions OWNER TO $OWNER;
+      END IF;
+      FOR r IN SELECT p.oid::regprocedure AS f FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                WHERE n.nspname = 'public' AND pg_get_userbyid(p.proowner) <> '$OWNER'
+                  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e') LOOP
+        EXECUTE format('ALTER FUNCTION %s OWNER TO $OWNER', r.f);
+      END LOOP;
+    END \$\$" >/dev/null
+}
+
+if [[ "${1:-}" == create ]]; then
+  create_database "$2"
+  exit 0
+fi
+create_database "$DB"
+
+echo "export DATABASE_URL='$(url $APP $DB)' WRAPAROUND_OWNER_URL='$(url $OWNER $DB)' WRAPAROUND_ADMIN_URL='$(url postgres postgres)' PGBIN='$PGBIN'"

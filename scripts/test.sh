@@ -10,21 +10,26 @@ eval "$(scripts/db.sh)"
 
 if [[ $what == all || $what == rust ]]; then
   # Built first, then run under a time limit: a test that hangs fails the suite with a clear
-  # message instead of eating CI's whole budget.
+  # message instead of eating CI's whole budget. `sqlx::test` makes a database per test, so
+  # the Rust tests connect as the cluster's superuser; the role tests make their own roles.
   cargo test -p app --features ssr --no-run
   cargo test -p server --no-run
-  timeout --kill-after=30 900 cargo test -p app --features ssr ||
+  DATABASE_URL="$WRAPAROUND_ADMIN_URL" timeout --kill-after=30 900 cargo test -p app --features ssr ||
     { rc=$?; [[ $rc -ge 124 ]] && echo "app tests did not finish within 15 minutes" >&2; exit $rc; }
-  timeout --kill-after=30 1500 cargo test -p server ||
+  DATABASE_URL="$WRAPAROUND_ADMIN_URL" timeout --kill-after=30 1500 cargo test -p server ||
     { rc=$?; [[ $rc -ge 124 ]] && echo "server tests did not finish within 25 minutes" >&2; exit $rc; }
 fi
 
 if [[ $what == all || $what == e2e ]]; then
   scripts/browser.sh
   [[ $what == all ]] && scripts/build.sh
-  E2E_DATABASE_URL=$(echo "$DATABASE_URL" | sed -E 's#^(postgres(ql)?://[^/]*/)[^?]*#\1wraparound_e2e#')
-  "$PGBIN/psql" "$DATABASE_URL" -qc "DROP DATABASE IF EXISTS wraparound_e2e WITH (FORCE)" -c "CREATE DATABASE wraparound_e2e" >/dev/null
-  DATABASE_URL="$E2E_DATABASE_URL" target/release/server seed-demo --dir target/demo/ky >/dev/null
+  in_e2e() { echo "$1" | sed -E 's#^(postgres(ql)?://[^/]*/)[^?]*#\1wraparound_e2e#'; }
+  E2E_DATABASE_URL=$(in_e2e "$DATABASE_URL")
+  "$PGBIN/psql" "$WRAPAROUND_ADMIN_URL" -qc "DROP DATABASE IF EXISTS wraparound_e2e WITH (FORCE)" >/dev/null
+  scripts/db.sh create wraparound_e2e
+  # Loaded as the owner; served (by Playwright's webServer) as the runtime role.
+  DATABASE_URL="$E2E_DATABASE_URL" WRAPAROUND_OWNER_URL=$(in_e2e "$WRAPAROUND_OWNER_URL") \
+    target/release/server seed-demo --dir target/demo/ky >/dev/null
   rm -rf target/e2e-mail target/e2e-code-steps.json
   export E2E_DATABASE_URL E2E_MAIL_DIR="$PWD/target/e2e-mail"
   (cd end2end && npx playwright test)

@@ -32,6 +32,59 @@ pub struct Site {
     pub name: String,
     pub public_url: String,
     pub help_phone: String,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (addresses or CIDR ranges). Empty:
+    /// the TCP peer is the client, for rate limits and the audit trail.
+    #[serde(default)]
+    pub trusted_proxies: Vec<IpRange>,
+}
+
+/// An address or a CIDR range ("10.0.0.0/8", "::1").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IpRange {
+    network: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl IpRange {
+    pub fn parse(s: &str) -> Option<IpRange> {
+        let (addr, prefix) = match s.trim().split_once('/') {
+            Some((a, p)) => (a, Some(p.parse::<u8>().ok()?)),
+            None => (s.trim(), None),
+        };
+        let network: std::net::IpAddr = addr.parse().ok()?;
+        let max = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(IpRange { network, prefix })
+    }
+
+    pub fn contains(&self, ip: &std::net::IpAddr) -> bool {
+        fn bits(ip: &std::net::IpAddr) -> (u128, u32) {
+            match ip {
+                std::net::IpAddr::V4(v4) => (u32::from(*v4) as u128, 32),
+                std::net::IpAddr::V6(v6) => (u128::from(*v6), 128),
+            }
+        }
+        let ((net, width), (addr, addr_width)) = (bits(&self.network), bits(ip));
+        if width != addr_width {
+            return false;
+        }
+        let shift = width - self.prefix as u32;
+        shift >= 128 || (net >> shift) == (addr >> shift)
+    }
+}
+
+impl Serialize for IpRange {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{}/{}", self.network, self.prefix))
+    }
+}
+
+impl<'de> Deserialize<'de> for IpRange {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        IpRange::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("{s:?} is not an IP address or CIDR range")))
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -259,5 +312,25 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("two-letter"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod ip_range_tests {
+    use super::IpRange;
+
+    #[test]
+    fn addresses_and_ranges_match_what_they_cover() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let lan = IpRange::parse("10.0.0.0/8").unwrap();
+        assert!(lan.contains(&ip("10.1.2.3")));
+        assert!(!lan.contains(&ip("11.0.0.1")));
+        assert!(!lan.contains(&ip("::1")));
+        let one = IpRange::parse("127.0.0.1").unwrap();
+        assert!(one.contains(&ip("127.0.0.1")) && !one.contains(&ip("127.0.0.2")));
+        assert!(IpRange::parse("0.0.0.0/0").unwrap().contains(&ip("8.8.8.8")));
+        assert!(IpRange::parse("::1").unwrap().contains(&ip("::1")));
+        assert_eq!(IpRange::parse("10.0.0.0/33"), None);
+        assert_eq!(IpRange::parse("proxy.example"), None);
     }
 }

@@ -20,7 +20,15 @@ pub fn problem_text(locale: Locale, code: &str) -> String {
         "missing_credentials" => tr!(locale, err_missing_credentials),
         "wrong_password" => tr!(locale, err_wrong_password),
         "wrong_code" => tr!(locale, err_wrong_code),
-        "locked" => tr!(locale, err_locked),
+        "locked" => {
+            let minutes = query("wait")
+                .and_then(|w| w.parse::<i64>().ok())
+                .filter(|m| (1..=60).contains(m))
+                .unwrap_or(15);
+            tr!(locale, err_locked, minutes = minutes)
+        }
+        "too_long" => tr!(locale, err_too_long),
+        "idp_email_mismatch" => tr!(locale, err_idp_email_mismatch),
         "rate_limited" => tr!(locale, err_rate_limited),
         "expired" => tr!(locale, err_sign_in_expired),
         "no_account" => tr!(locale, err_no_linked_account),

@@ -27,6 +27,7 @@ pub fn fill(template: &str, args: &[(&str, String)]) -> String {
 }
 
 pub mod config;
+pub mod contact;
 pub mod directory;
 pub mod layout;
 pub mod policy;
@@ -40,6 +41,8 @@ pub mod audit;
 #[cfg(feature = "ssr")]
 pub mod forms;
 #[cfg(feature = "ssr")]
+pub mod idempotency;
+#[cfg(feature = "ssr")]
 pub mod identity;
 #[cfg(feature = "ssr")]
 pub mod mail;
@@ -49,6 +52,8 @@ pub mod partners;
 pub mod rate_limit;
 #[cfg(feature = "ssr")]
 pub mod referrals;
+#[cfg(feature = "ssr")]
+pub mod text;
 #[cfg(feature = "ssr")]
 pub mod web;
 
@@ -85,6 +90,11 @@ pub fn content_security_policy(nonce: &str) -> String {
 /// The HTML document around every page.
 #[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    document(options, view! { <App /> }.into_any())
+}
+
+#[cfg(feature = "ssr")]
+fn document(options: LeptosOptions, body: AnyView) -> impl IntoView {
     if let (Some(nonce), Some(response)) = (
         leptos::nonce::use_nonce(),
         use_context::<leptos_axum::ResponseOptions>(),
@@ -106,9 +116,62 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <MetaTags />
             </head>
             <body>
-                <App />
+                {body}
             </body>
         </html>
+    }
+}
+
+/// A page behind the policy table: it renders only for a role the table allows `action`, whatever
+/// path reached it (defence in depth behind the policy gate, which decides on the canonical
+/// path before routing).
+#[cfg(feature = "ssr")]
+fn guard<V: IntoView + 'static>(
+    action: policy::Action,
+    page: fn() -> V,
+) -> impl Fn() -> AnyView + Clone + Send + 'static {
+    move || match web::authorize(action) {
+        Ok(_) => page().into_any(),
+        Err(_) => view! { <Refused /> }.into_any(),
+    }
+}
+
+/// What a page behind the policy shows someone it does not allow.
+#[cfg(feature = "ssr")]
+#[component]
+fn Refused() -> impl IntoView {
+    set_status(403);
+    let locale = use_i18n().get_locale_untracked();
+    view! {
+        <Title text=tr!(locale, err_denied) />
+        <Meta name="robots" content="noindex" />
+        <div class="page">
+            <h1 class="page-title">{tr!(locale, err_denied)}</h1>
+            <p class="mt-4"><a class="button-primary" href="/account">{tr!(locale, go_to_account)}</a></p>
+        </div>
+    }
+}
+
+/// The page for every path that no route matches. It holds no routes at all: a path the router
+/// might have matched loosely (a trailing slash, a dot segment) can never render a protected
+/// page through it.
+#[cfg(feature = "ssr")]
+pub fn not_found_shell(options: LeptosOptions) -> impl IntoView {
+    document(options, view! { <NotFoundApp /> }.into_any())
+}
+
+#[cfg(feature = "ssr")]
+#[component]
+fn NotFoundApp() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <I18nContextProvider>
+            <Router>
+                <Layout>
+                    <NotFound />
+                </Layout>
+            </Router>
+        </I18nContextProvider>
     }
 }
 
@@ -118,7 +181,9 @@ pub fn App() -> impl IntoView {
     use audit::AuditPage;
     use identity::pages::{AccountPage, SignInCodePage, SignInPage};
     use mail::{MailboxMessagePage, MailboxPage};
-    use partners::claims::{ClaimPage, ClaimReviewPage, ClaimSentPage, ClaimsQueuePage};
+    use partners::claims::{
+        ClaimConfirmPage, ClaimPage, ClaimReviewPage, ClaimSentPage, ClaimsQueuePage,
+    };
     use partners::dashboard::PartnerDashboardPage;
     use partners::onboarding::{
         AgreementPage, InvitationPage, MfaPage, OnboardingPage, RecoveryCodesPage, TrainingPage,
@@ -142,26 +207,27 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/s/:code") view=directory::program::SharedProgramPage ssr=SsrMode::Async />
                         <Route path=path!("/organizations/:id/claim") view=ClaimPage ssr=SsrMode::Async />
                         <Route path=path!("/claim-sent") view=ClaimSentPage ssr=SsrMode::Async />
+                        <Route path=path!("/claims/confirm/:token") view=ClaimConfirmPage ssr=SsrMode::Async />
                         <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async />
                         <Route path=path!("/sign-in/code") view=SignInCodePage ssr=SsrMode::Async />
                         <Route path=path!("/invitations/:token") view=InvitationPage ssr=SsrMode::Async />
-                        <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
-                        <Route path=path!("/onboarding") view=OnboardingPage ssr=SsrMode::Async />
-                        <Route path=path!("/onboarding/mfa") view=MfaPage ssr=SsrMode::Async />
-                        <Route path=path!("/onboarding/recovery-codes") view=RecoveryCodesPage ssr=SsrMode::Async />
-                        <Route path=path!("/onboarding/training") view=TrainingPage ssr=SsrMode::Async />
-                        <Route path=path!("/onboarding/agreement") view=AgreementPage ssr=SsrMode::Async />
-                        <Route path=path!("/partner") view=PartnerDashboardPage ssr=SsrMode::Async />
-                        <Route path=path!("/partner/team") view=TeamPage ssr=SsrMode::Async />
-                        <Route path=path!("/referrals/new") view=NewReferralPage ssr=SsrMode::Async />
-                        <Route path=path!("/referrals/inbox") view=InboxPage ssr=SsrMode::Async />
-                        <Route path=path!("/referrals/sent") view=SentPage ssr=SsrMode::Async />
-                        <Route path=path!("/referrals/batch/:id") view=BatchPage ssr=SsrMode::Async />
-                        <Route path=path!("/referrals/:id") view=ReferralPage ssr=SsrMode::Async />
-                        <Route path=path!("/united-way/referrals") view=SupportPage ssr=SsrMode::Async />
-                        <Route path=path!("/united-way/claims") view=ClaimsQueuePage ssr=SsrMode::Async />
-                        <Route path=path!("/united-way/claims/:id") view=ClaimReviewPage ssr=SsrMode::Async />
-                        <Route path=path!("/state/audit") view=AuditPage ssr=SsrMode::Async />
+                        <Route path=path!("/account") view=guard(policy::Action::SeeAccount, AccountPage) ssr=SsrMode::Async />
+                        <Route path=path!("/onboarding") view=guard(policy::Action::CompleteOnboarding, OnboardingPage) ssr=SsrMode::Async />
+                        <Route path=path!("/onboarding/mfa") view=guard(policy::Action::CompleteOnboarding, MfaPage) ssr=SsrMode::Async />
+                        <Route path=path!("/onboarding/recovery-codes") view=guard(policy::Action::CompleteOnboarding, RecoveryCodesPage) ssr=SsrMode::Async />
+                        <Route path=path!("/onboarding/training") view=guard(policy::Action::CompleteOnboarding, TrainingPage) ssr=SsrMode::Async />
+                        <Route path=path!("/onboarding/agreement") view=guard(policy::Action::CompleteOnboarding, AgreementPage) ssr=SsrMode::Async />
+                        <Route path=path!("/partner") view=guard(policy::Action::SeePartnerDashboard, PartnerDashboardPage) ssr=SsrMode::Async />
+                        <Route path=path!("/partner/team") view=guard(policy::Action::ManageTeam, TeamPage) ssr=SsrMode::Async />
+                        <Route path=path!("/referrals/new") view=guard(policy::Action::MakeReferrals, NewReferralPage) ssr=SsrMode::Async />
+                        <Route path=path!("/referrals/inbox") view=guard(policy::Action::WorkReferrals, InboxPage) ssr=SsrMode::Async />
+                        <Route path=path!("/referrals/sent") view=guard(policy::Action::MakeReferrals, SentPage) ssr=SsrMode::Async />
+                        <Route path=path!("/referrals/batch/:id") view=guard(policy::Action::MakeReferrals, BatchPage) ssr=SsrMode::Async />
+                        <Route path=path!("/referrals/:id") view=guard(policy::Action::WorkReferrals, ReferralPage) ssr=SsrMode::Async />
+                        <Route path=path!("/united-way/referrals") view=guard(policy::Action::SupportReferrals, SupportPage) ssr=SsrMode::Async />
+                        <Route path=path!("/united-way/claims") view=guard(policy::Action::ReviewClaims, ClaimsQueuePage) ssr=SsrMode::Async />
+                        <Route path=path!("/united-way/claims/:id") view=guard(policy::Action::ReviewClaims, ClaimReviewPage) ssr=SsrMode::Async />
+                        <Route path=path!("/state/audit") view=guard(policy::Action::SearchAudit, AuditPage) ssr=SsrMode::Async />
                         <Route path=path!("/dev/mailbox") view=MailboxPage ssr=SsrMode::Async />
                         <Route path=path!("/dev/mailbox/:id") view=MailboxMessagePage ssr=SsrMode::Async />
                     </Routes>

@@ -4,18 +4,49 @@
 
 use sqlx::PgExecutor;
 
+#[derive(Clone, Debug, Default)]
 pub struct Message {
     pub to: String,
     pub subject: String,
+    /// May hold [`SECRET`] where the secret link goes.
     pub body: String,
+    /// A link that lets its holder in (an invitation, a confirmation). Kept apart from the body,
+    /// put in at delivery, and dropped from the outbox once the message is sent.
+    pub secret: Option<String>,
+}
+
+/// Where a message's secret link goes in its body.
+pub const SECRET: &str = "[[secret link]]";
+
+impl Message {
+    pub fn new(to: &str, subject: String, body: String) -> Message {
+        Message {
+            to: to.to_string(),
+            subject,
+            body,
+            secret: None,
+        }
+    }
+
+    /// `body` with [`SECRET`] standing for `link`.
+    pub fn with_secret(mut self, link: String) -> Message {
+        self.secret = Some(link);
+        self
+    }
+}
+
+/// The body as the recipient reads it: the secret link in place, or a note that it is gone.
+pub fn delivered_body(body: &str, secret: Option<&str>) -> String {
+    body.replace(SECRET, secret.unwrap_or("(this link was removed after the message was sent)"))
 }
 
 /// Queues a message. Use the caller's transaction.
 pub async fn enqueue<'e>(db: impl PgExecutor<'e>, message: &Message) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO outbox (to_address, subject, body) VALUES ($1, $2, $3)")
+    sqlx::query("INSERT INTO outbox (to_address, subject, body, secret) VALUES ($1, $2, $3, $4)")
         .bind(&message.to)
         .bind(&message.subject)
         .bind(&message.body)
+        .bind(&message.secret)
         .execute(db)
         .await?;
     Ok(())
@@ -41,12 +72,19 @@ mod mailbox {
         to_address: String,
         subject: String,
         body: String,
+        secret: Option<String>,
         created_at: chrono::DateTime<chrono::Utc>,
         sent_at: Option<chrono::DateTime<chrono::Utc>>,
     }
 
+    /// Only with no SMTP server, and only to a browser on this machine: the mailbox holds
+    /// invitation links that sign their reader in.
     fn enabled() -> bool {
-        let on = AppState::get().deployment.mail.dev_mailbox;
+        let local = crate::web::request()
+            .ip
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+        let on = AppState::get().deployment.mail.dev_mailbox && local;
         if !on {
             set_status(404);
         }
@@ -63,7 +101,7 @@ mod mailbox {
                 return view! { <p>{tr!(locale, not_found_body)}</p> }.into_any();
             }
             let rows: Vec<Row> = sqlx::query_as(
-                "SELECT id, to_address, subject, body, created_at, sent_at FROM outbox
+                "SELECT id, to_address, subject, body, secret, created_at, sent_at FROM outbox
                   ORDER BY created_at DESC, id LIMIT 100",
             )
             .fetch_all(&AppState::get().pool)
@@ -103,7 +141,7 @@ mod mailbox {
         let content = async move {
             let row: Option<Row> = match (enabled(), uuid::Uuid::parse_str(&id)) {
                 (true, Ok(id)) => sqlx::query_as(
-                    "SELECT id, to_address, subject, body, created_at, sent_at FROM outbox WHERE id = $1",
+                    "SELECT id, to_address, subject, body, secret, created_at, sent_at FROM outbox WHERE id = $1",
                 )
                 .bind(id)
                 .fetch_optional(&AppState::get().pool)
@@ -117,8 +155,8 @@ mod mailbox {
                 return view! { <p>{tr!(locale, not_found_body)}</p> }.into_any();
             };
             // Links in the text become links, so the demo's invitation can be clicked.
-            let lines = r
-                .body
+            let body = super::delivered_body(&r.body, r.secret.as_deref());
+            let lines = body
                 .lines()
                 .map(|line| {
                     let words = line

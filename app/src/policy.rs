@@ -190,7 +190,7 @@ pub const ROUTES: &[(Method, &str, Action)] = &[
     (Method::Get, "/s/:code", UseDirectory),
     (Method::Post, "/fn/search_directory", UseDirectory),
     (Method::Post, "/fn/program_details", UseDirectory),
-    (Method::Get, "/api/hsds/", UseDirectory),
+    (Method::Get, "/api/hsds", UseDirectory),
     (Method::Get, "/api/hsds/services", UseDirectory),
     (Method::Get, "/api/hsds/services/:id", UseDirectory),
     (Method::Get, "/api/hsds/service_at_locations", UseDirectory),
@@ -202,6 +202,8 @@ pub const ROUTES: &[(Method, &str, Action)] = &[
     (Method::Get, "/organizations/:id/claim", ClaimSite),
     (Method::Get, "/claim-sent", ClaimSite),
     (Method::Post, "/fn/claim_site", ClaimSite),
+    (Method::Get, "/claims/confirm/:token", ClaimSite),
+    (Method::Post, "/fn/confirm_claim", ClaimSite),
     // Signing in and out.
     (Method::Get, "/sign-in", SignIn),
     (Method::Get, "/sign-in/code", SignIn),

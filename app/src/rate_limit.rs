@@ -10,15 +10,18 @@ pub struct Limit {
     pub window_seconds: i64,
 }
 
+/// Sign-in attempts from one address: a ceiling far above what the people behind one shared
+/// address (a hospital, a library) do; guessing is slowed by `identity::backoff` instead.
 pub const SIGN_IN_PER_IP: Limit = Limit {
     name: "sign-in-ip",
-    max: 30,
+    max: 600,
     window_seconds: 900,
 };
-pub const SIGN_IN_PER_ACCOUNT: Limit = Limit {
-    name: "sign-in-account",
-    max: 10,
-    window_seconds: 900,
+/// "Someone is trying to sign in as you": at most one e-mail a day.
+pub const BACKOFF_NOTICE: Limit = Limit {
+    name: "backoff-notice",
+    max: 1,
+    window_seconds: 86_400,
 };
 pub const CLAIMS_PER_IP: Limit = Limit {
     name: "claim-ip",

@@ -3,6 +3,7 @@
 //! (a redirect onward, or back to the form with an error code the page turns into words).
 
 use crate::identity::Viewer;
+use crate::policy::{self, Action, Role};
 use axum::http::request::Parts;
 use leptos::prelude::*;
 use leptos::server_fn::error::ServerFnError;
@@ -23,10 +24,16 @@ pub fn request() -> RequestContext {
         .unwrap_or_default()
 }
 
-/// The signed-in person; the policy gate has already refused anonymous visitors on pages that
-/// need one, so `None` here means a bug upstream: treat it as a refusal.
-pub fn viewer() -> Result<Viewer, Problem> {
-    request().viewer.ok_or(Problem("denied"))
+/// The signed-in person, if they may perform `action`. The policy gate has already asked the
+/// policy table on the request's canonical path; every protected page and server function asks
+/// again for its own action, so a route that reaches it by another path still gets nothing.
+pub fn authorize(action: Action) -> Result<Viewer, Problem> {
+    let viewer = request().viewer;
+    let role = viewer.as_ref().map_or(Role::Anonymous, Viewer::effective_role);
+    match viewer {
+        Some(v) if policy::allows(role, action) => Ok(v),
+        _ => Err(Problem("denied")),
+    }
 }
 
 /// A form post that cannot go ahead, as a short code: the page shows the matching message.
@@ -37,6 +44,15 @@ impl From<sqlx::Error> for Problem {
     fn from(e: sqlx::Error) -> Self {
         tracing::error!(error = %e, "database error while handling a form");
         Problem("unavailable")
+    }
+}
+
+impl From<crate::text::FieldError> for Problem {
+    fn from(e: crate::text::FieldError) -> Self {
+        match e {
+            crate::text::FieldError::Missing => Problem("missing_fields"),
+            crate::text::FieldError::TooLong { .. } => Problem("too_long"),
+        }
     }
 }
 
@@ -52,6 +68,17 @@ impl From<tower_sessions::session::Error> for Problem {
         tracing::error!(error = %e, "session store error while handling a form");
         Problem("unavailable")
     }
+}
+
+/// A unique-constraint violation on one of `constraints` becomes `problem` (a field error the
+/// form shows); any other database error is logged and shown as "try again".
+pub fn on_unique_violation(e: sqlx::Error, constraints: &[&str], problem: Problem) -> Problem {
+    if let sqlx::Error::Database(db) = &e {
+        if db.is_unique_violation() && db.constraint().is_some_and(|c| constraints.contains(&c)) {
+            return problem;
+        }
+    }
+    Problem::from(e)
 }
 
 /// `path` with `error=code` added to its query.
@@ -76,10 +103,42 @@ pub fn finish(back: &str, outcome: Result<String, Problem>) -> Result<(), Server
     Ok(())
 }
 
-/// A safe place to go after signing in: only a local path, never another site.
+/// Where to go after signing in (`next=`): a path on this site and nothing else. The one parser
+/// for it, used at the password step, the code step and the identity provider's callback.
+///
+/// Browsers drop tabs and line breaks from URLs and treat `\\` as `/`, so `/\t/evil.example`
+/// or `/\\evil.example` would leave the site: anything with a control character, space or
+/// backslash is refused, in the value and in its percent-decoded form, and so is anything that
+/// is not plain ASCII (it must fit in a `Location` header as it is).
 pub fn local_path(next: &str) -> Option<String> {
-    let ok = next.starts_with('/') && !next.starts_with("//") && !next.contains('\\');
-    ok.then(|| next.to_string())
+    let local = |p: &str| p.starts_with('/') && !p.starts_with("//");
+    let plain = next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+    if next.len() > 2000 || !local(next) || !plain {
+        return None;
+    }
+    let decoded = percent_decode(next)?;
+    let harmless = !decoded
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || c == '\\');
+    (local(&decoded) && harmless).then(|| next.to_string())
+}
+
+/// Percent-decodes `s` (strictly: a `%` must start an escape); `None` if it is not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let h = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(h, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]
@@ -92,6 +151,34 @@ mod tests {
         assert_eq!(local_path("//evil.example/"), None);
         assert_eq!(local_path("https://evil.example/"), None);
         assert_eq!(local_path("/\\evil.example"), None);
+    }
+
+    #[test]
+    fn next_never_leaves_the_site_however_it_is_spelled() {
+        for bad in [
+            "/\t/evil.example/x",
+            "/%09/evil.example/x",
+            "/%2F/evil.example",
+            "/%2f%2fevil.example",
+            "/%5Cevil.example",
+            "/x\ny",
+            "/x%0ay",
+            "/x%0Dy",
+            "/%",
+            "/%zz",
+            "/café",
+            " /partner",
+            "/partner ",
+            "evil.example",
+            "javascript:alert(1)",
+        ] {
+            assert_eq!(local_path(bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            local_path("/referrals/inbox?status=new&need=food"),
+            Some("/referrals/inbox?status=new&need=food".into())
+        );
+        assert_eq!(local_path("/search?q=caf%C3%A9"), Some("/search?q=caf%C3%A9".into()));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The HTTP surface: Leptos pages and server functions, the HSDS API, static assets, and the
 //! middleware every response passes through (language choice, security headers, compression).
 
-use crate::{hsds, oidc};
+use crate::{hsds, input, oidc};
 use app::audit::{self, Actor, Outcome};
 use app::config::Deployment;
 use app::identity::accounts::{self, Accounts, AuthSession};
@@ -9,7 +9,7 @@ use app::identity::session_keys;
 use app::policy::{self, Method, Role};
 use app::state::AppState;
 use app::web::RequestContext;
-use app::{shell, App};
+use app::{not_found_shell, shell, App};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::extract::Request;
@@ -19,6 +19,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::Router;
 use axum_login::AuthManagerLayerBuilder;
 use leptos::prelude::*;
@@ -90,15 +91,19 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .nest_service(&format!("/{}", options.site_pkg_dir), pkg)
+        // Files in the site root, or the not-found page (which holds no routes: see
+        // `not_found_shell`).
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,
-        >(provide_deployment, shell))
+        >(provide_deployment, not_found_shell))
         .with_state(state.clone())
-        .layer(middleware::from_fn_with_state(state, policy_gate))
+        .layer(middleware::from_fn_with_state(state.clone(), policy_gate))
         .layer(auth)
         .layer(middleware::from_fn(language_from_query))
-        .layer(middleware::from_fn(security_headers))
+        // Before routing, sessions and the policy: one spelling of every path, clean text.
+        .layer(middleware::from_fn(input::check))
+        .layer(middleware::from_fn_with_state(state, security_headers))
         .layer(CompressionLayer::new())
 }
 
@@ -149,7 +154,7 @@ async fn policy_gate(
     mut req: Request<Body>,
     next: Next,
 ) -> Response {
-    let ip = client_ip(&req);
+    let ip = client_ip(&req, &state.deployment.site.trusted_proxies);
     let path = req.uri().path().to_string();
     let method = match *req.method() {
         axum::http::Method::GET | axum::http::Method::HEAD => Method::Get,
@@ -215,8 +220,9 @@ async fn policy_gate(
         if method == Method::Post || path.starts_with("/fn/") {
             return StatusCode::NOT_FOUND.into_response();
         }
+        let signed_in = viewer.is_some();
         req.extensions_mut().insert(RequestContext { viewer, ip });
-        return next.run(req).await;
+        return private_if(signed_in, next.run(req).await);
     };
     if !policy::allows(role, action) {
         if role != Role::Anonymous {
@@ -230,10 +236,27 @@ async fn policy_gate(
             )
             .await;
         }
-        return refusal(method, role, &path, viewer.as_ref());
+        return private_if(
+            viewer.is_some(),
+            refusal(method, role, &path, viewer.as_ref()),
+        );
     }
+    let signed_in = viewer.is_some();
     req.extensions_mut().insert(RequestContext { viewer, ip });
-    next.run(req).await
+    let response = next.run(req).await;
+    private_if(signed_in, response)
+}
+
+/// Whatever a signed-in person is sent may carry their data or someone else's: no cache, shared
+/// or private, keeps a copy.
+fn private_if(signed_in: bool, mut response: Response) -> Response {
+    if signed_in {
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        );
+    }
+    response
 }
 
 /// How a refusal looks: a page asks an anonymous visitor to sign in and sends someone still
@@ -298,17 +321,65 @@ fn is_cross_site(req: &Request<Body>, deployment: &Deployment) -> bool {
     origin != deployment.site.public_url && origin_host != host
 }
 
-/// The client's address as the connection saw it.
-fn client_ip(req: &Request<Body>) -> String {
-    req.extensions()
+/// The client's address: the TCP peer, unless the peer is one of the deployment's trusted
+/// proxies, in which case the nearest address in `X-Forwarded-For` that is not a trusted proxy
+/// (anything further left could have been written by the client itself).
+fn client_ip(req: &Request<Body>, proxies: &[app::config::IpRange]) -> String {
+    let Some(peer) = req
+        .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_default()
+        .map(|c| c.0.ip())
+    else {
+        return String::new();
+    };
+    forwarded_client(peer, header_text(req, header::HeaderName::from_static("x-forwarded-for")).as_deref(), proxies)
+        .to_string()
 }
 
-async fn security_headers(req: Request<Body>, next: Next) -> Response {
+pub fn forwarded_client(
+    peer: std::net::IpAddr,
+    forwarded_for: Option<&str>,
+    proxies: &[app::config::IpRange],
+) -> std::net::IpAddr {
+    let trusted = |ip: &std::net::IpAddr| proxies.iter().any(|p| p.contains(ip));
+    if !trusted(&peer) {
+        return peer;
+    }
+    let mut client = peer;
+    for hop in forwarded_for.unwrap_or("").rsplit(',') {
+        match hop.trim().parse::<std::net::IpAddr>() {
+            Ok(ip) => {
+                client = ip;
+                if !trusted(&ip) {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    client
+}
+
+async fn security_headers(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request<Body>,
+    next: Next,
+) -> Response {
     let mut response = next.run(req).await;
     let h = response.headers_mut();
+    if state.deployment.site.public_url.starts_with("https://") {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        );
+    }
+    // "Use my location" is the only powerful feature the site uses, and only for itself.
+    h.insert(
+        header::HeaderName::from_static("permissions-policy"),
+        HeaderValue::from_static(
+            "geolocation=(self), camera=(), microphone=(), payment=(), usb=(), interest-cohort=()",
+        ),
+    );
     // Pages set their own policy with the hydration script's nonce; everything else gets the
     // strictest one.
     h.entry(header::CONTENT_SECURITY_POLICY)
@@ -327,6 +398,37 @@ async fn security_headers(req: Request<Body>, next: Next) -> Response {
     h.entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-cache"));
     response
+}
+
+/// Settings that are fine on a laptop and dangerous on the internet are refused at start-up
+/// when the deployment looks public (an https address, or listening beyond loopback).
+pub async fn check_deployment(
+    pool: &PgPool,
+    deployment: &Deployment,
+    options: &LeptosOptions,
+) -> anyhow::Result<()> {
+    let https = deployment.site.public_url.starts_with("https://");
+    let loopback = options.site_addr.ip().is_loopback();
+    anyhow::ensure!(
+        !deployment.mail.dev_mailbox || (!https && loopback),
+        "the development mailbox shows every e-mail (invitation links among them) and is for demos on this machine only: \
+         turn it off (mail.dev_mailbox, WRAPAROUND_DEV_MAILBOX) when serving at {} on {}",
+        deployment.site.public_url,
+        options.site_addr
+    );
+    if https {
+        let demo_accounts: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM users WHERE lower(email) LIKE '%@' || $1")
+                .bind(crate::demo::accounts::DOMAIN)
+                .fetch_one(pool)
+                .await?;
+        anyhow::ensure!(
+            demo_accounts == 0,
+            "{demo_accounts} demo accounts (published passwords) are in this database: refusing to serve it at {}",
+            deployment.site.public_url
+        );
+    }
+    Ok(())
 }
 
 pub async fn serve(
@@ -356,6 +458,13 @@ pub async fn serve(
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     println!("Wraparound is serving on http://{addr}");
+    // Without TCP_NODELAY a second small response on a keep-alive connection waits ~40 ms for
+    // the client's delayed ACK (measured: /favicon.svg 46 ms against 1 ms).
+    let listener = listener.tap_io(|stream| {
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -7,6 +7,7 @@ pub mod db;
 pub mod demo;
 pub mod hsds;
 pub mod http;
+pub mod input;
 pub mod jobs;
 pub mod mail;
 pub mod oidc;

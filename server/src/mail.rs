@@ -49,6 +49,7 @@ struct Queued {
     to_address: String,
     subject: String,
     body: String,
+    secret: Option<String>,
     attempts: i32,
 }
 
@@ -62,7 +63,7 @@ fn build(m: &Queued, from: &str, host: &str) -> Result<Message, String> {
         .subject(&m.subject)
         .message_id(Some(format!("<{}@{}>", m.id, host)))
         .header(ContentType::TEXT_PLAIN)
-        .body(m.body.clone())
+        .body(app::mail::delivered_body(&m.body, m.secret.as_deref()))
         .map_err(|e| e.to_string())
 }
 
@@ -81,7 +82,7 @@ pub async fn send_one(
 ) -> anyhow::Result<bool> {
     let mut tx = pool.begin().await?;
     let Some(m): Option<Queued> = sqlx::query_as(
-        "SELECT id, to_address, subject, body, attempts FROM outbox
+        "SELECT id, to_address, subject, body, secret, attempts FROM outbox
           WHERE sent_at IS NULL AND send_after <= now()
           ORDER BY send_after, created_at
           LIMIT 1 FOR UPDATE SKIP LOCKED",
@@ -107,7 +108,10 @@ pub async fn send_one(
     match result {
         Ok(()) => {
             sqlx::query(
-                "UPDATE outbox SET sent_at = now(), delivered_by = $2, attempts = attempts + 1
+                // Once delivered, the outbox keeps no usable link (the dev mailbox still shows
+                // it: it is the delivery).
+                "UPDATE outbox SET sent_at = now(), delivered_by = $2, attempts = attempts + 1,
+                        secret = CASE WHEN $2 = 'dev-mailbox' THEN secret END
                   WHERE id = $1",
             )
             .bind(m.id)

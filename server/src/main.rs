@@ -55,11 +55,16 @@ enum Command {
         #[arg(long)]
         services: Option<u64>,
     },
-    /// Load the Kentucky demo directory if the directory is empty (what `make run` does).
+    /// Load the Kentucky demo directory if the directory is empty, and the demo accounts (what
+    /// `make run` does). Refused on a database that holds anything but demo data.
     SeedDemo {
         /// Where to write the generated datapackage.
         #[arg(long, default_value = "target/demo/ky")]
         dir: PathBuf,
+        /// Plant the demo accounts (known passwords, a state administrator among them) even
+        /// though the database holds other directory data or accounts.
+        #[arg(long)]
+        allow_other_data: bool,
     },
     /// Load 1 million referrals (once) and time referral creation, the inbox and the dashboard
     /// against a running server.
@@ -169,12 +174,15 @@ async fn run() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let pool = db::connect(20).await?;
-            db::prepare(&pool, &deployment).await?;
+            db::check_serving_role(&pool).await?;
+            db::check_schema(&pool).await?;
+            db::prepare_secrets(&pool, &deployment).await?;
             let options = leptos::config::get_configuration(None)?.leptos_options;
+            http::check_deployment(&pool, &deployment, &options).await?;
             http::serve(pool, deployment, options).await
         }
         Command::Migrate => {
-            let pool = db::connect(2).await?;
+            let pool = db::connect_owner(2).await?;
             db::prepare(&pool, &deployment).await?;
             println!("database is up to date");
             Ok(())
@@ -185,7 +193,7 @@ async fn run() -> anyhow::Result<()> {
             full,
             allow_mass_deactivation,
         } => {
-            let pool = db::connect(4).await?;
+            let pool = db::connect_owner(4).await?;
             db::prepare(&pool, &deployment).await?;
             let options = hsds::ImportOptions {
                 source: source.unwrap_or_else(|| source_name(&path)),
@@ -222,9 +230,10 @@ async fn run() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::SeedDemo { dir } => {
-            let pool = db::connect(4).await?;
+        Command::SeedDemo { dir, allow_other_data } => {
+            let pool = db::connect_owner(4).await?;
             db::prepare(&pool, &deployment).await?;
+            demo::check_demo_only(&pool, allow_other_data).await?;
             let (services,): (i64,) = sqlx::query_as("SELECT count(*) FROM services")
                 .fetch_one(&pool)
                 .await?;
@@ -237,21 +246,21 @@ async fn run() -> anyhow::Result<()> {
             let accounts = demo::accounts::seed(
                 &pool,
                 &deployment.onboarding.default_chapter,
-                app::identity::sealed::key(&deployment)?,
+                app::identity::sealed::prepare(&pool, &deployment).await?,
             )
             .await?;
             print!("{}", demo::accounts::describe(&accounts));
             Ok(())
         }
         Command::BenchReferrals { url, requests } => {
-            let pool = db::connect(4).await?;
+            let pool = db::connect_owner(4).await?;
             print!(
                 "{}",
                 bench::referrals(
                     &pool,
                     url.trim_end_matches('/'),
                     requests,
-                    app::identity::sealed::key(&deployment)?,
+                    app::identity::sealed::prepare(&pool, &deployment).await?,
                 )
                 .await?
             );

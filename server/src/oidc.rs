@@ -225,11 +225,31 @@ async fn finish_callback(
         .name()
         .and_then(|n| n.get(None))
         .map(|n| n.to_string());
+    // Only an address the provider has verified counts as the person's.
+    let verified_email = claims
+        .email()
+        .filter(|_| claims.email_verified() == Some(true))
+        .and_then(|e| app::contact::Email::parse(e.as_str()));
 
     let pool = &state.pool;
     if let Some(token) = &flow.invitation {
         let invitation = partners::invitation(pool, token).await?;
         let invitation = invitation.ok_or(Problem("invitation_invalid"))?;
+        // The invitation went to one address: the identity coming back must have proved it
+        // holds that address, or anyone holding the link could bind their own identity to it.
+        let invited = app::contact::Email::parse(&invitation.email);
+        if verified_email.is_none() || verified_email != invited {
+            audit::record_refusal(
+                pool,
+                &Actor { ip: ip.to_string(), ..Actor::default() },
+                "invitation.redeem",
+                Some(&format!("email:{}", invitation.email)),
+                Outcome::Denied,
+                serde_json::json!({ "reason": "identity provider e-mail not verified or not the invited address" }),
+            )
+            .await;
+            return Err(Problem("idp_email_mismatch"));
+        }
         let name = name.unwrap_or(invitation.name.clone());
         let actor = Actor {
             ip: ip.to_string(),
@@ -252,8 +272,5 @@ async fn finish_callback(
         .await?
         .filter(|r| r.active)
         .ok_or(Problem("no_account"))?;
-    if record.locked {
-        return Err(Problem("locked"));
-    }
     after_first_factor(pool, ip, auth, &record, flow.next, "identity provider").await
 }

@@ -165,7 +165,9 @@ async fn hostile_input_gets_a_friendly_4xx_never_a_500(pool: PgPool) {
         ("/search?category=unicorns".into(), 400, "kind of help"),
         ("/search?lat=NaN&lon=1".into(), 400, "read your location"),
         ("/search?age=-3".into(), 400, "Age must be"),
-        ("/search?q=%FF%FE".into(), 200, "result"),
+        // Broken UTF-8 and control bytes are refused before anything reads them.
+        ("/search?q=%FF%FE".into(), 400, "not readable text"),
+        ("/search?q=%00".into(), 400, "control characters"),
         (
             "/programs/not-an-id".into(),
             404,
@@ -308,7 +310,7 @@ async fn responses_carry_security_headers(pool: PgPool) {
         csp
     );
     // Everything else gets the strictest policy.
-    let api = app.get("/api/hsds/").await;
+    let api = app.get("/api/hsds").await;
     assert!(api.headers()["content-security-policy"]
         .to_str()
         .unwrap()
@@ -321,9 +323,13 @@ async fn the_hsds_api_speaks_hsds_3(pool: PgPool) {
     import(&pool, &shared("hsds/spec-3.0/examples/csv"), "spec", true).await;
     let app = TestApp::spawn(pool).await;
 
-    let (status, meta) = app.json("/api/hsds/").await;
+    let (status, meta) = app.json("/api/hsds").await;
     assert_eq!(status, 200);
     assert_eq!(meta["version"], "3.0");
+    // One spelling of every path: the trailing slash is a redirect to it.
+    let slash = app.get("/api/hsds/").await;
+    assert_eq!(slash.status().as_u16(), 308);
+    assert_eq!(location(&slash), "/api/hsds");
 
     let service_list = schema("compiled/service_list.json");
     let (status, page) = app.json("/api/hsds/services?per_page=20").await;

@@ -600,6 +600,7 @@ async fn an_import_killed_mid_write_leaves_nothing_half_written(pool: PgPool) {
                 if url.contains('?') { '&' } else { '?' }
             )
         })
+        .env_remove("WRAPAROUND_OWNER_URL")
         .env(
             "WRAPAROUND_CONFIG",
             concat!(env!("CARGO_MANIFEST_DIR"), "/../Leptos.toml"),

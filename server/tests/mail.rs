@@ -72,6 +72,7 @@ async fn queue(pool: &PgPool, to: &str, subject: &str) {
             to: to.into(),
             subject: subject.into(),
             body: "Hello.\nLink: http://x/y".into(),
+            secret: None,
         },
     )
     .await
@@ -123,6 +124,38 @@ async fn mail_waits_while_smtp_is_down_and_goes_once_when_it_is_back(pool: PgPoo
         .await
         .unwrap();
     assert_eq!(delivered_by, "smtp");
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn a_secret_link_is_delivered_and_then_gone_from_the_outbox(pool: PgPool) {
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let sink = start_sink(port, dir.path()).await;
+    let transport = Transport::smtp(&format!("smtp://127.0.0.1:{port}")).unwrap();
+    let link = "http://x/invitations/0123456789abcdef";
+    app::mail::enqueue(
+        &pool,
+        &app::mail::Message::new(
+            "casey@partner.example",
+            "Your invitation".into(),
+            format!("Create your account:\n{}\n", app::mail::SECRET),
+        )
+        .with_secret(link.into()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(drain(&pool, &transport, FROM, "test").await.unwrap(), 1);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mails = received(&sink);
+    assert!(mails[0]["body"].as_str().unwrap().contains(link));
+    // Sent: the outbox keeps no usable token.
+    let (body, secret): (String, Option<String>) =
+        sqlx::query_as("SELECT body, secret FROM outbox")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(secret, None);
+    assert!(!body.contains("0123456789abcdef"));
 }
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]

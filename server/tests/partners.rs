@@ -52,13 +52,52 @@ async fn a_claim_is_filed_once_reviewed_once_and_the_approval_invites(pool: PgPo
             .unwrap();
     assert_eq!(claims.len(), 1);
     let (claim_id, chapter) = claims[0].clone();
-    let queued: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM outbox WHERE to_address = 'jordan@partner.example'",
+    // The claimant's address is confirmed first: one e-mail with a link, and nothing they typed
+    // in it; the chapter hears nothing yet.
+    let mails: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT to_address, body, secret FROM outbox ORDER BY created_at",
     )
-    .fetch_one(&pool)
+    .fetch_all(&pool)
     .await
     .unwrap();
-    assert_eq!(queued, 1, "one confirmation e-mail");
+    assert_eq!(mails.len(), 1, "one confirmation e-mail: {mails:?}");
+    let (to, body, secret) = &mails[0];
+    assert_eq!(to, "jordan@partner.example");
+    assert!(!body.contains("Jordan") && !body.contains("Director"), "{body}");
+    let link = secret.clone().expect("the confirmation link");
+    assert!(!body.contains(&link), "the link is kept apart from the body");
+    let token = link.rsplit('/').next().unwrap().to_string();
+    let (status, _) = app.page(&format!("/united-way/claims/{claim_id}")).await;
+    assert_ne!(status, 200);
+    let unconfirmed: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM claims WHERE status = 'unconfirmed'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(unconfirmed, 1);
+    // Opening the link changes nothing (a mail scanner may fetch it); the button confirms.
+    let (status, page) = app.page(&format!("/claims/confirm/{token}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Confirm my claim"));
+    let r = app
+        .post_form(&browser(), "/fn/confirm_claim", &[("token", &token)])
+        .await;
+    assert!(
+        location(&r).starts_with("/claim-sent?confirmed=1"),
+        "{}",
+        location(&r)
+    );
+    // Used once.
+    let r = app
+        .post_form(&browser(), "/fn/confirm_claim", &[("token", &token)])
+        .await;
+    assert!(location(&r).contains("error="), "{}", location(&r));
+    let status: String = sqlx::query_scalar("SELECT status FROM claims WHERE id = $1")
+        .bind(claim_id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "pending");
 
     // Bad input is a clear error, never a new claim.
     let r = claim(&app, org, "not-an-email").await;
@@ -237,66 +276,97 @@ async fn invitation_links_work_once_and_expire(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
-async fn wrong_passwords_lock_the_account_and_codes_are_checked_every_time(pool: PgPool) {
-    let app = TestApp::spawn(pool.clone()).await;
+async fn wrong_tries_make_that_place_wait_not_the_owner_and_unknown_accounts_look_the_same(
+    pool: PgPool,
+) {
+    // Behind a proxy the test trusts, so each request can come from its own address.
+    let mut deployment = deployment();
+    deployment.site.trusted_proxies = vec![app::config::IpRange::parse("127.0.0.1").unwrap()];
+    let app = TestApp::spawn_with(pool.clone(), deployment).await;
     let (_, email, secret) = person(&pool, Role::StateAdmin, None, true).await;
-    let client = browser();
-    for _ in 0..5 {
-        let r = app
-            .post_form(
-                &client,
-                "/fn/sign_in",
-                &[("email", &email), ("password", "wrong but long enough")],
-            )
-            .await;
-        assert!(location(&r).contains("error="), "{}", location(&r));
+    let from = |ip: &'static str| move |r: reqwest::RequestBuilder| r.header("X-Forwarded-For", ip);
+    let attacker = browser();
+    let sign_in = |client: &reqwest::Client, ip: &'static str, email: String, password: &'static str| {
+        let request = client
+            .post(format!("{}/fn/sign_in", app.base))
+            .header("Origin", &app.base)
+            .header("Sec-Fetch-Site", "same-origin")
+            .form(&[("email", email), ("password", password.to_string())]);
+        async move { location(&from(ip)(request).send().await.unwrap()) }
+    };
+    let mut real = Vec::new();
+    let mut unknown = Vec::new();
+    for _ in 0..7 {
+        real.push(sign_in(&attacker, "203.0.113.9", email.clone(), "wrong but long enough").await);
+        unknown.push(sign_in(&attacker, "203.0.113.9", "nobody@test.example".into(), "wrong but long enough").await);
     }
-    // Locked: even the right password is refused now.
-    let r = app
-        .post_form(
-            &client,
-            "/fn/sign_in",
-            &[("email", email.as_str()), ("password", PASSWORD)],
-        )
-        .await;
-    assert!(location(&r).ends_with("error=locked"), "{}", location(&r));
-    let failures = audited(&pool, "sign_in").await;
-    assert_eq!(failures.iter().filter(|(o, ..)| o == "failed").count(), 6);
+    // Five free tries, then a wait that says how long; the same for an address with no account.
+    assert!(real[..5].iter().all(|l| l.ends_with("error=wrong_password")), "{real:?}");
+    assert!(real[5].ends_with("error=locked&wait=1"), "{real:?}");
+    assert_eq!(real, unknown, "answers must not tell which accounts exist");
+    // While it waits, even the right password from there is refused...
+    let r = sign_in(&attacker, "203.0.113.9", email.clone(), PASSWORD).await;
+    assert!(r.contains("error=locked&wait="), "{r}");
+    // ...but the owner, somewhere else, signs in as usual.
+    let owner = browser();
+    assert_eq!(sign_in(&owner, "198.51.100.7", email.clone(), PASSWORD).await, "/sign-in/code");
+    // The owner heard about it, once.
+    let notices: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM outbox WHERE to_address = $1 AND subject LIKE 'Someone tried to sign in%'",
+    )
+    .bind(&email)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(notices, 1);
+    let nobody: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE to_address = 'nobody@test.example'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(nobody, 0);
 
-    sqlx::query("UPDATE users SET locked_until = NULL WHERE email = $1")
-        .bind(&email)
+    // The code step: wrong codes count the same way, and the page says it is waiting.
+    let code_from = |ip: &'static str, code: &'static str| {
+        let request = owner
+            .post(format!("{}/fn/verify_sign_in_code", app.base))
+            .header("Origin", &app.base)
+            .header("Sec-Fetch-Site", "same-origin")
+            .form(&[("code", code)]);
+        async move { location(&from(ip)(request).send().await.unwrap()) }
+    };
+    let now = chrono::Utc::now().timestamp() as u64;
+    let wrong_code = if app::identity::mfa::code_at(&secret, now) == "000000" { "000001" } else { "000000" };
+    let mut answers = Vec::new();
+    for _ in 0..6 {
+        answers.push(code_from("198.51.100.7", wrong_code).await);
+    }
+    assert!(answers[..5].iter().all(|l| l.ends_with("error=wrong_code")), "{answers:?}");
+    assert!(answers[5].starts_with("/sign-in/code?error=locked&wait="), "{answers:?}");
+    let (status, page) = {
+        let r = from("198.51.100.7")(owner.get(format!("{}/sign-in/code?error=locked&wait=1", app.base)))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    };
+    assert_eq!(status, 200);
+    assert!(page.contains("Please wait 1 minutes"), "the code page says it is waiting");
+    let failures = audited(&pool, "sign_in").await;
+    assert!(failures.iter().filter(|(o, ..)| o == "failed").count() >= 12);
+
+    // Once the wait is over, the right code works.
+    sqlx::query("UPDATE sign_in_backoff SET blocked_until = NULL")
         .execute(&pool)
         .await
         .unwrap();
-    // The right password leads to the code, and a wrong code is refused.
-    let r = app
-        .post_form(
-            &client,
-            "/fn/sign_in",
-            &[("email", email.as_str()), ("password", PASSWORD)],
-        )
-        .await;
-    assert_eq!(location(&r), "/sign-in/code");
-    let r = app
-        .post_form(&client, "/fn/verify_sign_in_code", &[("code", "000000")])
-        .await;
-    let wrong = if app::identity::mfa::code_at(&secret, chrono::Utc::now().timestamp() as u64)
-        == "000000"
-    {
-        "/account"
-    } else {
-        "/sign-in/code?error=wrong_code"
-    };
-    assert_eq!(location(&r), wrong);
-    // Unknown accounts get the same answer as wrong passwords.
-    let r = app
-        .post_form(
-            &browser(),
-            "/fn/sign_in",
-            &[("email", "nobody@test.example"), ("password", PASSWORD)],
-        )
-        .await;
-    assert!(location(&r).ends_with("error=wrong_password"));
+    let code = app::identity::mfa::code_at(&secret, chrono::Utc::now().timestamp() as u64);
+    let request = owner
+        .post(format!("{}/fn/verify_sign_in_code", app.base))
+        .header("Origin", &app.base)
+        .header("Sec-Fetch-Site", "same-origin")
+        .header("X-Forwarded-For", "198.51.100.7")
+        .form(&[("code", code)]);
+    assert_eq!(location(&request.send().await.unwrap()), "/account");
 }
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
@@ -492,11 +562,14 @@ async fn a_partner_admin_manages_only_their_own_organization(pool: PgPool) {
         )
         .await;
     assert_eq!(location(&r), "/partner/team?done=invited");
-    let body: String =
-        sqlx::query_scalar("SELECT body FROM outbox WHERE to_address = 'drew@partner.example'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let (body, secret): (String, Option<String>) = sqlx::query_as(
+        "SELECT body, secret FROM outbox WHERE to_address = 'drew@partner.example'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(!body.contains("/invitations/"), "the token waits apart from the body");
+    let body = app::mail::delivered_body(&body, secret.as_deref());
     let link = body
         .split_whitespace()
         .find(|w| w.contains("/invitations/"))

@@ -505,6 +505,28 @@ async fn united_way_queues_follow_the_clock_and_reminders_go_once_a_day(pool: Pg
     // Resident follow-up: closed as provided two weeks ago, until the outreach is logged.
     let (other, v) = referral_ids(&pool).await[1];
     act(&s, &specialist, other, v, &[("action", "close_provided")]).await;
+    // Outreach is logged only for referrals in the queue now: not yet...
+    let early = s
+        .app
+        .post_form(
+            &specialist,
+            "/fn/log_outreach",
+            &[
+                ("referral_id", &other.to_string()),
+                ("queue", "resident_follow_up"),
+                ("method", "phone"),
+                ("result", "Too early"),
+            ],
+        )
+        .await;
+    assert!(location(&early).ends_with("error=not_found"), "{}", location(&early));
+    // ...and once it closed two weeks ago (the server's clock is the real one: move the closing).
+    sqlx::query("UPDATE referrals SET closed_at = closed_at - make_interval(days => $2) WHERE id = $1")
+        .bind(other)
+        .bind(settings.follow_up_after_days as i32 + 1)
+        .execute(&pool)
+        .await
+        .unwrap();
     let follow = in_days(settings.follow_up_after_days as i64 + 1);
     assert_eq!(
         queue(&pool, Queue::ResidentFollowUp, &settings, follow)
@@ -602,22 +624,14 @@ async fn a_server_killed_while_creating_a_referral_leaves_nothing_half_written(p
         .local_addr()
         .unwrap()
         .port();
-    let url = {
-        let options = pool.connect_options();
-        let db = options.get_database().unwrap().to_string();
-        let base = std::env::var("DATABASE_URL").unwrap();
-        let (head, query) = match base.split_once('?') {
-            Some((h, q)) => (h.to_string(), format!("?{q}&")),
-            None => (base.clone(), "?".to_string()),
-        };
-        let (server, _) = head.rsplit_once('/').unwrap();
-        format!("{server}/{db}{query}application_name=killed-referral")
-    };
+    // `serve` runs as the runtime role, as in production (it refuses a superuser).
+    let url = url_as(&pool, runtime_role(&pool).await, "killed-referral");
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
         .arg("serve")
         .current_dir(root)
         .env("DATABASE_URL", url)
+        .env_remove("WRAPAROUND_OWNER_URL")
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
         .env("LEPTOS_OUTPUT_NAME", "wraparound")
         .env("LEPTOS_SITE_ROOT", "target/site")

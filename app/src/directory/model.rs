@@ -232,3 +232,44 @@ mod tests {
         assert_eq!(p.tel_uri(), "tel:5025550142,12");
     }
 }
+
+/// A link from a feed that may be shown as a link: an absolute http(s) URL with a host and
+/// nothing in it a browser would strip or reinterpret. Anything else (`javascript:`, relative
+/// paths, text with spaces) is not a link. The program pages and the HSDS API use this one filter.
+pub fn web_link(url: &str) -> Option<String> {
+    let url = url.trim();
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let clean = !url
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '\\' || c == '"' || c == '<' || c == '>');
+    (clean && !host.is_empty() && !host.starts_with('@') && url.len() <= 2000).then(|| url.to_string())
+}
+
+#[cfg(test)]
+mod link_tests {
+    use super::web_link;
+
+    #[test]
+    fn only_absolute_web_addresses_are_links() {
+        assert_eq!(web_link("https://example.org/x").as_deref(), Some("https://example.org/x"));
+        assert_eq!(web_link(" http://example.org ").as_deref(), Some("http://example.org"));
+        for bad in [
+            "javascript:alert(1)",
+            "JAVASCRIPT:alert(1)",
+            "data:text/html,<b>x</b>",
+            "/relative",
+            "www.example.org",
+            "https://",
+            "https:///path",
+            "https://exa mple.org",
+            "https://example.org/\tx",
+            "https://example.org/\\x",
+            "https://example.org/\"onmouseover=",
+        ] {
+            assert_eq!(web_link(bad), None, "{bad:?}");
+        }
+    }
+}

@@ -659,8 +659,13 @@ pub async fn program(pool: &PgPool, id: Uuid, service_id: Uuid) -> Result<Progra
         None => None,
     };
     let open_now: bool = row.try_get("open_now")?;
-    let website: Option<String> = row.try_get("url")?;
-    let organization_website: Option<String> = row.try_get("organization_website")?;
+    // Feed links are shown only if they are web addresses (a `javascript:` URL is not a link).
+    let website = row
+        .try_get::<Option<String>, _>("url")?
+        .and_then(|u| web_link(&u));
+    let organization_website = row
+        .try_get::<Option<String>, _>("organization_website")?
+        .and_then(|u| web_link(&u));
     Ok(Program {
         id: row.try_get("id")?,
         share_code: row.try_get("share_code")?,

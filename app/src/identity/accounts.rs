@@ -7,10 +7,6 @@ use axum_login::{AuthUser, AuthnBackend, UserId};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-/// Failed sign-ins in a row (wrong password or wrong code) before the account is locked.
-pub const LOCKOUT_AFTER: i32 = 5;
-pub const LOCKOUT_MINUTES: i32 = 15;
-
 /// What a session remembers about its person. The security stamp is part of the session: when it
 /// changes (deactivation, MFA reset) every existing session of that person stops working.
 #[derive(Clone, Debug)]
@@ -73,11 +69,10 @@ pub struct SignInRecord {
     pub totp_secret: Option<String>,
     pub last_totp_step: Option<i64>,
     pub active: bool,
-    pub locked: bool,
 }
 
-const SIGN_IN_COLUMNS: &str = "id, email, role, password_hash, totp_secret, last_totp_step, active,
-     coalesce(locked_until > now(), false) AS locked";
+const SIGN_IN_COLUMNS: &str =
+    "id, email, role, password_hash, totp_secret, last_totp_step, active";
 
 pub async fn by_email(pool: &PgPool, email: &str) -> sqlx::Result<Option<SignInRecord>> {
     sqlx::query_as(&format!(
@@ -111,35 +106,13 @@ pub async fn by_identity_provider(
     .await
 }
 
-/// Counts a failed attempt; the `LOCKOUT_AFTER`th in a row locks the account for a while.
-/// Returns true when this failure locked it.
-pub async fn record_failure(pool: &PgPool, id: Uuid) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "UPDATE users SET
-             failed_sign_ins = CASE WHEN failed_sign_ins + 1 >= $2 THEN 0 ELSE failed_sign_ins + 1 END,
-             locked_until = CASE WHEN failed_sign_ins + 1 >= $2
-                                 THEN now() + make_interval(mins => $3) ELSE locked_until END
-          WHERE id = $1
-          RETURNING locked_until > now()",
-    )
-    .bind(id)
-    .bind(LOCKOUT_AFTER)
-    .bind(LOCKOUT_MINUTES)
-    .fetch_one(pool)
-    .await
-    .map(|locked: Option<bool>| locked.unwrap_or(false))
-}
-
+/// A code was accepted: its time step is the last one that may ever be used again.
 pub async fn record_success(pool: &PgPool, id: Uuid, totp_step: Option<i64>) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE users SET failed_sign_ins = 0, locked_until = NULL,
-                          last_totp_step = coalesce($2, last_totp_step)
-          WHERE id = $1",
-    )
-    .bind(id)
-    .bind(totp_step)
-    .execute(pool)
-    .await?;
+    sqlx::query("UPDATE users SET last_totp_step = coalesce($2, last_totp_step) WHERE id = $1")
+        .bind(id)
+        .bind(totp_step)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 

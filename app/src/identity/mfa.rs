@@ -11,8 +11,15 @@ pub fn new_secret() -> String {
     Secret::generate_secret().to_encoded().to_string()
 }
 
+/// RFC 4226 asks for at least 128 bits; anything shorter (an empty secret above all) is refused,
+/// never used to check a code.
+pub const MIN_SECRET_BYTES: usize = 16;
+
 fn totp(secret_b32: &str, issuer: &str, account: &str) -> Option<TOTP> {
     let bytes = Secret::Encoded(secret_b32.to_string()).to_bytes().ok()?;
+    if bytes.len() < MIN_SECRET_BYTES {
+        return None;
+    }
     // `new_unchecked` allows issuers with spaces and any account name.
     Some(TOTP::new_unchecked(
         Algorithm::SHA1,
@@ -105,6 +112,26 @@ mod tests {
         assert_eq!(check(&secret, &code, now + 120, None), None, "too late");
         assert_eq!(check(&secret, "12345", now, None), None);
         assert_eq!(check(&secret, "abcdef", now, None), None);
+    }
+
+    #[test]
+    fn short_or_empty_secrets_check_no_code() {
+        let now = 1_800_000_000;
+        // The code an empty key would give is easy to compute; it must never be accepted.
+        let empty = TOTP::new_unchecked(Algorithm::SHA1, 6, 1, STEP, vec![], None, String::new());
+        let public_code = empty.generate(now);
+        assert_eq!(check("", &public_code, now, None), None);
+        // 15 bytes (24 base32 characters) is one byte short.
+        let short = "JBSWY3DPEHPK3PXPJBSWY3DP";
+        assert_eq!(Secret::Encoded(short.into()).to_bytes().unwrap().len(), 15);
+        let short_code = TOTP::new_unchecked(
+            Algorithm::SHA1, 6, 1, STEP,
+            Secret::Encoded(short.into()).to_bytes().unwrap(), None, String::new(),
+        )
+        .generate(now);
+        assert_eq!(check(short, &short_code, now, None), None);
+        assert_eq!(code_at("", now), "");
+        assert!(Secret::Encoded(new_secret()).to_bytes().unwrap().len() >= MIN_SECRET_BYTES);
     }
 
     #[test]

@@ -5,6 +5,8 @@
 #[cfg(feature = "ssr")]
 pub mod accounts;
 #[cfg(feature = "ssr")]
+pub mod backoff;
+#[cfg(feature = "ssr")]
 pub mod mfa;
 #[cfg(feature = "ssr")]
 pub mod pages;
@@ -130,7 +132,6 @@ pub async fn after_first_factor(
             .await?;
         return Ok("/sign-in/code".into());
     }
-    accounts::record_success(pool, record.id, None).await?;
     complete_sign_in(pool, ip, auth, record, via).await?;
     Ok("/onboarding".into())
 }
@@ -187,6 +188,51 @@ async fn refuse_sign_in(email: &str, reason: &str, user: Option<Uuid>) {
     .await;
 }
 
+/// Where a sign-in form goes back to when it must wait: the page says for how long.
+#[cfg(feature = "ssr")]
+fn wait_page(back: &str, seconds: i64) -> String {
+    format!(
+        "{}&wait={}",
+        crate::web::with_error(back, "locked"),
+        backoff::minutes(seconds)
+    )
+}
+
+/// A wrong password or code: counted, and when it starts a wait, the account's owner (if the
+/// address has an account) hears about it by e-mail, at most once a day.
+#[cfg(feature = "ssr")]
+async fn count_failure(
+    pool: &sqlx::PgPool,
+    email: &str,
+    ip: &str,
+    owner: Option<&accounts::SignInRecord>,
+) -> Result<Option<i64>, Problem> {
+    let started = backoff::failed(pool, email, ip).await?;
+    if let (Some(wait), Some(owner)) = (started, owner) {
+        if crate::rate_limit::allow(pool, crate::rate_limit::BACKOFF_NOTICE, &owner.email).await? {
+            let d = &crate::state::AppState::get().deployment;
+            let locale = crate::i18n::Locale::en;
+            crate::mail::enqueue(
+                pool,
+                &crate::mail::Message::new(
+                    &owner.email,
+                    tr!(locale, mail_backoff_subject, site = d.site.name.clone()),
+                    tr!(
+                        locale,
+                        mail_backoff_body,
+                        site = d.site.name.clone(),
+                        ip = ip,
+                        minutes = backoff::minutes(wait)
+                    ),
+                ),
+            )
+            .await?;
+            crate::mail::nudge(pool).await;
+        }
+    }
+    Ok(started)
+}
+
 /// Email and password, the first factor for local accounts.
 #[server(prefix = "/fn", endpoint = "sign_in")]
 pub async fn sign_in(
@@ -207,29 +253,32 @@ pub async fn sign_in(
         if email.is_empty() || password.is_empty() || email.len() > 320 || password.len() > 1024 {
             return Err(Problem("missing_credentials"));
         }
-        if !crate::rate_limit::allow(&pool, crate::rate_limit::SIGN_IN_PER_IP, &ip).await?
-            || !crate::rate_limit::allow(&pool, crate::rate_limit::SIGN_IN_PER_ACCOUNT, &email)
-                .await?
-        {
+        // A whole hospital or library may sign in from one address: the per-address ceiling is
+        // far above what one person does, and backoff (per e-mail and address) does the rest.
+        if !crate::rate_limit::allow(&pool, crate::rate_limit::SIGN_IN_PER_IP, &ip).await? {
             refuse_sign_in(&email, "rate limited", None).await;
             return Err(Problem("rate_limited"));
+        }
+        if let Some(wait) = backoff::waiting(&pool, &email, &ip).await? {
+            refuse_sign_in(&email, "waiting after wrong tries", None).await;
+            return Ok(wait_page(&back, wait));
         }
         let record = accounts::by_email(&pool, &email).await?;
         let stored = record.as_ref().and_then(|r| r.password_hash.clone());
         let matches = passwords::verify_blocking(password, stored).await;
-        let Some(record) = record.filter(|r| r.active) else {
-            refuse_sign_in(&email, "unknown or deactivated account", None).await;
-            return Err(Problem("wrong_password"));
-        };
-        if record.locked {
-            refuse_sign_in(&email, "account locked", Some(record.id)).await;
-            return Err(Problem("locked"));
+        let record = record.filter(|r| r.active);
+        if !matches || record.is_none() {
+            // Unknown addresses are counted and answered exactly like wrong passwords.
+            let started = count_failure(&pool, &email, &ip, record.as_ref()).await?;
+            let reason = if record.is_some() { "wrong password" } else { "unknown or deactivated account" };
+            refuse_sign_in(&email, reason, record.as_ref().map(|r| r.id)).await;
+            return match started {
+                Some(wait) => Ok(wait_page(&back, wait)),
+                None => Err(Problem("wrong_password")),
+            };
         }
-        if !matches {
-            let locked = accounts::record_failure(&pool, record.id).await?;
-            refuse_sign_in(&email, "wrong password", Some(record.id)).await;
-            return Err(Problem(if locked { "locked" } else { "wrong_password" }));
-        }
+        let record = record.expect("checked above");
+        backoff::succeeded(&pool, &email, &ip).await?;
         after_first_factor(&pool, &ip, &mut auth, &record, next.clone(), "password").await
     }
     .await;
@@ -242,6 +291,7 @@ pub async fn verify_sign_in_code(code: String) -> Result<(), ServerFnError> {
     let mut auth: accounts::AuthSession = leptos_axum::extract().await?;
     let outcome = async {
         let pool = crate::state::AppState::get().pool;
+        let ip = crate::web::request().ip;
         let pending: Option<PendingCode> = auth.session.get(session_keys::PENDING_CODE).await?;
         let Some(pending) = pending else {
             return Err(Problem("expired"));
@@ -250,31 +300,37 @@ pub async fn verify_sign_in_code(code: String) -> Result<(), ServerFnError> {
             .await?
             .filter(|r| r.active)
             .ok_or(Problem("expired"))?;
-        if record.locked {
-            refuse_sign_in(&record.email, "account locked", Some(record.id)).await;
-            return Err(Problem("locked"));
+        if let Some(wait) = backoff::waiting(&pool, &record.email, &ip).await? {
+            refuse_sign_in(&record.email, "waiting after wrong tries", Some(record.id)).await;
+            return Ok(wait_page("/sign-in/code", wait));
         }
         let now = chrono::Utc::now().timestamp() as u64;
         let key = sealed::key(&crate::state::AppState::get().deployment)?;
-        let secret = record
-            .totp_secret
-            .as_deref()
-            .and_then(|s| key.open(s))
-            .unwrap_or_default();
+        // A secret that does not open is an error, never an empty key: with an empty key the
+        // expected code would be public.
+        let secret = match record.totp_secret.as_deref().map(|s| key.open(s)) {
+            Some(Some(secret)) => secret,
+            Some(None) => {
+                tracing::error!(user = %record.id, "this person's sign-in secret cannot be opened with the server's secrets key (wrong or replaced key file?); refusing the code");
+                refuse_sign_in(&record.email, "sign-in secret cannot be opened", Some(record.id)).await;
+                return Err(Problem("unavailable"));
+            }
+            None => return Err(Problem("expired")),
+        };
         let step = mfa::check(&secret, &code, now, record.last_totp_step);
         let recovery = step.is_none()
             && code.trim().len() > 6
+            && code.trim().len() <= 40
             && accounts::use_recovery_code(&pool, record.id, &code).await?;
         if step.is_none() && !recovery {
-            let locked = accounts::record_failure(&pool, record.id).await?;
+            let started = count_failure(&pool, &record.email, &ip, Some(&record)).await?;
             refuse_sign_in(&record.email, "wrong code", Some(record.id)).await;
-            if locked {
-                auth.session
-                    .remove::<PendingCode>(session_keys::PENDING_CODE)
-                    .await?;
-            }
-            return Err(Problem(if locked { "locked" } else { "wrong_code" }));
+            return match started {
+                Some(wait) => Ok(wait_page("/sign-in/code", wait)),
+                None => Err(Problem("wrong_code")),
+            };
         }
+        backoff::succeeded(&pool, &record.email, &ip).await?;
         accounts::record_success(&pool, record.id, step).await?;
         auth.session
             .remove::<PendingCode>(session_keys::PENDING_CODE)
@@ -284,7 +340,7 @@ pub async fn verify_sign_in_code(code: String) -> Result<(), ServerFnError> {
         } else {
             format!("{} + authenticator code", pending.via)
         };
-        complete_sign_in(&pool, &crate::web::request().ip, &mut auth, &record, &via).await?;
+        complete_sign_in(&pool, &ip, &mut auth, &record, &via).await?;
         if recovery {
             audit::record(
                 &pool,

@@ -81,6 +81,7 @@ pub fn ClaimPage() -> impl IntoView {
             <FormAlert />
             <form class="stack mt-4" method="post" action="/fn/claim_site">
                 <input type="hidden" name="organization_id" value=target.id.to_string() />
+                <input type="hidden" name="idempotency_key" value=crate::idempotency::new_key() />
                 <label class="form-field">
                     <span class="field-label">{tr!(locale, your_name_label)}</span>
                     <input class="field w-full" name="name" autocomplete="name" required maxlength="200" />
@@ -116,6 +117,8 @@ pub fn ClaimPage() -> impl IntoView {
     }
 }
 
+/// After filing: check your e-mail. After confirming (`?confirmed=1`): the claim went to the
+/// chapter.
 #[component]
 pub fn ClaimSentPage() -> impl IntoView {
     let locale = use_i18n().get_locale_untracked();
@@ -123,12 +126,55 @@ pub fn ClaimSentPage() -> impl IntoView {
     let chapter = query("chapter")
         .and_then(|c| deployment.onboarding.chapter(&c).map(|c| c.name.clone()))
         .unwrap_or_else(|| deployment.onboarding.chapter_for_county(None).name.clone());
+    let (title, body) = if query("confirmed").is_some() {
+        (
+            tr!(locale, claim_sent_title),
+            tr!(locale, claim_sent_body, chapter = chapter),
+        )
+    } else {
+        (
+            tr!(locale, claim_check_email_title),
+            tr!(locale, claim_check_email_body),
+        )
+    };
     view! {
-        <Title text=tr!(locale, claim_sent_title) />
+        <Title text=title.clone() />
         <div class="page narrow">
-            <h1 class="page-title">{tr!(locale, claim_sent_title)}</h1>
-            <p class="mt-2">{tr!(locale, claim_sent_body, chapter = chapter)}</p>
+            <h1 class="page-title">{title}</h1>
+            <p class="mt-2">{body}</p>
             <p class="mt-4"><a class="link" href="/">{tr!(locale, go_home)}</a></p>
+        </div>
+    }
+}
+
+/// `/claims/confirm/:token`, opened from the e-mail: a button confirms (a GET changes nothing).
+#[component]
+pub fn ClaimConfirmPage() -> impl IntoView {
+    let locale = use_i18n().get_locale_untracked();
+    let token = param("token");
+    let content = async move {
+        let state = AppState::get();
+        let organization = store::claim_to_confirm(&state.pool, &token).await.ok().flatten();
+        let Some(organization) = organization else {
+            set_status(404);
+            return view! { <p class="mt-2" role="alert">{tr!(locale, claim_confirm_invalid)}</p> }.into_any();
+        };
+        view! {
+            <p class="mt-2">{tr!(locale, claim_confirm_body, organization = organization)}</p>
+            <FormAlert />
+            <form class="mt-4" method="post" action="/fn/confirm_claim">
+                <input type="hidden" name="token" value=token.clone() />
+                <button class="button-primary" type="submit">{tr!(locale, claim_confirm_button)}</button>
+            </form>
+        }
+        .into_any()
+    };
+    view! {
+        <Title text=tr!(locale, claim_confirm_title) />
+        <Meta name="robots" content="noindex" />
+        <div class="page narrow">
+            <h1 class="page-title">{tr!(locale, claim_confirm_title)}</h1>
+            {loaded(content)}
         </div>
     }
 }
@@ -150,9 +196,15 @@ pub fn ClaimsQueuePage() -> impl IntoView {
         let Some(viewer) = viewer else {
             return ().into_any();
         };
-        let chapter = match viewer.effective_role() {
-            Role::StateAdmin => None,
-            _ => viewer.chapter.clone(),
+        // "All chapters" is for state administrators only; a reviewer without a chapter sees
+        // nothing.
+        let chapter = match (viewer.effective_role(), viewer.chapter.clone()) {
+            (Role::StateAdmin, _) => None,
+            (Role::ChapterReviewer, Some(c)) => Some(c),
+            _ => {
+                set_status(403);
+                return view! { <p role="alert">{tr!(locale, err_denied)}</p> }.into_any();
+            }
         };
         let (claims, pending) = match (
             store::claims(&state.pool, chapter.as_deref(), &status).await,

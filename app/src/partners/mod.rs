@@ -66,39 +66,8 @@ pub fn assignable_roles(org_type: Option<&str>) -> Vec<Role> {
     roles
 }
 
-/// A plausible e-mail address: something@something.tld, no spaces, not absurdly long.
-pub fn looks_like_email(s: &str) -> bool {
-    let s = s.trim();
-    let Some((local, domain)) = s.split_once('@') else {
-        return false;
-    };
-    s.len() <= 254
-        && !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !s
-            .chars()
-            .any(|c| c.is_whitespace() || c == '<' || c == '>' || c == ',')
-}
-
-/// A U.S. phone number: ten digits once punctuation (and a leading 1) is dropped.
-pub fn normalize_phone(s: &str) -> Option<String> {
-    let digits: String = s.chars().filter(|c| c.is_ascii_digit()).collect();
-    let digits = digits
-        .strip_prefix('1')
-        .filter(|d| d.len() == 10)
-        .unwrap_or(&digits);
-    (digits.len() == 10).then(|| format!("({}) {}-{}", &digits[..3], &digits[3..6], &digits[6..]))
-}
-
 fn required(s: &str, max: usize) -> Result<String, Problem> {
-    let s = s.trim();
-    if s.is_empty() || s.chars().count() > max {
-        Err(Problem("missing_fields"))
-    } else {
-        Ok(s.to_string())
-    }
+    crate::text::required(s, max).map_err(Problem::from)
 }
 
 /// The e-mail inviting someone to create their account: two links, one for a password and one
@@ -112,6 +81,8 @@ fn invitation_email(
 ) -> crate::mail::Message {
     let d = &state.deployment;
     let locale = Locale::en;
+    // The token is the secret: the body holds a placeholder, the outbox drops the link once
+    // the message is delivered.
     let link = format!("{}/invitations/{token}", d.site.public_url);
     let idp = if d.identity.oidc_issuer.is_empty() {
         String::new()
@@ -120,26 +91,29 @@ fn invitation_email(
             locale,
             mail_invitation_idp,
             provider = d.identity.provider_name.clone(),
-            link = format!("{link}?via=idp")
+            link = format!("{}?via=idp", crate::mail::SECRET)
         )
     };
-    crate::mail::Message {
-        to: to.to_string(),
-        subject: tr!(locale, mail_invitation_subject, site = d.site.name.clone()),
-        body: tr!(
+    crate::mail::Message::new(
+        to,
+        tr!(locale, mail_invitation_subject, site = d.site.name.clone()),
+        tr!(
             locale,
             mail_invitation_body,
             name = name,
             organization = organization,
-            link = link,
+            link = crate::mail::SECRET,
             idp = idp,
             days = d.onboarding.invitation_valid_days,
             site = d.site.name.clone()
         ),
-    }
+    )
+    .with_secret(link)
 }
 
-/// "Claim this site": anyone may ask; the chapter for the organization's county reviews it.
+/// "Claim this site": anyone may ask. The claim waits until the claimant confirms their e-mail
+/// address through a link sent to it; only then does it reach the chapter for the organization's
+/// county. Nothing the claimant typed is put in an e-mail to an address not yet confirmed.
 #[server(prefix = "/fn", endpoint = "claim_site")]
 pub async fn claim_site(
     organization_id: String,
@@ -148,6 +122,7 @@ pub async fn claim_site(
     phone: String,
     job_title: String,
     org_type: String,
+    idempotency_key: Option<String>,
 ) -> Result<(), ServerFnError> {
     let back = format!(
         "/organizations/{}/claim",
@@ -156,7 +131,9 @@ pub async fn claim_site(
     let outcome = async {
         let state = AppState::get();
         let locale = Locale::en;
-        let actor = Actor::current().with_email(&email);
+        // Normalised first, so "A@x.org" and "a@x.org " share one rate limit.
+        let email = crate::contact::Email::parse(&email).ok_or(Problem("bad_email"))?;
+        let actor = Actor::current().with_email(email.as_str());
         let organization_id =
             Uuid::parse_str(&organization_id).map_err(|_| Problem("not_found"))?;
         let target = store::claim_target(&state.pool, organization_id)
@@ -164,8 +141,12 @@ pub async fn claim_site(
             .ok_or(Problem("not_found"))?;
         if !crate::rate_limit::allow(&state.pool, crate::rate_limit::CLAIMS_PER_IP, &actor.ip)
             .await?
-            || !crate::rate_limit::allow(&state.pool, crate::rate_limit::CLAIMS_PER_EMAIL, &email)
-                .await?
+            || !crate::rate_limit::allow(
+                &state.pool,
+                crate::rate_limit::CLAIMS_PER_EMAIL,
+                email.as_str(),
+            )
+            .await?
         {
             audit::record_refusal(
                 &state.pool,
@@ -181,13 +162,9 @@ pub async fn claim_site(
         if target.is_partner {
             return Err(Problem("already_partner"));
         }
-        let name = required(&name, 200)?;
-        let job_title = required(&job_title, 200)?;
-        let email = email.trim().to_lowercase();
-        if !looks_like_email(&email) {
-            return Err(Problem("bad_email"));
-        }
-        let phone = normalize_phone(&phone).ok_or(Problem("bad_phone"))?;
+        let name = required(&name, crate::text::limits::NAME)?;
+        let job_title = required(&job_title, crate::text::limits::NAME)?;
+        let phone = crate::contact::Phone::parse(&phone).ok_or(Problem("bad_phone"))?;
         let org_type = OrgType::parse(&org_type).ok_or(Problem("missing_fields"))?;
         let chapter = state
             .deployment
@@ -196,16 +173,20 @@ pub async fn claim_site(
             .clone();
         let claim = store::NewClaim {
             organization_id,
-            name: name.clone(),
-            email: email.clone(),
-            phone,
+            name,
+            email: email.to_string(),
+            phone: phone.display(),
             job_title,
             org_type,
             county: target.county.clone(),
             chapter: chapter.id.clone(),
         };
         let mut tx = state.pool.begin().await?;
-        if let Some(id) = store::file_claim(&mut tx, &claim).await? {
+        let key = crate::idempotency::parse(idempotency_key.as_deref());
+        if let Some(done) = crate::idempotency::take(&mut tx, key, None, "claim_site").await? {
+            return Ok(done);
+        }
+        if let Some((id, token)) = store::file_claim(&mut tx, &claim).await? {
             audit::record(
                 &mut *tx,
                 &actor,
@@ -215,55 +196,98 @@ pub async fn claim_site(
                 serde_json::json!({ "organization": organization_id, "chapter": chapter.id }),
             )
             .await?;
+            let link = format!("{}/claims/confirm/{token}", state.deployment.site.public_url);
             crate::mail::enqueue(
                 &mut *tx,
-                &crate::mail::Message {
-                    to: email.clone(),
-                    subject: tr!(
+                &crate::mail::Message::new(
+                    email.as_str(),
+                    tr!(locale, mail_claim_confirm_subject, organization = target.name.clone()),
+                    tr!(
                         locale,
-                        mail_claim_received_subject,
-                        organization = target.name.clone()
-                    ),
-                    body: tr!(
-                        locale,
-                        mail_claim_received_body,
-                        name = name.clone(),
+                        mail_claim_confirm_body,
                         organization = target.name.clone(),
-                        chapter = chapter.name.clone(),
-                        site = state.deployment.site.name.clone()
+                        site = state.deployment.site.name.clone(),
+                        link = crate::mail::SECRET,
+                        days = store::CONFIRM_WITHIN_DAYS
                     ),
-                },
+                )
+                .with_secret(link),
             )
             .await?;
-            for reviewer in store::reviewer_emails(&state.pool, &chapter.id).await? {
-                crate::mail::enqueue(
-                    &mut *tx,
-                    &crate::mail::Message {
-                        to: reviewer,
-                        subject: tr!(
-                            locale,
-                            mail_claim_to_review_subject,
-                            organization = target.name.clone()
-                        ),
-                        body: tr!(
-                            locale,
-                            mail_claim_to_review_body,
-                            organization = target.name.clone(),
-                            link = format!(
-                                "{}/united-way/claims/{id}",
-                                state.deployment.site.public_url
-                            )
-                        ),
-                    },
-                )
-                .await?;
-            }
+        }
+        let next = "/claim-sent".to_string();
+        crate::idempotency::complete(&mut tx, key, &next).await?;
+        tx.commit().await?;
+        crate::mail::nudge(&state.pool).await;
+        Ok(next)
+    }
+    .await;
+    finish(&back, outcome)
+}
+
+/// The claimant confirms their address (a button on the page the e-mailed link opens: a link
+/// scanner fetching the page confirms nothing). The claim then goes to its chapter's reviewers.
+#[server(prefix = "/fn", endpoint = "confirm_claim")]
+pub async fn confirm_claim(token: String) -> Result<(), ServerFnError> {
+    let back = format!("/claims/confirm/{}", crate::identity::urlencode(&token));
+    let outcome = async {
+        let state = AppState::get();
+        let locale = Locale::en;
+        let mut tx = state.pool.begin().await?;
+        let Some(claim) = store::confirm_claim(&mut tx, token.trim()).await? else {
+            return Err(Problem("invitation_invalid"));
+        };
+        let chapter = state
+            .deployment
+            .onboarding
+            .chapter(&claim.chapter)
+            .map(|c| c.name.clone())
+            .unwrap_or_default();
+        audit::record(
+            &mut *tx,
+            &Actor::current().with_email(&claim.email),
+            "claim.confirmed",
+            Some(&format!("claim:{}", claim.id)),
+            Outcome::Ok,
+            serde_json::json!({ "organization": claim.organization_id }),
+        )
+        .await?;
+        crate::mail::enqueue(
+            &mut *tx,
+            &crate::mail::Message::new(
+                &claim.email,
+                tr!(locale, mail_claim_received_subject, organization = claim.organization_name.clone()),
+                tr!(
+                    locale,
+                    mail_claim_received_body,
+                    organization = claim.organization_name.clone(),
+                    chapter = chapter.clone(),
+                    site = state.deployment.site.name.clone()
+                ),
+            ),
+        )
+        .await?;
+        for reviewer in store::reviewer_emails(&state.pool, &claim.chapter).await? {
+            crate::mail::enqueue(
+                &mut *tx,
+                &crate::mail::Message::new(
+                    &reviewer,
+                    tr!(locale, mail_claim_to_review_subject, organization = claim.organization_name.clone()),
+                    tr!(
+                        locale,
+                        mail_claim_to_review_body,
+                        organization = claim.organization_name.clone(),
+                        link = format!("{}/united-way/claims/{}", state.deployment.site.public_url, claim.id)
+                    ),
+                ),
+            )
+            .await?;
         }
         tx.commit().await?;
         crate::mail::nudge(&state.pool).await;
         Ok(format!(
-            "/claim-sent?chapter={}",
-            crate::identity::urlencode(&chapter.id)
+            "/claim-sent?confirmed=1&chapter={}",
+            crate::identity::urlencode(&claim.chapter)
         ))
     }
     .await;
@@ -286,7 +310,7 @@ pub async fn decide_claim(
     let outcome = async {
         let state = AppState::get();
         let locale = Locale::en;
-        let viewer = crate::web::viewer()?;
+        let viewer = crate::web::authorize(crate::policy::Action::ReviewClaims)?;
         let actor = Actor::current();
         let id = Uuid::parse_str(&claim_id).map_err(|_| Problem("not_found"))?;
         let claim = store::claim(&state.pool, id)
@@ -309,14 +333,9 @@ pub async fn decide_claim(
             "deny" => false,
             _ => return Err(Problem("missing_fields")),
         };
-        let reason = reason
-            .map(|r| r.trim().to_string())
-            .filter(|r| !r.is_empty());
+        let reason = crate::text::field(reason.as_deref(), crate::text::limits::REASON)?;
         if !approve && reason.is_none() {
             return Err(Problem("reason_needed"));
-        }
-        if reason.as_ref().is_some_and(|r| r.chars().count() > 2000) {
-            return Err(Problem("missing_fields"));
         }
         let mut tx = state.pool.begin().await?;
         let Some(claim) =
@@ -366,14 +385,14 @@ pub async fn decide_claim(
         } else {
             crate::mail::enqueue(
                 &mut *tx,
-                &crate::mail::Message {
-                    to: claim.email.clone(),
-                    subject: tr!(
+                &crate::mail::Message::new(
+                    &claim.email,
+                    tr!(
                         locale,
                         mail_claim_denied_subject,
                         organization = claim.organization_name.clone()
                     ),
-                    body: tr!(
+                    tr!(
                         locale,
                         mail_claim_denied_body,
                         name = claim.claimant_name.clone(),
@@ -381,7 +400,7 @@ pub async fn decide_claim(
                         reason = reason.clone().unwrap_or_default(),
                         site = state.deployment.site.name.clone()
                     ),
-                },
+                ),
             )
             .await?;
         }
@@ -486,20 +505,25 @@ async fn own_member(
 }
 
 #[server(prefix = "/fn", endpoint = "invite_user")]
-pub async fn invite_user(name: String, email: String, role: String) -> Result<(), ServerFnError> {
+pub async fn invite_user(
+    name: String,
+    email: String,
+    role: String,
+    idempotency_key: Option<String>,
+) -> Result<(), ServerFnError> {
     let outcome = async {
         let state = AppState::get();
-        let viewer = crate::web::viewer()?;
+        let viewer = crate::web::authorize(crate::policy::Action::ManageTeam)?;
         let actor = Actor::current();
         let organization = viewer.organization_id.ok_or(Problem("denied"))?;
-        let name = required(&name, 200)?;
-        let email = email.trim().to_lowercase();
-        if !looks_like_email(&email) {
-            return Err(Problem("bad_email"));
-        }
+        let name = required(&name, crate::text::limits::NAME)?;
+        let email = crate::contact::Email::parse(&email)
+            .ok_or(Problem("bad_email"))?
+            .to_string();
         let role = Role::parse(&role)
             .filter(|r| assignable_roles(viewer.org_type.as_deref()).contains(r))
             .ok_or(Problem("bad_role"))?;
+        // A hint only: the unique index decides when the invitation is redeemed.
         let exists: bool =
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = $1)")
                 .bind(&email)
@@ -509,6 +533,12 @@ pub async fn invite_user(name: String, email: String, role: String) -> Result<()
             return Err(Problem("account_exists"));
         }
         let mut tx = state.pool.begin().await?;
+        let key = crate::idempotency::parse(idempotency_key.as_deref());
+        if let Some(done) =
+            crate::idempotency::take(&mut tx, key, Some(viewer.user_id), "invite_user").await?
+        {
+            return Ok(done);
+        }
         let token = store::invite(
             &mut tx,
             &store::NewInvitation {
@@ -538,9 +568,11 @@ pub async fn invite_user(name: String, email: String, role: String) -> Result<()
             &invitation_email(&state, &email, &name, &org_name, &token),
         )
         .await?;
+        let next = "/partner/team?done=invited".to_string();
+        crate::idempotency::complete(&mut tx, key, &next).await?;
         tx.commit().await?;
         crate::mail::nudge(&state.pool).await;
-        Ok("/partner/team?done=invited".to_string())
+        Ok(next)
     }
     .await;
     finish("/partner/team", outcome)
@@ -550,7 +582,7 @@ pub async fn invite_user(name: String, email: String, role: String) -> Result<()
 pub async fn change_user_role(user_id: String, role: String) -> Result<(), ServerFnError> {
     let outcome = async {
         let state = AppState::get();
-        let viewer = crate::web::viewer()?;
+        let viewer = crate::web::authorize(crate::policy::Action::ManageTeam)?;
         let (id, _) = own_member(&viewer, &user_id, "user.role_changed").await?;
         if id == viewer.user_id {
             return Err(Problem("self_change"));
@@ -569,7 +601,7 @@ pub async fn change_user_role(user_id: String, role: String) -> Result<(), Serve
 pub async fn deactivate_user(user_id: String) -> Result<(), ServerFnError> {
     let outcome = async {
         let state = AppState::get();
-        let viewer = crate::web::viewer()?;
+        let viewer = crate::web::authorize(crate::policy::Action::ManageTeam)?;
         let (id, _) = own_member(&viewer, &user_id, "user.deactivated").await?;
         if id == viewer.user_id {
             return Err(Problem("self_change"));
@@ -584,23 +616,6 @@ pub async fn deactivate_user(user_id: String) -> Result<(), ServerFnError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn emails_and_phones_are_checked_the_way_people_type_them() {
-        assert!(looks_like_email("dana@agency.ky.gov"));
-        assert!(!looks_like_email("dana@agency"));
-        assert!(!looks_like_email("dana agency@ky.gov"));
-        assert!(!looks_like_email("<script>@x.org"));
-        assert_eq!(
-            normalize_phone("502.555.0100").as_deref(),
-            Some("(502) 555-0100")
-        );
-        assert_eq!(
-            normalize_phone("+1 (502) 555-0100").as_deref(),
-            Some("(502) 555-0100")
-        );
-        assert_eq!(normalize_phone("555-0100"), None);
-    }
 
     #[test]
     fn only_hospitals_get_the_hospital_role() {

@@ -187,7 +187,7 @@ pub async fn enroll_mfa(code: String) -> Result<(), ServerFnError> {
     let auth: AuthSession = leptos_axum::extract().await?;
     let outcome = async {
         let state = AppState::get();
-        let viewer = crate::web::viewer()?;
+        let viewer = crate::web::authorize(crate::policy::Action::CompleteOnboarding)?;
         if viewer.mfa_enrolled {
             return Ok(viewer
                 .next_onboarding_step()
@@ -335,7 +335,7 @@ pub async fn pass_training(
 ) -> Result<(), ServerFnError> {
     let outcome = async {
         let state = AppState::get();
-        let viewer = crate::web::viewer()?;
+        let viewer = crate::web::authorize(crate::policy::Action::CompleteOnboarding)?;
         if !viewer.mfa_enrolled {
             return Ok("/onboarding/mfa".to_string());
         }
@@ -410,7 +410,7 @@ pub async fn accept_agreement(
 ) -> Result<(), ServerFnError> {
     let outcome = async {
         let state = AppState::get();
-        let viewer = crate::web::viewer()?;
+        let viewer = crate::web::authorize(crate::policy::Action::CompleteOnboarding)?;
         if !viewer.mfa_enrolled || !viewer.training_passed {
             return Ok(viewer
                 .next_onboarding_step()

@@ -54,17 +54,27 @@ pub struct NewClaim {
     pub chapter: String,
 }
 
-/// Files a claim; filing the same one twice (a double click, a second tab) is not an error and
-/// files nothing new. Returns false when it was a repeat.
+/// A new random secret token (hex), for invitation and confirmation links.
+pub fn new_token() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 24];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Files a claim, waiting for its claimant to confirm their address; returns its id and the
+/// confirmation token. Filing the same one twice (a double click, a second tab) files nothing
+/// new: `None`.
 pub async fn file_claim(
     tx: &mut Transaction<'_, Postgres>,
     claim: &NewClaim,
-) -> sqlx::Result<Option<Uuid>> {
-    sqlx::query_scalar(
+) -> sqlx::Result<Option<(Uuid, String)>> {
+    let token = new_token();
+    let id: Option<Uuid> = sqlx::query_scalar(
         "INSERT INTO claims (organization_id, claimant_name, email, phone, job_title, org_type,
-                             county, chapter)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (organization_id, lower(email)) WHERE status = 'pending' DO NOTHING
+                             county, chapter, status, confirm_token_hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'unconfirmed', $9)
+         ON CONFLICT (organization_id, lower(email)) WHERE status IN ('unconfirmed', 'pending') DO NOTHING
          RETURNING id",
     )
     .bind(claim.organization_id)
@@ -75,7 +85,48 @@ pub async fn file_claim(
     .bind(claim.org_type.as_str())
     .bind(&claim.county)
     .bind(&claim.chapter)
+    .bind(token_hash(&token))
     .fetch_optional(&mut **tx)
+    .await?;
+    Ok(id.map(|id| (id, token)))
+}
+
+/// How long a claimant has to confirm their address.
+pub const CONFIRM_WITHIN_DAYS: i32 = 7;
+
+/// The claimant followed the confirmation link: the claim goes to its chapter. `None` for an
+/// unknown, used or expired link.
+pub async fn confirm_claim(
+    tx: &mut Transaction<'_, Postgres>,
+    token: &str,
+) -> sqlx::Result<Option<Claim>> {
+    let id: Option<Uuid> = sqlx::query_scalar(
+        "UPDATE claims SET status = 'pending', confirmed_at = now(), confirm_token_hash = NULL
+          WHERE confirm_token_hash = $1 AND status = 'unconfirmed'
+            AND created_at > now() - make_interval(days => $2)
+          RETURNING id",
+    )
+    .bind(token_hash(token))
+    .bind(CONFIRM_WITHIN_DAYS)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(id) = id else { return Ok(None) };
+    sqlx::query_as(&format!("{CLAIM_SELECT} WHERE c.id = $1"))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+/// The organization a confirmation link is for (to show on the page before confirming).
+pub async fn claim_to_confirm(pool: &PgPool, token: &str) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "SELECT o.name FROM claims c JOIN organizations o ON o.id = c.organization_id
+          WHERE c.confirm_token_hash = $1 AND c.status = 'unconfirmed'
+            AND c.created_at > now() - make_interval(days => $2)",
+    )
+    .bind(token_hash(token))
+    .bind(CONFIRM_WITHIN_DAYS)
+    .fetch_optional(pool)
     .await
 }
 
@@ -206,10 +257,7 @@ pub async fn invite(
     tx: &mut Transaction<'_, Postgres>,
     invitation: &NewInvitation<'_>,
 ) -> sqlx::Result<String> {
-    use rand::RngCore;
-    let mut bytes = [0u8; 24];
-    rand::rng().fill_bytes(&mut bytes);
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let token = new_token();
     sqlx::query(
         "INSERT INTO invitations (token_hash, email, name, role, organization_id, chapter, claim_id,
                                   invited_by, expires_at)
@@ -291,31 +339,12 @@ pub async fn redeem_invitation(
         .await;
         return Err(Problem("invitation_invalid"));
     };
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($1))")
-            .bind(&email)
-            .fetch_one(&mut *tx)
-            .await?;
-    if exists {
-        return Err(Problem("account_exists"));
-    }
     let (password_hash, issuer, subject) = match credential {
         Credential::Password(hash) => (Some(hash), None, None),
         Credential::IdentityProvider { issuer, subject } => (None, Some(issuer), Some(subject)),
     };
-    let linked: Option<Uuid> = match (&issuer, &subject) {
-        (Some(i), Some(s)) => {
-            sqlx::query_scalar("SELECT id FROM users WHERE oidc_issuer = $1 AND oidc_subject = $2")
-                .bind(i)
-                .bind(s)
-                .fetch_optional(&mut *tx)
-                .await?
-        }
-        _ => None,
-    };
-    if linked.is_some() {
-        return Err(Problem("account_exists"));
-    }
+    // The unique indexes decide (no check-then-insert race): an address or an identity that
+    // already has an account is the form's "account exists".
     let user_id: Uuid = sqlx::query_scalar(
         "INSERT INTO users (email, name, role, organization_id, chapter, password_hash, oidc_issuer,
                             oidc_subject)
@@ -330,7 +359,14 @@ pub async fn redeem_invitation(
     .bind(&issuer)
     .bind(&subject)
     .fetch_one(&mut *tx)
-    .await?;
+    .await
+    .map_err(|e| {
+        crate::web::on_unique_violation(
+            e,
+            &["users_email_idx", "users_oidc_issuer_oidc_subject_key"],
+            Problem("account_exists"),
+        )
+    })?;
     sqlx::query("UPDATE invitations SET used_by = $2 WHERE id = $1")
         .bind(invitation_id)
         .bind(user_id)

@@ -96,6 +96,7 @@ pub fn TeamPage() -> impl IntoView {
             <ul class="stack mt-2">{pending}</ul>
             <h2 class="section-title mt-6">{tr!(locale, team_invite)}</h2>
             <form class="stack mt-2" method="post" action="/fn/invite_user">
+                <input type="hidden" name="idempotency_key" value=crate::idempotency::new_key() />
                 <label class="form-field">
                     <span class="field-label">{tr!(locale, name_label)}</span>
                     <input class="field w-full" name="name" required maxlength="200" />

@@ -22,6 +22,7 @@ pub const BASKET: &str = "referral_basket";
 pub async fn add_to_referral(program_id: String) -> Result<(), ServerFnError> {
     let auth: crate::identity::accounts::AuthSession = leptos_axum::extract().await?;
     let outcome = async {
+        crate::web::authorize(crate::policy::Action::MakeReferrals)?;
         let id = Uuid::parse_str(&program_id).map_err(|_| Problem("not_found"))?;
         let mut basket: Vec<Uuid> = auth.session.get(BASKET).await?.unwrap_or_default();
         if !basket.contains(&id) && basket.len() < 10 {
@@ -54,11 +55,12 @@ pub async fn send_referrals(
     needs: Option<Vec<String>>,
     note: Option<String>,
     consent: Option<String>,
+    idempotency_key: Option<String>,
 ) -> Result<(), ServerFnError> {
     let auth: crate::identity::accounts::AuthSession = leptos_axum::extract().await?;
     let outcome = async {
         let state = AppState::get();
-        let viewer = crate::web::viewer()?;
+        let viewer = crate::web::authorize(crate::policy::Action::MakeReferrals)?;
         let basket: Vec<Uuid> = auth.session.get(BASKET).await?.unwrap_or_default();
         let needs = needs.unwrap_or_default();
         if basket.is_empty() || needs.len() != basket.len() {
@@ -80,20 +82,13 @@ pub async fn send_referrals(
                 Uuid::parse_str(&id).map_err(|_| Problem("not_found"))?,
             ),
             None => {
-                let name = optional(name)
-                    .filter(|n| n.chars().count() <= 200)
-                    .ok_or(Problem("missing_fields"))?;
-                let email = optional(email).map(|e| e.to_lowercase());
-                if email
-                    .as_deref()
-                    .is_some_and(|e| !crate::partners::looks_like_email(e))
-                {
-                    return Err(Problem("bad_email"));
-                }
-                let phone = match optional(phone) {
-                    Some(p) => {
-                        Some(crate::partners::normalize_phone(&p).ok_or(Problem("bad_phone"))?)
-                    }
+                let name = crate::text::required(name.as_deref().unwrap_or(""), crate::text::limits::NAME)?;
+                let email = match crate::text::field(email.as_deref(), crate::text::limits::EMAIL)? {
+                    Some(e) => Some(crate::contact::Email::parse(&e).ok_or(Problem("bad_email"))?),
+                    None => None,
+                };
+                let phone = match crate::text::field(phone.as_deref(), crate::text::limits::PHONE)? {
+                    Some(p) => Some(crate::contact::Phone::parse(&p).ok_or(Problem("bad_phone"))?),
                     None => None,
                 };
                 if phone.is_none() && email.is_none() {
@@ -109,17 +104,20 @@ pub async fn send_referrals(
                 let preferred_contact = optional(preferred_contact)
                     .filter(|c| ["phone", "text", "email"].contains(&c.as_str()))
                     .ok_or(Problem("missing_fields"))?;
+                let preferred_language = optional(preferred_language)
+                    .filter(|l| ["en", "es"].contains(&l.as_str()))
+                    .unwrap_or_else(|| "en".into());
                 store::ResidentChoice::New(store::NewResident {
                     name,
                     date_of_birth,
-                    phone,
-                    email,
+                    phone: phone.map(|p| p.display()),
+                    email: email.map(|e| e.to_string()),
                     preferred_contact,
-                    preferred_language: optional(preferred_language).unwrap_or_else(|| "en".into()),
+                    preferred_language,
                 })
             }
         };
-        let note = optional(note).filter(|n| n.chars().count() <= 4000);
+        let note = crate::text::field(note.as_deref(), crate::text::limits::NOTE)?;
         let created = store::create(
             &state.pool,
             &viewer,
@@ -129,10 +127,11 @@ pub async fn send_referrals(
             consent.as_deref() == Some("yes"),
             &state.deployment.site.public_url,
             &Actor::current(),
+            crate::idempotency::parse(idempotency_key.as_deref()),
         )
         .await?;
         auth.session.remove::<Vec<Uuid>>(BASKET).await?;
-        Ok(format!("/referrals/batch/{}", created.batch_id))
+        Ok(created)
     }
     .await;
     finish("/referrals/new", outcome)
@@ -142,7 +141,7 @@ pub async fn send_referrals(
 #[server(prefix = "/fn", endpoint = "update_referral")]
 pub async fn update_referral(
     referral_id: String,
-    version: i32,
+    version: String,
     action: String,
     reason: Option<String>,
     note: Option<String>,
@@ -151,7 +150,7 @@ pub async fn update_referral(
     let back = format!("/referrals/{}", crate::identity::urlencode(&referral_id));
     let outcome = async {
         let state = AppState::get();
-        let viewer = crate::web::viewer()?;
+        let viewer = crate::web::authorize(crate::policy::Action::WorkReferrals)?;
         let referral = Uuid::parse_str(&referral_id).map_err(|_| Problem("not_found"))?;
         let mv = match action.as_str() {
             "accept" => Move::Accept,
@@ -162,12 +161,14 @@ pub async fn update_referral(
             "cancel" => Move::Cancel,
             _ => return Err(Problem("missing_fields")),
         };
+        // The version the page showed; anything else is a page we did not render.
+        let version: i32 = version.trim().parse().map_err(|_| Problem("stale"))?;
         let result = optional(result).filter(|r| r == "reached" || r == "not_reached");
         if mv == Move::RecordContact && result.is_none() {
             return Err(Problem("missing_fields"));
         }
-        let note = optional(note).filter(|n| n.chars().count() <= 4000);
-        let reason = optional(reason);
+        let note = crate::text::field(note.as_deref(), crate::text::limits::NOTE)?;
+        let reason = crate::text::field(reason.as_deref(), crate::text::limits::TOKEN)?;
         store::apply(
             &state.pool,
             &viewer,
@@ -220,10 +221,12 @@ pub async fn log_outreach(
     );
     let outcome = async {
         let state = AppState::get();
-        let viewer = crate::web::viewer()?;
+        let viewer = crate::web::authorize(crate::policy::Action::SupportReferrals)?;
         let referral = Uuid::parse_str(&referral_id).map_err(|_| Problem("not_found"))?;
         let q = support::Queue::parse(&queue);
-        let note = optional(note);
+        let note = crate::text::field(note.as_deref(), crate::text::limits::NOTE)?;
+        let result = crate::text::required(&result, crate::text::limits::REASON)?;
+        let method = crate::text::required(&method, crate::text::limits::TOKEN)?;
         support::log_outreach(
             &state.pool,
             &viewer,
@@ -233,6 +236,8 @@ pub async fn log_outreach(
             &result,
             note.as_deref(),
             &Actor::current(),
+            &state.deployment.referrals,
+            clock_now(),
         )
         .await?;
         Ok(format!("{back}&done=1"))
@@ -243,16 +248,26 @@ pub async fn log_outreach(
 
 /// Adds a note to a referral's history (sender or receiver).
 #[server(prefix = "/fn", endpoint = "add_referral_note")]
-pub async fn add_referral_note(referral_id: String, note: String) -> Result<(), ServerFnError> {
+pub async fn add_referral_note(
+    referral_id: String,
+    note: String,
+    idempotency_key: Option<String>,
+) -> Result<(), ServerFnError> {
     let back = format!("/referrals/{}", crate::identity::urlencode(&referral_id));
     let outcome = async {
         let state = AppState::get();
-        let viewer = crate::web::viewer()?;
+        let viewer = crate::web::authorize(crate::policy::Action::WorkReferrals)?;
         let referral = Uuid::parse_str(&referral_id).map_err(|_| Problem("not_found"))?;
-        let note = optional(Some(note))
-            .filter(|n| n.chars().count() <= 4000)
-            .ok_or(Problem("missing_fields"))?;
-        store::add_note(&state.pool, &viewer, referral, &note, &Actor::current()).await?;
+        let note = crate::text::required(&note, crate::text::limits::NOTE)?;
+        store::add_note(
+            &state.pool,
+            &viewer,
+            referral,
+            &note,
+            &Actor::current(),
+            crate::idempotency::parse(idempotency_key.as_deref()),
+        )
+        .await?;
         Ok(format!("{back}?done=note"))
     }
     .await;

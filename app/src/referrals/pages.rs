@@ -118,9 +118,14 @@ pub fn NewReferralPage() -> impl IntoView {
         .await
         .unwrap_or_default();
         let org = viewer.organization_id.unwrap_or_default();
-        let known = store::known_residents(&state.pool, org, "")
-            .await
-            .unwrap_or_default();
+        // Residents are found by searching (audited), never listed.
+        let searched = query("resident_q");
+        let found = match &searched {
+            Some(q) => store::search_consented(&state.pool, org, q, &Actor::current())
+                .await
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
         let rows = programs
             .into_iter()
             .enumerate()
@@ -140,15 +145,18 @@ pub fn NewReferralPage() -> impl IntoView {
                 }
             })
             .collect_view();
-        let existing = (!known.is_empty()).then(|| {
-            let options = known
+        let existing = searched.map(|_| {
+            if found.is_empty() {
+                return view! { <p class="mt-2">{tr!(locale, referral_no_resident_found)}</p> }.into_any();
+            }
+            let options = found
                 .into_iter()
-                .map(|(id, name, dob)| {
-                    let label = match dob {
-                        Some(d) => format!("{name} ({d})"),
-                        None => name,
+                .map(|f| {
+                    let label = match f.date_of_birth {
+                        Some(d) => format!("{} ({d})", f.name),
+                        None => f.name,
                     };
-                    view! { <option value=id.to_string()>{label}</option> }
+                    view! { <option value=f.id.to_string()>{label}</option> }
                 })
                 .collect_view();
             view! {
@@ -160,13 +168,24 @@ pub fn NewReferralPage() -> impl IntoView {
                     </select>
                 </label>
             }
+            .into_any()
         });
+        let search = view! {
+            <form class="filter-row mt-4" method="get" action="/referrals/new">
+                <label class="form-field">
+                    <span class="field-label">{tr!(locale, referral_find_resident)}</span>
+                    <input class="field w-full" name="resident_q" maxlength="200" autocomplete="off"
+                        value=query("resident_q").unwrap_or_default() />
+                </label>
+                <button class="button-secondary" type="submit">{tr!(locale, search_button)}</button>
+            </form>
+        };
         view! {
             <FormAlert />
+            <h2 class="section-title mt-4">{tr!(locale, referral_resident)}</h2>
+            {search}
             <form class="stack mt-4" method="post" action="/fn/send_referrals">
-                <h2 class="section-title">{tr!(locale, referral_programs)}</h2>
-                <ul class="stack">{rows}</ul>
-                <h2 class="section-title">{tr!(locale, referral_resident)}</h2>
+                <input type="hidden" name="idempotency_key" value=crate::idempotency::new_key() />
                 {existing}
                 <fieldset class="form-field">
                     <legend class="field-label">{tr!(locale, referral_new_resident)}</legend>
@@ -190,6 +209,8 @@ pub fn NewReferralPage() -> impl IntoView {
                             <option value="es">"Español"</option>
                         </select></label>
                 </fieldset>
+                <h2 class="section-title">{tr!(locale, referral_programs)}</h2>
+                <ul class="stack">{rows}</ul>
                 <label class="form-field"><span class="field-label">{tr!(locale, referral_note_label)}</span>
                     <textarea class="field w-full" name="note" rows="3" maxlength="4000"></textarea></label>
                 <label class="choice">
@@ -573,6 +594,7 @@ pub fn ReferralPage() -> impl IntoView {
             {actions}
             {(org == Some(d.to_organization) || org == Some(d.from_organization)).then(|| view! {
                 <form class="stack mt-4" method="post" action="/fn/add_referral_note">
+                    <input type="hidden" name="idempotency_key" value=crate::idempotency::new_key() />
                     <input type="hidden" name="referral_id" value=d.id.to_string() />
                     <label class="form-field"><span class="field-label">{tr!(locale, add_note_label)}</span>
                         <textarea class="field w-full" name="note" rows="2" maxlength="4000" required></textarea></label>

@@ -32,35 +32,84 @@ pub struct Item {
     pub need: String,
 }
 
-pub struct Created {
-    pub batch_id: Uuid,
-    pub referrals: Vec<Uuid>,
+/// A resident an organization found by searching: shown in full only with consent.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Found {
+    pub id: Uuid,
+    pub name: String,
+    pub date_of_birth: Option<NaiveDate>,
 }
 
-/// Residents this organization may pick: ones it created, referred, or holds consent for.
-pub async fn known_residents(
+/// The residents an organization holds consent for (the ledger alone decides), matching a name,
+/// phone, e-mail or date of birth. No query, no list: nobody browses residents. One audit entry
+/// per search, naming who was shown.
+pub async fn search_consented(
     pool: &PgPool,
     organization: Uuid,
-    name: &str,
-) -> sqlx::Result<Vec<(Uuid, String, Option<NaiveDate>)>> {
-    sqlx::query_as(
+    query: &str,
+    actor: &Actor,
+) -> sqlx::Result<Vec<Found>> {
+    let q = query.trim();
+    if q.chars().count() < 2 {
+        return Ok(Vec::new());
+    }
+    let digits: String = q.chars().filter(|c| c.is_ascii_digit()).collect();
+    let date = NaiveDate::parse_from_str(q, "%Y-%m-%d").ok();
+    let found: Vec<Found> = sqlx::query_as(
         "SELECT r.id, r.name, r.date_of_birth FROM residents r
-          WHERE (r.created_by_organization = $1
-                 OR EXISTS (SELECT 1 FROM referrals f WHERE f.resident_id = r.id AND f.from_organization = $1)
-                 OR EXISTS (SELECT 1 FROM consents c WHERE c.resident_id = r.id AND c.organization_id = $1
-                              AND c.revoked_at IS NULL))
-            AND ($2 = '' OR lower(r.name) LIKE '%' || lower($2) || '%')
-          ORDER BY lower(r.name) LIMIT 50",
+          WHERE EXISTS (SELECT 1 FROM consents c WHERE c.resident_id = r.id
+                          AND c.organization_id = $1 AND c.revoked_at IS NULL)
+            AND (lower(r.name) LIKE '%' || lower($2) || '%'
+                 OR lower(r.email) = lower($2)
+                 OR (length($3) >= 7 AND regexp_replace(coalesce(r.phone, ''), '[^0-9]', '', 'g') LIKE '%' || $3)
+                 OR r.date_of_birth = $4)
+          ORDER BY lower(r.name), r.id LIMIT 20",
     )
     .bind(organization)
-    .bind(name.trim())
+    .bind(q)
+    .bind(&digits)
+    .bind(date)
     .fetch_all(pool)
+    .await?;
+    audit::record(
+        pool,
+        actor,
+        "resident.search",
+        None,
+        Outcome::Ok,
+        serde_json::json!({ "shown": found.iter().map(|f| f.id).collect::<Vec<_>>(), "purpose": "referral" }),
+    )
+    .await?;
+    Ok(found)
+}
+
+/// Does the organization hold consent for the resident? The consent ledger alone decides:
+/// having created the record or sent a referral grants nothing, and a revoked consent is no
+/// consent from the next request on.
+pub async fn has_consent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    resident: Uuid,
+    organization: Uuid,
+) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM consents WHERE resident_id = $1 AND organization_id = $2
+                          AND revoked_at IS NULL)",
+    )
+    .bind(resident)
+    .bind(organization)
+    .fetch_one(db)
     .await
 }
 
 /// Creates referrals for one resident in one transaction: the resident (if new), each referral
-/// and its first event, the pre-consent for each receiving organization, the audit entries and
-/// an e-mail (with no resident details) to each receiving organization's people.
+/// and its first event, the pre-consent, the audit entries and an e-mail (with no resident
+/// details) to each receiving organization's people. Returns the page to go to next.
+///
+/// Pre-consent is the resident's word, given to the partner in person as the record is made:
+/// it is recorded for the sender and each receiver, and only for a resident created right
+/// here. An organization cannot tick it for a resident it merely holds consent for (that would
+/// let it pass the resident's data on to anyone): those residents are asked themselves.
+#[allow(clippy::too_many_arguments)]
 pub async fn create(
     pool: &PgPool,
     viewer: &Viewer,
@@ -70,19 +119,28 @@ pub async fn create(
     pre_consent: bool,
     public_url: &str,
     actor: &Actor,
-) -> Result<Created, Problem> {
+    idempotency_key: Option<Uuid>,
+) -> Result<String, Problem> {
     let from_org = viewer.organization_id.ok_or(Problem("denied"))?;
     if items.is_empty() {
         return Err(Problem("nothing_to_refer"));
     }
     let mut tx = pool.begin().await?;
+    if let Some(done) = crate::idempotency::take(
+        &mut tx,
+        idempotency_key,
+        Some(viewer.user_id),
+        "send_referrals",
+    )
+    .await?
+    {
+        return Ok(done);
+    }
+    let new_resident = matches!(resident, ResidentChoice::New(_));
+    let pre_consent = pre_consent && new_resident;
     let resident_id = match resident {
         ResidentChoice::Existing(id) => {
-            let allowed = known_residents(pool, from_org, "")
-                .await?
-                .iter()
-                .any(|(r, ..)| *r == id);
-            if !allowed {
+            if !has_consent(&mut *tx, id, from_org).await? {
                 return Err(Problem("denied"));
             }
             id
@@ -108,7 +166,6 @@ pub async fn create(
     let batch_id: Uuid = sqlx::query_scalar("SELECT gen_random_uuid()")
         .fetch_one(&mut *tx)
         .await?;
-    let mut referrals = Vec::new();
     for item in items {
         let target: Option<(Uuid, Uuid, String)> = sqlx::query_as(
             "SELECT sv.id, sv.organization_id, sv.name FROM services sv
@@ -143,17 +200,19 @@ pub async fn create(
         )
         .await?;
         if pre_consent {
-            sqlx::query(
-                "INSERT INTO consents (resident_id, organization_id, channel, recorded_by)
-                 SELECT $1, $2, 'at_referral', $3
-                  WHERE NOT EXISTS (SELECT 1 FROM consents WHERE resident_id = $1
-                                      AND organization_id = $2 AND revoked_at IS NULL)",
-            )
-            .bind(resident_id)
-            .bind(to_org)
-            .bind(viewer.user_id)
-            .execute(&mut *tx)
-            .await?;
+            for org in [from_org, to_org] {
+                sqlx::query(
+                    "INSERT INTO consents (resident_id, organization_id, channel, recorded_by)
+                     SELECT $1, $2, 'at_referral', $3
+                      WHERE NOT EXISTS (SELECT 1 FROM consents WHERE resident_id = $1
+                                          AND organization_id = $2 AND revoked_at IS NULL)",
+                )
+                .bind(resident_id)
+                .bind(org)
+                .bind(viewer.user_id)
+                .execute(&mut *tx)
+                .await?;
+            }
         }
         audit::record(&mut *tx, actor, "referral.created", Some(&format!("referral:{id}")), Outcome::Ok,
             serde_json::json!({ "resident": resident_id, "to_organization": to_org, "pre_consent": pre_consent })).await?;
@@ -172,17 +231,16 @@ pub async fn create(
                 body: format!(
                     "Your organization has a new referral for {service_name}.\n\nSign in to see it:\n\n{public_url}/referrals/{id}\n\nFor the resident's privacy, this e-mail carries no details about them."
                 ),
+                secret: None,
             })
             .await?;
         }
-        referrals.push(id);
     }
+    let next = format!("/referrals/batch/{batch_id}");
+    crate::idempotency::complete(&mut tx, idempotency_key, &next).await?;
     tx.commit().await?;
     crate::mail::nudge(pool).await;
-    Ok(Created {
-        batch_id,
-        referrals,
-    })
+    Ok(next)
 }
 
 async fn event(
@@ -585,8 +643,8 @@ pub struct ResidentProfile {
     pub preferred_language: String,
 }
 
-/// What an organization may see of a resident: the full profile with consent (or as the
-/// organization that recorded them), otherwise nothing but the first name. Every look at the
+/// What an organization may see of a resident: the full profile with consent (the ledger alone
+/// decides), otherwise nothing but the first name. Every look at the
 /// full profile is audited.
 pub async fn resident_for(
     pool: &PgPool,
@@ -603,16 +661,7 @@ pub async fn resident_for(
         .bind(resident)
         .fetch_one(pool)
         .await?;
-        let allowed: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM residents WHERE id = $1 AND created_by_organization = $2)
-                 OR EXISTS (SELECT 1 FROM referrals WHERE resident_id = $1 AND from_organization = $2)
-                 OR EXISTS (SELECT 1 FROM consents WHERE resident_id = $1 AND organization_id = $2
-                              AND revoked_at IS NULL)",
-        )
-        .bind(resident)
-        .bind(org)
-        .fetch_one(pool)
-        .await?;
+        let allowed = has_consent(pool, resident, org).await?;
         (profile, allowed)
     };
     let (profile, allowed) = row;
@@ -674,6 +723,7 @@ pub async fn add_note(
     referral: Uuid,
     note: &str,
     actor: &Actor,
+    idempotency_key: Option<Uuid>,
 ) -> Result<(), Problem> {
     let sides: Option<(Uuid, Uuid)> =
         sqlx::query_as("SELECT to_organization, from_organization FROM referrals WHERE id = $1")
@@ -685,6 +735,13 @@ pub async fn add_note(
         return Err(Problem("denied"));
     }
     let mut tx = pool.begin().await?;
+    if crate::idempotency::take(&mut tx, idempotency_key, Some(viewer.user_id), "add_referral_note")
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    crate::idempotency::complete(&mut tx, idempotency_key, "note").await?;
     event(
         &mut tx,
         referral,

@@ -135,6 +135,8 @@ pub async fn log_outreach(
     result: &str,
     note: Option<&str>,
     actor: &Actor,
+    settings: &ReferralSettings,
+    now: DateTime<Utc>,
 ) -> Result<(), Problem> {
     let queue_name = match queue {
         Queue::StalePartner => "stale_partner",
@@ -145,10 +147,15 @@ pub async fn log_outreach(
         return Err(Problem("missing_fields"));
     }
     let mut tx = pool.begin().await?;
-    let inserted = sqlx::query(
+    // Only a referral that is in that queue now: outreach is logged for the work the queue
+    // holds, not for any referral someone knows the id of.
+    let inserted = sqlx::query(&format!(
         "INSERT INTO outreach (referral_id, queue, by_user, method, result, note)
-         SELECT id, $2, $3, $4, $5, $6 FROM referrals WHERE id = $1",
-    )
+         SELECT r.id, $4, $5, $6, $7, $8 {QUEUE_FROM} WHERE r.id = $3 AND {}",
+        queue.condition()
+    ))
+    .bind(now)
+    .bind(queue.threshold(settings))
     .bind(referral)
     .bind(queue_name)
     .bind(viewer.user_id)
@@ -271,6 +278,7 @@ pub async fn send_reminders(
                     "{name} has {n} open referrals older than {} days. Residents are waiting to hear back.\n\nYour inbox, oldest first:\n\n{public_url}/referrals/inbox\n",
                     settings.stale_after_days
                 ),
+                secret: None,
             })
             .await?;
         }

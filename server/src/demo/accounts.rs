@@ -115,13 +115,13 @@ pub async fn seed(
     let mut accounts = Vec::new();
     for ((local, name, role, org, chapter), secret) in people.into_iter().zip(SECRETS) {
         let email = format!("{local}@{DOMAIN}");
-        // The secret is sealed again each time: it is printed anyway, and a new secrets key
-        // (target/ cleaned, database kept) must not lock the demo out.
+        // Created once; a later run leaves the account as it is (its secret too: the server
+        // refuses to start with a secrets key that cannot open it).
         sqlx::query(
             "INSERT INTO users (email, name, role, organization_id, chapter, password_hash,
                                 totp_secret, mfa_enrolled_at, training_passed_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, now(), now())
-             ON CONFLICT (lower(email)) DO UPDATE SET totp_secret = EXCLUDED.totp_secret",
+             ON CONFLICT (lower(email)) DO NOTHING",
         )
         .bind(&email)
         .bind(name)

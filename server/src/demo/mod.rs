@@ -771,6 +771,33 @@ fn record_term(code: &str) -> String {
     .to_string()
 }
 
+/// `seed-demo` plants accounts with a published password (a state administrator among them): it
+/// may only do that to a demo database. One is a database whose directory is only the demo's
+/// and that has no accounts yet, or one it seeded before.
+pub async fn check_demo_only(pool: &sqlx::PgPool, allow_other_data: bool) -> anyhow::Result<()> {
+    if allow_other_data {
+        return Ok(());
+    }
+    let (seeded, other_sources, accounts): (bool, i64, i64) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) LIKE '%@' || $1),
+                (SELECT count(*) FROM sources WHERE id <> 'ky-demo'),
+                (SELECT count(*) FROM users)",
+    )
+    .bind(accounts::DOMAIN)
+    .fetch_one(pool)
+    .await?;
+    if seeded {
+        return Ok(());
+    }
+    anyhow::ensure!(
+        other_sources == 0 && accounts == 0,
+        "this database is not a demo database ({other_sources} other directory sources, {accounts} accounts): \
+         refusing to create demo accounts with published passwords. Use an empty database, or pass \
+         --allow-other-data if you really mean it"
+    );
+    Ok(())
+}
+
 /// Writes the datapackage for `scale` into `dir`. `target_services` scales the number of
 /// providers so the total lands near it (Kentucky: 12,500; national: 1,100,000).
 pub fn generate(dir: &Path, scale: Scale, target_services: Option<u64>) -> anyhow::Result<Summary> {

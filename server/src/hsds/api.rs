@@ -21,7 +21,6 @@ const DEFAULT_PER_PAGE: i64 = 50;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/hsds", get(meta))
-        .route("/api/hsds/", get(meta))
         .route("/api/hsds/services", get(list_services))
         .route("/api/hsds/services/{id}", get(one_service))
         .route(
@@ -161,9 +160,7 @@ fn put(m: &mut Map<String, Value>, key: &str, v: Option<String>) {
 }
 
 fn absolute_url(v: Option<String>) -> Option<String> {
-    v.filter(|u| {
-        (u.starts_with("http://") || u.starts_with("https://")) && !u.contains(char::is_whitespace)
-    })
+    v.and_then(|u| app::directory::model::web_link(&u))
 }
 
 fn email(v: Option<String>) -> Option<String> {

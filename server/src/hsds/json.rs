@@ -20,6 +20,32 @@ fn text(v: &Value, key: &str) -> Option<String> {
     }
 }
 
+/// Every string of a document as `app::text::clean` leaves it; a string that is not clean text
+/// (a control character) is left out (`null`) and reported by its place in the document.
+fn scrub(v: &mut Value, at: &str, dropped: &mut Vec<String>) {
+    match v {
+        Value::String(s) => match app::text::clean(s) {
+            Ok(std::borrow::Cow::Borrowed(_)) => {}
+            Ok(std::borrow::Cow::Owned(n)) => *s = n,
+            Err(e) => {
+                dropped.push(format!("{at}: {e}; value left out"));
+                *v = Value::Null;
+            }
+        },
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                scrub(item, &format!("{at}[{i}]"), dropped);
+            }
+        }
+        Value::Object(map) => {
+            for (k, item) in map.iter_mut() {
+                scrub(item, &format!("{at}/{k}"), dropped);
+            }
+        }
+        _ => {}
+    }
+}
+
 fn list<'a>(v: &'a Value, key: &str) -> &'a [Value] {
     v.get(key)
         .and_then(|x| x.as_array())
@@ -77,9 +103,16 @@ pub fn read_path(path: &Path) -> Result<Feed, ImportError> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let doc: Value = serde_json::from_slice(&bytes)
+        let mut doc: Value = serde_json::from_slice(&bytes)
             .map_err(|e| ImportError::NotHsds(format!("{name} is not valid JSON: {e}")))?;
         reader.file = name.clone();
+        let mut dropped = Vec::new();
+        scrub(&mut doc, "", &mut dropped);
+        reader.feed.warnings.extend(
+            dropped
+                .into_iter()
+                .map(|reason| Origin::new(&name, 0).issue(reason)),
+        );
         let items: Vec<&Value> = match &doc {
             Value::Array(items) => items.iter().collect(),
             Value::Object(o) if o.get("contents").is_some_and(Value::is_array) => {

@@ -48,7 +48,14 @@ impl Table {
     }
 }
 
-fn read_table(dir: &Path, names: &[&str]) -> Result<Option<Table>, ImportError> {
+/// Reads the first of `names` that exists. A cell that is not clean text (broken UTF-8, control
+/// characters: `app::text::clean`) is emptied and reported in `dropped` with its file and line;
+/// the rest of the row is kept (a row missing a required value is then rejected as usual).
+fn read_table(
+    dropped: &mut Vec<Issue>,
+    dir: &Path,
+    names: &[&str],
+) -> Result<Option<Table>, ImportError> {
     let Some(name) = names.iter().find(|n| dir.join(n).is_file()) else {
         return Ok(None);
     };
@@ -60,13 +67,15 @@ fn read_table(dir: &Path, names: &[&str]) -> Result<Option<Table>, ImportError> 
     // Strip a UTF-8 byte order mark, which spreadsheet exports often add.
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
-    let headers = reader
+    let headers: HashMap<String, usize> = reader
         .byte_headers()
         .map_err(|e| ImportError::NotHsds(format!("{name} is not a readable CSV file: {e}")))?
         .iter()
         .enumerate()
         .map(|(i, h)| (String::from_utf8_lossy(h).trim().to_lowercase(), i))
         .collect();
+    let headers_by_index: HashMap<usize, String> =
+        headers.iter().map(|(h, i)| (*i, h.clone())).collect();
     let mut rows = Vec::new();
     // Line numbers for the report, counted from each record's byte offset (the reader's own
     // line count is off for CRLF files).
@@ -88,13 +97,23 @@ fn read_table(dir: &Path, names: &[&str]) -> Result<Option<Table>, ImportError> 
             .filter(|b| **b == b'\n')
             .count() as u64;
         counted_to = offset.max(counted_to);
-        rows.push(Row {
-            line,
-            values: record
-                .iter()
-                .map(|v| String::from_utf8_lossy(v).into_owned())
-                .collect(),
-        });
+        let values = record
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match app::text::clean_bytes(v) {
+                Ok(v) => v,
+                Err(e) => {
+                    let column = headers_by_index.get(&i).map_or("?", |c| c.as_str());
+                    dropped.push(Issue {
+                        file: name.to_string(),
+                        line,
+                        reason: format!("column {column}: {e}; value left out"),
+                    });
+                    String::new()
+                }
+            })
+            .collect();
+        rows.push(Row { line, values });
     }
     Ok(Some(Table {
         file: name.to_string(),
@@ -148,8 +167,9 @@ fn object(table: &Table, row: &Row, fields: &[&str]) -> Map<String, Value> {
 }
 
 pub fn read_dir(dir: &Path) -> Result<Feed, ImportError> {
-    let organizations = read_table(dir, &["organizations.csv", "organization.csv"])?;
-    let services = read_table(dir, &["services.csv", "service.csv"])?;
+    let mut dropped = Vec::new();
+    let organizations = read_table(&mut dropped, dir, &["organizations.csv", "organization.csv"])?;
+    let services = read_table(&mut dropped, dir, &["services.csv", "service.csv"])?;
     let (Some(org_table), Some(service_table)) = (organizations, services) else {
         return Err(ImportError::NotHsds(format!(
             "{} has no organizations.csv and services.csv: this is not an HSDS export",
@@ -192,7 +212,7 @@ pub fn read_dir(dir: &Path) -> Result<Feed, ImportError> {
 
     // Children first, so parents can take them as they are built.
     let mut phones = Attached::default();
-    if let Some(t) = read_table(dir, &["phones.csv"])? {
+    if let Some(t) = read_table(&mut dropped, dir, &["phones.csv"])? {
         for row in &t.rows {
             // Spreadsheet exports sometimes keep a number's quotes ("\"+44 1234\"").
             let Some(number) = t
@@ -218,7 +238,7 @@ pub fn read_dir(dir: &Path) -> Result<Feed, ImportError> {
         &["schedules.csv", "regular_schedules.csv"][..],
         &["holiday_schedules.csv"][..],
     ] {
-        if let Some(t) = read_table(dir, names)? {
+        if let Some(t) = read_table(&mut dropped, dir, names)? {
             for row in &t.rows {
                 match schedule(&|k| t.text(row, k)) {
                     Ok(Some(s)) => schedules.add(&t, row, s),
@@ -230,7 +250,7 @@ pub fn read_dir(dir: &Path) -> Result<Feed, ImportError> {
     }
 
     let mut languages = Attached::default();
-    if let Some(t) = read_table(dir, &["languages.csv", "language.csv"])? {
+    if let Some(t) = read_table(&mut dropped, dir, &["languages.csv", "language.csv"])? {
         for row in &t.rows {
             match t.first(row, &["name", "language", "code"]) {
                 Some(name) => {
@@ -250,11 +270,11 @@ pub fn read_dir(dir: &Path) -> Result<Feed, ImportError> {
         }
     }
 
-    let by_service = |names: &[&str],
+    let mut by_service = |names: &[&str],
                       build: &dyn Fn(&Table, &Row) -> Option<Value>|
      -> Result<Children, ImportError> {
         let mut out = Children::new();
-        if let Some(t) = read_table(dir, names)? {
+        if let Some(t) = read_table(&mut dropped, dir, names)? {
             for row in &t.rows {
                 if let Some(v) = build(&t, row) {
                     push_child(&mut out, t.get(row, "service_id"), v);
@@ -315,6 +335,7 @@ pub fn read_dir(dir: &Path) -> Result<Feed, ImportError> {
 
     let mut accessibility = Children::new();
     if let Some(t) = read_table(
+        &mut dropped,
         dir,
         &["accessibility.csv", "accessibility_for_disabilities.csv"],
     )? {
@@ -333,6 +354,7 @@ pub fn read_dir(dir: &Path) -> Result<Feed, ImportError> {
 
     let mut addresses: HashMap<String, (bool, Address)> = HashMap::new();
     if let Some(t) = read_table(
+        &mut dropped,
         dir,
         &["addresses.csv", "physical_addresses.csv", "address.csv"],
     )? {
@@ -363,7 +385,7 @@ pub fn read_dir(dir: &Path) -> Result<Feed, ImportError> {
     }
 
     let mut programs = HashMap::new();
-    if let Some(t) = read_table(dir, &["programs.csv", "program.csv"])? {
+    if let Some(t) = read_table(&mut dropped, dir, &["programs.csv", "program.csv"])? {
         for row in &t.rows {
             if let (Some(id), Some(name)) = (t.text(row, "id"), t.text(row, "name")) {
                 programs.insert(id, name);
@@ -373,14 +395,14 @@ pub fn read_dir(dir: &Path) -> Result<Feed, ImportError> {
 
     // Taxonomy: 3.0 terms + attributes, or 1.1 taxonomy + services_taxonomy.
     let mut taxonomy_names = HashMap::new();
-    if let Some(t) = read_table(dir, &["taxonomies.csv"])? {
+    if let Some(t) = read_table(&mut dropped, dir, &["taxonomies.csv"])? {
         for row in &t.rows {
             if let (Some(id), Some(name)) = (t.text(row, "id"), t.text(row, "name")) {
                 taxonomy_names.insert(id, name);
             }
         }
     }
-    if let Some(t) = read_table(dir, &["taxonomy_terms.csv", "taxonomy.csv"])? {
+    if let Some(t) = read_table(&mut dropped, dir, &["taxonomy_terms.csv", "taxonomy.csv"])? {
         for row in &t.rows {
             let (Some(id), Some(name)) = (t.text(row, "id"), t.text(row, "name")) else {
                 feed.rejected
@@ -407,7 +429,7 @@ pub fn read_dir(dir: &Path) -> Result<Feed, ImportError> {
         }
     }
     let mut service_terms: HashMap<String, Vec<String>> = HashMap::new();
-    if let Some(t) = read_table(dir, &["attributes.csv"])? {
+    if let Some(t) = read_table(&mut dropped, dir, &["attributes.csv"])? {
         for row in &t.rows {
             let entity = t.get(row, "link_entity").unwrap_or("service");
             if let (true, Some(link), Some(term)) = (
@@ -419,7 +441,7 @@ pub fn read_dir(dir: &Path) -> Result<Feed, ImportError> {
             }
         }
     }
-    if let Some(t) = read_table(dir, &["services_taxonomy.csv", "service_taxonomy.csv"])? {
+    if let Some(t) = read_table(&mut dropped, dir, &["services_taxonomy.csv", "service_taxonomy.csv"])? {
         for row in &t.rows {
             if let (Some(service), Some(term)) = (
                 t.text(row, "service_id"),
@@ -464,7 +486,7 @@ pub fn read_dir(dir: &Path) -> Result<Feed, ImportError> {
         });
     }
 
-    if let Some(t) = read_table(dir, &["locations.csv", "location.csv"])? {
+    if let Some(t) = read_table(&mut dropped, dir, &["locations.csv", "location.csv"])? {
         for row in &t.rows {
             let Some(id) = t.text(row, "id") else {
                 feed.rejected
@@ -565,6 +587,7 @@ pub fn read_dir(dir: &Path) -> Result<Feed, ImportError> {
     }
 
     if let Some(t) = read_table(
+        &mut dropped,
         dir,
         &[
             "service_at_location.csv",
@@ -597,5 +620,6 @@ pub fn read_dir(dir: &Path) -> Result<Feed, ImportError> {
             });
         }
     }
+    feed.warnings.extend(dropped);
     Ok(feed)
 }

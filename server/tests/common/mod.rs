@@ -64,13 +64,18 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(pool: PgPool) -> TestApp {
+        Self::spawn_with(pool, deployment()).await
+    }
+
+    /// The app with a deployment configuration of the test's own.
+    pub async fn spawn_with(pool: PgPool, deployment: Deployment) -> TestApp {
         let leptos_options = LeptosOptions::builder()
             .output_name("wraparound")
             .site_root(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site"))
             .build();
         let state = AppState {
             pool: pool.clone(),
-            deployment: Arc::new(deployment()),
+            deployment: Arc::new(deployment),
             leptos_options,
         };
         let app = server::http::router(state);
@@ -149,11 +154,16 @@ pub async fn person(
     .bind(organization)
     .bind(chapter)
     .bind(passwords::hash(PASSWORD))
-    .bind(onboarded.then(|| {
-        app::identity::sealed::key(&deployment())
-            .expect("secrets key")
-            .seal(&secret)
-    }))
+    .bind(if onboarded {
+        Some(
+            app::identity::sealed::prepare(pool, &deployment())
+                .await
+                .expect("secrets key")
+                .seal(&secret),
+        )
+    } else {
+        None
+    })
     .bind(onboarded)
     .fetch_one(pool)
     .await
@@ -311,4 +321,42 @@ pub async fn until_backends_are_gone(pool: &PgPool, application_name: &str) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+/// The URL of this test's database as `user` (with `application_name` set, so a test can find
+/// the connections of a process it killed).
+pub fn url_as(pool: &PgPool, user: &str, application_name: &str) -> String {
+    let db = pool.connect_options().get_database().unwrap().to_string();
+    let base = std::env::var("DATABASE_URL").unwrap();
+    let (head, query) = match base.split_once('?') {
+        Some((h, q)) => (h.to_string(), format!("?{q}&")),
+        None => (base.clone(), "?".to_string()),
+    };
+    let (server, _) = head.rsplit_once('/').unwrap();
+    let server = match server.split_once("://") {
+        // postgres://someone@host → postgres://user@host
+        Some((scheme, rest)) => {
+            let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+            format!("{scheme}://{user}@{host}")
+        }
+        None => server.to_string(),
+    };
+    format!("{server}/{db}{query}application_name={application_name}")
+}
+
+/// The role `server serve` runs as in tests (it refuses a superuser): made once per cluster,
+/// granted on this test's database the way `server migrate` grants it.
+pub const RUNTIME_ROLE: &str = "wraparound_test_runtime";
+
+pub async fn runtime_role(pool: &PgPool) -> &'static str {
+    // Tests run at once: creating the role twice is fine, one of them just loses the race.
+    let _ = sqlx::query(&format!(
+        "DO $$ BEGIN CREATE ROLE {RUNTIME_ROLE} LOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+    ))
+    .execute(pool)
+    .await;
+    server::db::grant_runtime(pool, RUNTIME_ROLE)
+        .await
+        .expect("grant the runtime role");
+    RUNTIME_ROLE
 }
