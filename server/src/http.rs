@@ -98,6 +98,7 @@ pub fn router(state: AppState) -> Router {
             _,
         >(provide_deployment, not_found_shell))
         .with_state(state.clone())
+        .layer(middleware::from_fn(server_function_errors))
         .layer(middleware::from_fn_with_state(state.clone(), policy_gate))
         .layer(auth)
         .layer(middleware::from_fn(language_from_query))
@@ -105,6 +106,68 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(input::check))
         .layer(middleware::from_fn_with_state(state, security_headers))
         .layer(CompressionLayer::new())
+}
+
+/// A server function that fails before it runs (arguments missing or malformed: a page we did
+/// not render, or a script) or inside the framework answers with the framework's own text, and a
+/// 500 or a redirect to "/". Instead: a browser goes back to the form it came from (the
+/// `Referer`, when it is this site) with `error=missing_fields`; anything else gets a 400 (or a
+/// 503) in plain words. The detail is logged, never sent.
+async fn server_function_errors(req: Request<Body>, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    if !path.starts_with("/fn/") {
+        return next.run(req).await;
+    }
+    let browser = header_text(&req, header::ACCEPT).is_some_and(|a| a.contains("text/html"));
+    let host = header_text(&req, header::HOST).unwrap_or_default();
+    let back = header_text(&req, header::REFERER)
+        .and_then(|r| {
+            let rest = r.split_once("://")?.1;
+            let (referer_host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            (referer_host == host).then(|| path.to_string())
+        })
+        .and_then(|p| app::web::local_path(&p))
+        .unwrap_or_else(|| "/".to_string());
+    let response = next.run(req).await;
+    if !response.headers().contains_key("serverfnerror") {
+        return response;
+    }
+    let status = response.status();
+    if !(status.is_server_error() || status.is_redirection()) {
+        // A typed error the function chose (the directory's 400s and 404s).
+        return response;
+    }
+    let (_, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let bad_input = matches!(
+        text.split('|').next(),
+        Some("Args" | "Deserialization" | "MissingArg" | "Request")
+    );
+    if bad_input {
+        tracing::info!(%path, error = %text, "server function called with missing or malformed arguments");
+    } else {
+        tracing::error!(%path, error = %text, "server function failed in the framework");
+    }
+    let code = if bad_input { "missing_fields" } else { "unavailable" };
+    if browser {
+        let to = app::web::with_error(&back, code);
+        return match HeaderValue::from_str(&to) {
+            Ok(v) => (StatusCode::SEE_OTHER, [(header::LOCATION, v)]).into_response(),
+            Err(_) => StatusCode::BAD_REQUEST.into_response(),
+        };
+    }
+    if bad_input {
+        (
+            StatusCode::BAD_REQUEST,
+            "Some of the fields this form needs are missing or not in the right form.",
+        )
+            .into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "Please try again in a minute.").into_response()
+    }
 }
 
 /// `?lang=es` on any page: use that language now and remember it (a link can carry it).

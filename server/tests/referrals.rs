@@ -730,3 +730,192 @@ async fn a_server_killed_while_creating_a_referral_leaves_nothing_half_written(p
             .unwrap();
     assert_eq!(mails, 0, "no e-mail about a referral that does not exist");
 }
+
+/// What the sending organization's page shows of the resident (the referral page).
+async fn sender_sees_full_profile(s: &Scene, referral: Uuid) -> bool {
+    let page = s
+        .app
+        .get_with(&s.sender, &format!("/referrals/{referral}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    page.contains("1994-03-12") || page.contains("555-0188")
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn access_comes_from_the_consent_ledger_alone(pool: PgPool) {
+    let s = scene(&pool).await;
+    // Without consent, having created the record and sent the referral grants nothing.
+    refer(&s, false).await;
+    let (first, _) = referral_ids(&pool).await[0];
+    assert!(!sender_sees_full_profile(&s, first).await);
+    let consents: i64 = sqlx::query_scalar("SELECT count(*) FROM consents")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(consents, 0);
+
+    // With pre-consent, the sender's own consent is recorded too: both sides see the profile...
+    let landed = refer(&s, true).await;
+    let batch: Uuid = landed.rsplit('/').next().unwrap().parse().unwrap();
+    let (second, resident): (Uuid, Uuid) = sqlx::query_as(
+        "SELECT id, resident_id FROM referrals WHERE batch_id = $1 ORDER BY id LIMIT 1",
+    )
+    .bind(batch)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(sender_sees_full_profile(&s, second).await);
+    // ...until the resident revokes it: the next request sees only the first name.
+    sqlx::query("UPDATE consents SET revoked_at = now() WHERE resident_id = $1")
+        .bind(resident)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(!sender_sees_full_profile(&s, second).await);
+    let denied = audited(&pool, "resident.read").await;
+    assert!(denied.iter().any(|(o, ..)| o == "denied"));
+
+    // An organization holding consent cannot pass the resident on with "pre-consent": ticking
+    // it for someone it found is recorded for nobody.
+    sqlx::query("UPDATE consents SET revoked_at = NULL WHERE resident_id = $1")
+        .bind(resident)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let third_org = receiving_partner(&pool).await;
+    let third_program = programs_of(&pool, third_org, 1).await[0];
+    s.app
+        .post_form(&s.sender, "/fn/add_to_referral", &[("program_id", &third_program.to_string())])
+        .await;
+    let r = s
+        .app
+        .post_form(
+            &s.sender,
+            "/fn/send_referrals",
+            &[
+                ("resident_id", &resident.to_string()),
+                ("needs[0]", "baby-formula"),
+                ("consent", "yes"),
+            ],
+        )
+        .await;
+    assert!(location(&r).starts_with("/referrals/batch/"), "{}", location(&r));
+    let third_consent: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM consents WHERE resident_id = $1 AND organization_id = $2",
+    )
+    .bind(resident)
+    .bind(third_org)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(third_consent, 0);
+    // A resident this organization has no consent for cannot be picked at all.
+    let stranger: Uuid = sqlx::query_scalar(
+        "SELECT resident_id FROM referrals WHERE batch_id <> $1 ORDER BY created_at LIMIT 1",
+    )
+    .bind(batch)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    s.app
+        .post_form(&s.sender, "/fn/add_to_referral", &[("program_id", &third_program.to_string())])
+        .await;
+    let r = s
+        .app
+        .post_form(
+            &s.sender,
+            "/fn/send_referrals",
+            &[("resident_id", &stranger.to_string()), ("needs[0]", "baby-formula")],
+        )
+        .await;
+    assert!(location(&r).ends_with("error=denied"), "{}", location(&r));
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn a_double_submitted_referral_is_sent_once(pool: PgPool) {
+    let s = scene(&pool).await;
+    for p in &s.programs {
+        s.app
+            .post_form(&s.sender, "/fn/add_to_referral", &[("program_id", &p.to_string())])
+            .await;
+    }
+    let key = app::idempotency::new_key();
+    let form = [
+        ("name", "Maria Lopez"),
+        ("phone", "502-555-0188"),
+        ("preferred_contact", "text"),
+        ("needs[0]", "baby-formula"),
+        ("needs[1]", "childcare-centers"),
+        ("idempotency_key", key.as_str()),
+    ];
+    let (a, b) = tokio::join!(
+        s.app.post_form(&s.sender, "/fn/send_referrals", &form),
+        s.app.post_form(&s.sender, "/fn/send_referrals", &form),
+    );
+    let (a, b) = (location(&a), location(&b));
+    let batches: i64 = sqlx::query_scalar("SELECT count(DISTINCT batch_id) FROM referrals")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(batches, 1, "{a} {b}");
+    let residents: i64 = sqlx::query_scalar("SELECT count(*) FROM residents")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(residents, 1);
+    // Whichever came second went where the first went (or found the basket already sent).
+    assert!(a.starts_with("/referrals/batch/") || b.starts_with("/referrals/batch/"), "{a} {b}");
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn bad_arguments_and_long_text_are_field_errors_that_store_nothing(pool: PgPool) {
+    let s = scene(&pool).await;
+    refer(&s, true).await;
+    let (id, version) = referral_ids(&pool).await[0];
+    let back = format!("/referrals/{id}");
+    // A version that is not a number: back to the page, stale, not "/" with an internal message.
+    let r = s
+        .app
+        .post_form(
+            &s.receiver,
+            "/fn/update_referral",
+            &[("referral_id", &id.to_string()), ("version", "abc"), ("action", "accept")],
+        )
+        .await;
+    assert_eq!(location(&r), format!("{back}?error=stale"));
+    let events_before: i64 = sqlx::query_scalar("SELECT count(*) FROM referral_events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let long = "a".repeat(app::text::limits::NOTE + 1);
+    let r = s
+        .app
+        .post_form(
+            &s.receiver,
+            "/fn/add_referral_note",
+            &[("referral_id", &id.to_string()), ("note", &long)],
+        )
+        .await;
+    assert_eq!(location(&r), format!("{back}?error=too_long"));
+    let r = s
+        .app
+        .post_form(
+            &s.receiver,
+            "/fn/update_referral",
+            &[
+                ("referral_id", &id.to_string()),
+                ("version", &version.to_string()),
+                ("action", "decline"),
+                ("reason", &"r".repeat(5000)),
+            ],
+        )
+        .await;
+    assert_eq!(location(&r), format!("{back}?error=too_long"));
+    let events_after: i64 = sqlx::query_scalar("SELECT count(*) FROM referral_events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(events_before, events_after);
+}

@@ -136,9 +136,7 @@ fn key_path(deployment: &crate::config::Deployment) -> &Path {
 }
 
 /// The process's key, checked against the database once at start-up (and by commands that seal
-/// secrets): a missing key file is created only while no secret in the database is sealed, and
-/// a key that opens none of the stored secrets is refused. Either mistake (a redeploy without
-/// the file, a typo in its path) would otherwise lock every partner out, or worse.
+/// secrets): see [`open_checked`].
 pub async fn prepare(
     pool: &sqlx::PgPool,
     deployment: &crate::config::Deployment,
@@ -146,7 +144,15 @@ pub async fn prepare(
     if let Some(k) = KEY.get() {
         return Ok(k);
     }
-    let path = key_path(deployment);
+    let key = open_checked(pool, key_path(deployment)).await?;
+    Ok(KEY.get_or_init(|| key))
+}
+
+/// The key in `path`, checked against the secrets in the database: a missing key file is created
+/// only while no secret in the database is sealed, and a key that opens none of the stored
+/// secrets is refused. Either mistake (a redeploy without the file, a typo in its path) would
+/// otherwise lock every partner out, or worse.
+pub async fn open_checked(pool: &sqlx::PgPool, path: &Path) -> Result<SealingKey, KeyError> {
     let sealed: Vec<String> = sqlx::query_scalar(
         "SELECT totp_secret FROM users WHERE totp_secret LIKE 'v1.%' ORDER BY id LIMIT 50",
     )
@@ -176,7 +182,7 @@ pub async fn prepare(
             "some stored sign-in secrets cannot be opened with the secrets key; those people cannot sign in until they re-enrol"
         );
     }
-    Ok(KEY.get_or_init(|| key))
+    Ok(key)
 }
 
 /// The key [`prepare`] checked, or (for commands that only open secrets) the key file as it is.

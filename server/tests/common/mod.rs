@@ -231,6 +231,28 @@ impl TestApp {
             .expect("post")
     }
 
+    /// A raw form body posted as a browser would, with a `Referer` (a path on this site, or a
+    /// full URL).
+    pub async fn browser_post(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        body: &str,
+        referer: Option<&str>,
+    ) -> reqwest::Response {
+        let mut request = client
+            .post(format!("{}{path}", self.base))
+            .header("Origin", &self.base)
+            .header("Sec-Fetch-Site", "same-origin")
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body.to_string());
+        if let Some(r) = referer {
+            let r = if r.starts_with('/') { format!("{}{r}", self.base) } else { r.to_string() };
+            request = request.header("Referer", r);
+        }
+        request.send().await.expect("post")
+    }
+
     pub async fn get_with(&self, client: &reqwest::Client, path: &str) -> reqwest::Response {
         client
             .get(format!("{}{path}", self.base))
