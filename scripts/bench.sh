@@ -12,32 +12,39 @@ PORT=3200
 out=bench/results.md
 body=$(mktemp)
 
-url_for() { echo "$DATABASE_URL" | sed -E "s#^(postgres(ql)?://[^/]*/)[^?]*#\\1$1#"; }
+# The same server and role as $1 (a URL), in database $2.
+in_db() { echo "$1" | sed -E "s#^(postgres(ql)?://[^/]*/)[^?]*#\\1$2#"; }
 
-# load <database> <dir> <source> <min services> <demo-data args...>
+# load <database> <dir> <source> <min services> <demo-data args...>: loaded as the owner role.
 load() {
   local db=$1 dir=$2 source=$3 min=$4; shift 4
-  local url; url=$(url_for "$db")
+  local owner; owner=$(in_db "$WRAPAROUND_OWNER_URL" "$db")
   local have
-  have=$("$PGBIN/psql" "$url" -Atc "SELECT count(*) FROM services WHERE active" 2>/dev/null || echo 0)
+  have=$("$PGBIN/psql" "$owner" -Atc "SELECT count(*) FROM services WHERE active" 2>/dev/null || echo 0)
   if [[ "$have" -lt "$min" ]]; then
     echo "Loading $source into $db (once)..." >&2
-    "$PGBIN/psql" "$DATABASE_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
+    "$PGBIN/psql" "$WRAPAROUND_ADMIN_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
+    scripts/db.sh create "$db"
     [[ -f "$dir/services.csv" ]] || target/release/server demo-data "$dir" "$@" >&2
     local started=$SECONDS
-    DATABASE_URL="$url" target/release/server import-hsds "$dir" --source "$source" --full | head -9 >&2
+    DATABASE_URL=$(in_db "$DATABASE_URL" "$db") WRAPAROUND_OWNER_URL="$owner" \
+      target/release/server import-hsds "$dir" --source "$source" --full | head -9 >&2
     echo "- $source: generated and imported in $((SECONDS - started)) s" >> "$body.load"
-    DATABASE_URL="$url" "$PGBIN/psql" "$url" -qc "VACUUM ANALYZE" >/dev/null
+    "$PGBIN/psql" "$owner" -qc "VACUUM ANALYZE" >/dev/null
   fi
+  # Grants for the runtime role (a database loaded before the two roles existed gets them too).
+  DATABASE_URL=$(in_db "$DATABASE_URL" "$db") WRAPAROUND_OWNER_URL="$owner" target/release/server migrate >/dev/null
 }
 
-# measure <database> <bench subcommand and arguments...>: serve that database, run the bench.
+# measure <database> <bench subcommand and arguments...>: serve that database (as the runtime
+# role), run the bench (writes, such as loading referrals, as the owner).
 measure() {
-  local url; url=$(url_for "$1"); shift
+  local db=$1; shift
+  local url owner; url=$(in_db "$DATABASE_URL" "$db"); owner=$(in_db "$WRAPAROUND_OWNER_URL" "$db")
   DATABASE_URL="$url" LEPTOS_SITE_ADDR="127.0.0.1:$PORT" RUST_LOG=warn target/release/server serve >/dev/null 2>&1 &
   local pid=$!
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/" >/dev/null && break; sleep 0.2; done
-  DATABASE_URL="$url" target/release/server "$@" --url "http://127.0.0.1:$PORT" | tee -a "$body"
+  DATABASE_URL="$url" WRAPAROUND_OWNER_URL="$owner" target/release/server "$@" --url "http://127.0.0.1:$PORT" | tee -a "$body"
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 

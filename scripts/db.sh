@@ -29,7 +29,9 @@ if ! PGBIN=$(find_bin); then
   fi
 fi
 
-if [[ -n "${DATABASE_URL:-}" ]]; then
+# DATABASE_URL set by the caller means their server; set by an earlier run of this script (the
+# marker below) means ours.
+if [[ -n "${DATABASE_URL:-}" && -z "${WRAPAROUND_PRIVATE_CLUSTER:-}" ]]; then
   # Someone else's server: the runtime role is DATABASE_URL's user; the owner (migrations,
   # imports) is WRAPAROUND_OWNER_URL's, and tests create databases as WRAPAROUND_ADMIN_URL's.
   ADMIN=${WRAPAROUND_ADMIN_URL:-${WRAPAROUND_OWNER_URL:-$DATABASE_URL}}
@@ -122,4 +124,4 @@ if [[ "${1:-}" == create ]]; then
 fi
 create_database "$DB"
 
-echo "export DATABASE_URL='$(url $APP $DB)' WRAPAROUND_OWNER_URL='$(url $OWNER $DB)' WRAPAROUND_ADMIN_URL='$(url postgres postgres)' PGBIN='$PGBIN'"
+echo "export DATABASE_URL='$(url $APP $DB)' WRAPAROUND_OWNER_URL='$(url $OWNER $DB)' WRAPAROUND_ADMIN_URL='$(url postgres postgres)' PGBIN='$PGBIN' WRAPAROUND_PRIVATE_CLUSTER=1"

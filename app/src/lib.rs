@@ -27,6 +27,7 @@ pub fn fill(template: &str, args: &[(&str, String)]) -> String {
 }
 
 pub mod config;
+#[cfg(feature = "ssr")]
 pub mod contact;
 pub mod directory;
 pub mod layout;

@@ -1,6 +1,6 @@
 // A real OpenID Connect provider for the end-to-end suite (npm `oidc-provider`), standing in for
 // the state identity provider. Its development login screen accepts any user name; the user
-// name becomes the subject. Authorization code flow with PKCE required, as the state's is.
+// name becomes the subject (and, when it is an e-mail address, the verified e-mail). Authorization code flow with PKCE required, as the state's is.
 import Provider from 'oidc-provider';
 
 const port = Number(process.env.OIDC_PORT ?? 3101);
@@ -23,7 +23,9 @@ const provider = new Provider(issuer, {
     return {
       accountId: sub,
       async claims() {
-        return { sub, email: `${sub}@kog.example`, email_verified: true, name: `KOG ${sub}` };
+        // A login that is an e-mail address is that person's (verified) address.
+        const email = sub.includes('@') ? sub : `${sub}@kog.example`;
+        return { sub, email, email_verified: true, name: `KOG ${sub.split('@')[0]}` };
       },
     };
   },

@@ -39,6 +39,16 @@ async function fileClaim(page: Page, claimUrl: string, email: string) {
   await page.getByLabel('Your job title').fill('Program director');
   await page.getByLabel('Nonprofit').check();
   await page.getByRole('button', { name: 'Send claim for review' }).click();
+  // The claimant's address is confirmed first: nothing reaches United Way until then.
+  await expect(page.getByRole('heading', { level: 1, name: 'Check your e-mail' })).toBeVisible();
+  await expectAccessible(page);
+  const confirm = await mailFor(email, /Confirm your claim/);
+  expect(confirm.body).not.toContain('Jordan');
+  const link = confirm.body.match(/http:\/\/\S+\/claims\/confirm\/\S+/)![0];
+  await page.goto(link);
+  await expect(page.getByRole('heading', { level: 1, name: 'Confirm your claim' })).toBeVisible();
+  await expectAccessible(page);
+  await page.getByRole('button', { name: 'Confirm my claim' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Your claim was sent' })).toBeVisible();
   await expect(page.getByText('United Way of Kentucky will review your claim')).toBeVisible();
   await mailFor(email, /We received your claim/);
@@ -78,8 +88,6 @@ test('claim, approval, invitation, identity provider account, MFA, training, agr
   const claimant = `claimant-${stamp}@partner.example`;
   const { claimUrl, org } = await claimableOrganization(page);
   await fileClaim(page, claimUrl, claimant);
-  // Filing the same claim again (a double submit) files nothing new.
-  await fileClaim(page, claimUrl, claimant);
 
   await review(browser, org, async (p) => {
     await p.getByRole('button', { name: 'Approve and send invitation' }).click();
@@ -89,10 +97,18 @@ test('claim, approval, invitation, identity provider account, MFA, training, agr
   const invitation = await mailFor(claimant, /Your invitation/);
   const idpLink = invitation.body.match(/http:\/\/\S+\?via=idp/)![0];
 
+  // The identity must prove the invited address: another account at the provider is refused.
+  const stranger = await browser.newContext();
+  const wrongPerson = await stranger.newPage();
+  await wrongPerson.goto(idpLink);
+  await signInAtProvider(wrongPerson, `someone-else-${stamp}@kog.example`);
+  await expect(wrongPerson.getByRole('alert')).toContainText('does not have the e-mail address this invitation was sent to');
+  await stranger.close();
+
   const context = await browser.newContext();
   const partner = await context.newPage();
   await partner.goto(idpLink);
-  await signInAtProvider(partner, `kog-${stamp}`);
+  await signInAtProvider(partner, claimant);
 
   // Final onboarding, step 1: MFA.
   await expect(partner).toHaveURL(/\/onboarding\/mfa/);
@@ -147,7 +163,7 @@ test('claim, approval, invitation, identity provider account, MFA, training, agr
   const returning = await again.newPage();
   await returning.goto('/sign-in');
   await returning.getByRole('link', { name: /Sign in with/ }).click();
-  await signInAtProvider(returning, `kog-${stamp}`);
+  await signInAtProvider(returning, claimant);
   await expect(returning).toHaveURL(/\/sign-in\/code/);
   await expectAccessible(returning);
   await codeField(returning).fill('123456' === totp(secret) ? '654321' : '123456');

@@ -38,12 +38,12 @@ test('refer a resident to two programs; the receiver works and closes it; both s
   await expect(sender.page.locator('form li.card')).toHaveCount(2);
   await expectAccessible(sender.page);
   await expectNoHorizontalScroll(sender.page);
-  await sender.page.getByRole('textbox', { name: 'Name' }).fill('Maria Lopez');
-  await sender.page.getByLabel('Date of birth').fill('1994-03-12');
-  await sender.page.getByRole('textbox', { name: 'Phone' }).fill('502-555-0188');
+  await sender.page.getByRole('textbox', { name: 'Name', exact: true }).fill('Maria Lopez');
+  await sender.page.getByRole('textbox', { name: 'Date of birth', exact: true }).fill('1994-03-12');
+  await sender.page.getByRole('textbox', { name: 'Phone', exact: true }).fill('502-555-0188');
   await sender.page.getByLabel('Best way to reach them').selectOption('text');
   await sender.page.getByLabel('Note for the receiving organization').fill('Working on her GED; needs formula and childcare.');
-  await sender.page.getByLabel(/The resident agrees to share their profile/).check();
+  await sender.page.getByLabel(/Someone new only: they agree/).check();
   await sender.page.getByRole('button', { name: 'Send referral' }).click();
   await expect(sender.page.getByRole('heading', { level: 1, name: 'Your referral summary' })).toBeVisible();
   await expect(sender.page.getByText('For Maria Lopez')).toBeVisible();

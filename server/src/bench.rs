@@ -137,6 +137,75 @@ fn stats_row(name: &str, times: &[Duration]) -> String {
     )
 }
 
+/// What a load run measured: requests per second over the run, and latency percentiles.
+pub struct Load {
+    pub requests: usize,
+    pub errors: usize,
+    pub per_second: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+}
+
+/// `clients` concurrent clients, each on its own keep-alive connection, request `paths` in
+/// turn (each client starting at its own offset) for `seconds`.
+pub async fn load(base_url: &str, paths: &[String], clients: usize, seconds: f64) -> Load {
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for c in 0..clients {
+        let urls: Vec<String> = paths.iter().map(|p| format!("{base_url}{p}")).collect();
+        workers.push(tokio::spawn(async move {
+            // One connection per client, kept alive: what a browser or a proxy does.
+            let client = reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client");
+            let mut times = Vec::new();
+            let mut errors = 0;
+            let mut i = c * 7919;
+            while Instant::now() < deadline {
+                let url = &urls[i % urls.len()];
+                i += 1;
+                let t = Instant::now();
+                match client.get(url).send().await {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                    }
+                    _ => errors += 1,
+                }
+                times.push(t.elapsed());
+            }
+            (times, errors)
+        }));
+    }
+    let mut times = Vec::new();
+    let mut errors = 0;
+    for w in workers {
+        if let Ok((t, e)) = w.await {
+            times.extend(t);
+            errors += e;
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    times.sort();
+    Load {
+        requests: times.len(),
+        errors,
+        per_second: times.len() as f64 / elapsed,
+        p50_ms: percentile(&times, 0.5),
+        p95_ms: percentile(&times, 0.95),
+    }
+}
+
+/// A Markdown row for a load run.
+pub fn load_row(name: &str, clients: usize, l: &Load) -> String {
+    format!(
+        "| {name} | {clients} | {:.0} | {:.1} | {:.1} | {} / {} |",
+        l.per_second, l.p50_ms, l.p95_ms, l.errors, l.requests
+    )
+}
+
 pub async fn run(
     pool: &PgPool,
     deployment: &Deployment,
@@ -312,6 +381,31 @@ pub async fn run(
         "\nJS + WASM + CSS of every resident page: {} bytes raw, **{} bytes brotli**, {} bytes gzip.\n",
         bundle.0, bundle.1, bundle.2
     );
+
+    // Small responses on keep-alive connections: without TCP_NODELAY each second response on a
+    // connection waited ~40 ms for the client's delayed ACK.
+    let css = std::fs::read_dir(site.join("pkg"))
+        .ok()
+        .and_then(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .find(|n| n.ends_with(".css"))
+        })
+        .map(|n| format!("/pkg/{n}"));
+    let _ = writeln!(
+        out,
+        "Keep-alive throughput, 8 clients for 5 s each (load generator on the same 2 cores):\n\n\
+         | what | clients | requests/s | p50 ms | p95 ms | errors / requests |\n|---|---|---|---|---|---|"
+    );
+    let mut targets = vec![("home page `/`", "/".to_string()), ("static `/favicon.svg`", "/favicon.svg".to_string())];
+    if let Some(css) = css {
+        targets.push(("static CSS bundle", css));
+    }
+    for (name, path) in targets {
+        let l = load(base_url, &[path], 8, 5.0).await;
+        let _ = writeln!(out, "{}", load_row(name, 8, &l));
+    }
+    let _ = writeln!(out);
     Ok(out)
 }
 

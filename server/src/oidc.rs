@@ -13,7 +13,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge,
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge,
     PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
 };
 use serde::{Deserialize, Serialize};
@@ -225,11 +226,29 @@ async fn finish_callback(
         .name()
         .and_then(|n| n.get(None))
         .map(|n| n.to_string());
-    // Only an address the provider has verified counts as the person's.
-    let verified_email = claims
+    // Only an address the provider has verified counts as the person's. Providers put it in the
+    // ID token or only behind the userinfo endpoint; look there when the token has none.
+    let mut verified_email = claims
         .email()
         .filter(|_| claims.email_verified() == Some(true))
         .and_then(|e| app::contact::Email::parse(e.as_str()));
+    if verified_email.is_none() && flow.invitation.is_some() {
+        let info: Result<openidconnect::core::CoreUserInfoClaims, _> = match client
+            .user_info(token.access_token().clone(), Some(claims.subject().clone()))
+        {
+            Ok(request) => request.request_async(&http).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match info {
+            Ok(info) => {
+                verified_email = info
+                    .email()
+                    .filter(|_| info.email_verified() == Some(true))
+                    .and_then(|e| app::contact::Email::parse(e.as_str()));
+            }
+            Err(e) => tracing::warn!(error = %e, "identity provider userinfo request failed"),
+        }
+    }
 
     let pool = &state.pool;
     if let Some(token) = &flow.invitation {

@@ -650,3 +650,45 @@ async fn an_import_killed_mid_write_leaves_nothing_half_written(pool: PgPool) {
     let report = import(&pool, feed.path(), "ky-demo", true).await;
     assert!(report.counts["services"].inserted > 11_000);
 }
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn control_bytes_and_broken_text_in_a_feed_are_dropped_values_not_a_failed_import(
+    pool: PgPool,
+) {
+    prepare(&pool).await;
+    let feed = copy_feed(&shared("hsds/ilao-1.1"));
+    // A NUL inside a description, broken UTF-8 in a name, and a whole row whose name is only
+    // a control character.
+    let p = feed.path().join("services.csv");
+    let mut bytes = std::fs::read(&p).unwrap();
+    bytes.extend_from_slice(b"\n999101,91676,,Clean name,,,Desc with \x00 a NUL,,,,,,,,");
+    bytes.extend_from_slice(b"\n999102,91676,,Broken \xff\xfe name,,,,,,,,,,,");
+    bytes.extend_from_slice(b"\n999103,91676,,\x1b,,,,,,,,,,,");
+    std::fs::write(&p, bytes).unwrap();
+    let report = import(&pool, feed.path(), "ilao", true).await;
+    let warnings: Vec<String> = report
+        .warnings
+        .iter()
+        .map(|w| format!("{}:{}: {}", w.file, w.line, w.reason))
+        .collect();
+    let line = |needle: &str| warnings.iter().any(|w| w.starts_with("services.csv:") && w.contains(needle));
+    assert!(line("control character"), "{warnings:?}");
+    assert!(line("not valid UTF-8"), "{warnings:?}");
+    // The row with nothing usable as a name is rejected with its line; the others land.
+    assert!(report.rejected.iter().any(|r| r.file == "services.csv" && r.line > 1), "{:?}", report.rejected);
+    let (name, description): (String, Option<String>) = sqlx::query_as(
+        "SELECT name, description FROM services WHERE source_id = '999101'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(name, "Clean name");
+    assert_eq!(description, None);
+    let stored_nul: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM services WHERE position(chr(27) in name) > 0 OR name LIKE '%\u{fffd}%'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(stored_nul, 0);
+}

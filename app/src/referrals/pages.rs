@@ -174,8 +174,9 @@ pub fn NewReferralPage() -> impl IntoView {
             <form class="filter-row mt-4" method="get" action="/referrals/new">
                 <label class="form-field">
                     <span class="field-label">{tr!(locale, referral_find_resident)}</span>
+                    <span class="hint" id="resident-q-hint">{tr!(locale, referral_find_resident_hint)}</span>
                     <input class="field w-full" name="resident_q" maxlength="200" autocomplete="off"
-                        value=query("resident_q").unwrap_or_default() />
+                        aria-describedby="resident-q-hint" value=query("resident_q").unwrap_or_default() />
                 </label>
                 <button class="button-secondary" type="submit">{tr!(locale, search_button)}</button>
             </form>
