@@ -62,6 +62,37 @@ pub fn problem_text(locale: Locale, code: &str) -> String {
     }
 }
 
+/// The message next to a field that came back with a problem (USWDS: the message sits with the
+/// label, the input is marked invalid and described by it).
+pub fn field_error(
+    locale: Locale,
+    kept: &Option<crate::web::KeptForm>,
+    field: &str,
+) -> Option<impl IntoView> {
+    let code = kept.as_ref()?.error_for(field)?.to_string();
+    Some(view! {
+        <span class="field-error" id=format!("{field}-error")>{problem_text(locale, &code)}</span>
+    })
+}
+
+/// `aria-invalid` and `aria-describedby` for a field that came back with a problem.
+pub fn invalid(
+    kept: &Option<crate::web::KeptForm>,
+    field: &str,
+) -> (Option<&'static str>, Option<String>) {
+    match kept.as_ref().and_then(|k| k.error_for(field)) {
+        Some(_) => (Some("true"), Some(format!("{field}-error"))),
+        None => (None, None),
+    }
+}
+
+/// What was typed into `field`, or `default`.
+pub fn kept_value(kept: &Option<crate::web::KeptForm>, field: &str, default: &str) -> String {
+    kept.as_ref()
+        .and_then(|k| k.value(field))
+        .unwrap_or_else(|| default.to_string())
+}
+
 /// The alert at the top of a form that came back with `?error=`.
 #[component]
 pub fn FormAlert() -> impl IntoView {

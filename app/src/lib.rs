@@ -254,3 +254,39 @@ pub fn NotFound() -> impl IntoView {
         </div>
     }
 }
+
+#[cfg(test)]
+mod locale_tests {
+    use std::collections::BTreeMap;
+
+    fn load(locale: &str) -> BTreeMap<String, String> {
+        let path = format!("{}/locales/{locale}.json", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    fn placeholders(s: &str) -> Vec<String> {
+        let mut out: Vec<String> = s
+            .split('{')
+            .skip(1)
+            .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.to_string()))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Every page, partner and staff pages included, exists in every language: a key missing
+    /// in one locale (or a placeholder lost in translation) fails here, not on a screen.
+    #[test]
+    fn every_locale_has_every_key_with_the_same_placeholders() {
+        let en = load("en");
+        let es = load("es");
+        let missing: Vec<&String> = en.keys().filter(|k| !es.contains_key(*k)).collect();
+        let extra: Vec<&String> = es.keys().filter(|k| !en.contains_key(*k)).collect();
+        assert!(missing.is_empty(), "missing in es.json: {missing:?}");
+        assert!(extra.is_empty(), "only in es.json: {extra:?}");
+        for (k, v) in &en {
+            assert_eq!(placeholders(v), placeholders(&es[k]), "placeholders of {k}");
+            assert!(!es[k].trim().is_empty(), "{k} is empty in es.json");
+        }
+    }
+}

@@ -32,26 +32,44 @@ pub fn authorize(action: Action) -> Result<Viewer, Problem> {
     let role = viewer.as_ref().map_or(Role::Anonymous, Viewer::effective_role);
     match viewer {
         Some(v) if policy::allows(role, action) => Ok(v),
-        _ => Err(Problem("denied")),
+        _ => Err(Problem::new("denied")),
     }
 }
 
-/// A form post that cannot go ahead, as a short code: the page shows the matching message.
+/// A form post that cannot go ahead: a short code the page turns into words, and the field it
+/// is about, when there is one (the page shows the message next to that field, USWDS style).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Problem(pub &'static str);
+pub struct Problem {
+    pub code: &'static str,
+    pub field: Option<&'static str>,
+}
+
+impl Problem {
+    pub const fn new(code: &'static str) -> Problem {
+        Problem { code, field: None }
+    }
+
+    /// A problem with one field of the form.
+    pub const fn at(field: &'static str, code: &'static str) -> Problem {
+        Problem {
+            code,
+            field: Some(field),
+        }
+    }
+}
 
 impl From<sqlx::Error> for Problem {
     fn from(e: sqlx::Error) -> Self {
         tracing::error!(error = %e, "database error while handling a form");
-        Problem("unavailable")
+        Problem::new("unavailable")
     }
 }
 
 impl From<crate::text::FieldError> for Problem {
     fn from(e: crate::text::FieldError) -> Self {
         match e {
-            crate::text::FieldError::Missing => Problem("missing_fields"),
-            crate::text::FieldError::TooLong { .. } => Problem("too_long"),
+            crate::text::FieldError::Missing => Problem::new("missing_fields"),
+            crate::text::FieldError::TooLong { .. } => Problem::new("too_long"),
         }
     }
 }
@@ -59,14 +77,14 @@ impl From<crate::text::FieldError> for Problem {
 impl From<crate::identity::sealed::KeyError> for Problem {
     fn from(e: crate::identity::sealed::KeyError) -> Self {
         tracing::error!(error = %e, "the secrets key is unusable");
-        Problem("unavailable")
+        Problem::new("unavailable")
     }
 }
 
 impl From<tower_sessions::session::Error> for Problem {
     fn from(e: tower_sessions::session::Error) -> Self {
         tracing::error!(error = %e, "session store error while handling a form");
-        Problem("unavailable")
+        Problem::new("unavailable")
     }
 }
 
@@ -93,7 +111,7 @@ pub fn with_error(path: &str, code: &str) -> String {
 pub fn finish(back: &str, outcome: Result<String, Problem>) -> Result<(), ServerFnError> {
     match outcome {
         Ok(next) => leptos_axum::redirect(&next),
-        Err(Problem(code)) => {
+        Err(Problem { code, .. }) => {
             if code == "denied" {
                 crate::layout::set_status(403);
             }
@@ -101,6 +119,88 @@ pub fn finish(back: &str, outcome: Result<String, Problem>) -> Result<(), Server
         }
     }
     Ok(())
+}
+
+/// What a form sent, kept in the session when the post comes back with a problem: the page it
+/// returns to shows what was typed and the message next to the field. Never a password.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct KeptForm {
+    pub form: String,
+    pub values: Vec<(String, String)>,
+    pub code: String,
+    pub field: Option<String>,
+}
+
+const KEPT_FORM: &str = "kept_form";
+
+impl KeptForm {
+    /// What was typed into `name` (the last value, for fields sent more than once).
+    pub fn value(&self, name: &str) -> Option<String> {
+        self.values
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// Every value sent for `name` (check boxes, repeated fields).
+    pub fn values_of(&self, name: &str) -> Vec<String> {
+        self.values
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// The problem code, when it is about `field`.
+    pub fn error_for(&self, field: &str) -> Option<&str> {
+        (self.field.as_deref() == Some(field)).then_some(self.code.as_str())
+    }
+}
+
+/// Ends a form post like [`finish`], keeping `values` for the page when it comes back with a
+/// problem.
+pub async fn finish_keeping(
+    back: &str,
+    form: &str,
+    values: Vec<(&str, String)>,
+    outcome: Result<String, Problem>,
+) -> Result<(), ServerFnError> {
+    if let Err(problem) = &outcome {
+        if let Ok(session) = leptos_axum::extract::<tower_sessions::Session>().await {
+            let kept = KeptForm {
+                form: form.to_string(),
+                values: values
+                    .into_iter()
+                    .map(|(k, v)| {
+                        (
+                            k.to_string(),
+                            v.chars().take(crate::text::limits::NOTE).collect(),
+                        )
+                    })
+                    .collect(),
+                code: problem.code.to_string(),
+                field: problem.field.map(str::to_string),
+            };
+            if let Err(e) = session.insert(KEPT_FORM, kept).await {
+                tracing::warn!(error = %e, "could not keep a form's values");
+            }
+        }
+    }
+    finish(back, outcome)
+}
+
+/// The kept values of `form`, taken out of the session (they are shown once).
+pub async fn take_kept(form: &str) -> Option<KeptForm> {
+    let session = leptos_axum::extract::<tower_sessions::Session>()
+        .await
+        .ok()?;
+    let kept: KeptForm = session.get(KEPT_FORM).await.ok().flatten()?;
+    if kept.form != form {
+        return None;
+    }
+    let _ = session.remove::<KeptForm>(KEPT_FORM).await;
+    Some(kept)
 }
 
 /// Where to go after signing in (`next=`): a path on this site and nothing else. The one parser

@@ -46,12 +46,12 @@ async fn metadata(state: &AppState) -> Result<&'static CoreProviderMetadata, Pro
     let issuer = state.deployment.identity.oidc_issuer.clone();
     METADATA
         .get_or_try_init(|| async {
-            let issuer = IssuerUrl::new(issuer).map_err(|_| Problem("idp_failed"))?;
+            let issuer = IssuerUrl::new(issuer).map_err(|_| Problem::new("idp_failed"))?;
             CoreProviderMetadata::discover_async(issuer, &http_client())
                 .await
                 .map_err(|e| {
                     tracing::error!(error = %e, "identity provider discovery failed");
-                    Problem("idp_failed")
+                    Problem::new("idp_failed")
                 })
         })
         .await
@@ -79,7 +79,7 @@ fn client(
         "{}/auth/oidc/callback",
         state.deployment.site.public_url
     ))
-    .map_err(|_| Problem("idp_failed"))?;
+    .map_err(|_| Problem::new("idp_failed"))?;
     Ok(CoreClient::from_provider_metadata(
         metadata.clone(),
         ClientId::new(identity.oidc_client_id.clone()),
@@ -134,7 +134,7 @@ pub async fn start(
     .await;
     match result {
         Ok(url) => Redirect::to(&url).into_response(),
-        Err(Problem(code)) => Redirect::to(&with_error(&back, code)).into_response(),
+        Err(Problem { code, .. }) => Redirect::to(&with_error(&back, code)).into_response(),
     }
 }
 
@@ -166,7 +166,7 @@ pub async fn callback(
     let result = finish_callback(&state, &mut auth, flow, q, &ip).await;
     match result {
         Ok(next) => Redirect::to(&next).into_response(),
-        Err(Problem(code)) => {
+        Err(Problem { code, .. }) => {
             audit::record_refusal(
                 &state.pool,
                 &Actor {
@@ -191,34 +191,34 @@ async fn finish_callback(
     q: CallbackQuery,
     ip: &str,
 ) -> Result<String, Problem> {
-    let flow = flow.ok_or(Problem("expired"))?;
+    let flow = flow.ok_or(Problem::new("expired"))?;
     if q.error.is_some() {
-        return Err(Problem("idp_failed"));
+        return Err(Problem::new("idp_failed"));
     }
     // The state must be the one we sent: otherwise this is someone else's login (CSRF).
     if q.state.as_deref() != Some(flow.csrf.as_str()) {
-        return Err(Problem("idp_failed"));
+        return Err(Problem::new("idp_failed"));
     }
-    let code = q.code.ok_or(Problem("idp_failed"))?;
+    let code = q.code.ok_or(Problem::new("idp_failed"))?;
     let metadata = metadata(state).await?;
     let client = client(state, metadata)?;
     let http = http_client();
     let token = client
         .exchange_code(AuthorizationCode::new(code))
-        .map_err(|_| Problem("idp_failed"))?
+        .map_err(|_| Problem::new("idp_failed"))?
         .set_pkce_verifier(PkceCodeVerifier::new(flow.pkce_verifier))
         .request_async(&http)
         .await
         .map_err(|e| {
             tracing::warn!(error = %e, "identity provider token exchange failed");
-            Problem("idp_failed")
+            Problem::new("idp_failed")
         })?;
-    let id_token = token.id_token().ok_or(Problem("idp_failed"))?;
+    let id_token = token.id_token().ok_or(Problem::new("idp_failed"))?;
     let claims = id_token
         .claims(&client.id_token_verifier(), &Nonce::new(flow.nonce))
         .map_err(|e| {
             tracing::warn!(error = %e, "identity provider ID token refused");
-            Problem("idp_failed")
+            Problem::new("idp_failed")
         })?;
     let issuer = claims.issuer().to_string();
     let subject = claims.subject().to_string();
@@ -253,7 +253,7 @@ async fn finish_callback(
     let pool = &state.pool;
     if let Some(token) = &flow.invitation {
         let invitation = partners::invitation(pool, token).await?;
-        let invitation = invitation.ok_or(Problem("invitation_invalid"))?;
+        let invitation = invitation.ok_or(Problem::new("invitation_invalid"))?;
         // The invitation went to one address: the identity coming back must have proved it
         // holds that address, or anyone holding the link could bind their own identity to it.
         let invited = app::contact::Email::parse(&invitation.email);
@@ -267,7 +267,7 @@ async fn finish_callback(
                 serde_json::json!({ "reason": "identity provider e-mail not verified or not the invited address" }),
             )
             .await;
-            return Err(Problem("idp_email_mismatch"));
+            return Err(Problem::new("idp_email_mismatch"));
         }
         let name = name.unwrap_or(invitation.name.clone());
         let actor = Actor {
@@ -284,12 +284,12 @@ async fn finish_callback(
         .await?;
         let record = accounts::by_id(pool, user)
             .await?
-            .ok_or(Problem("unavailable"))?;
+            .ok_or(Problem::new("unavailable"))?;
         return after_first_factor(pool, ip, auth, &record, None, "identity provider").await;
     }
     let record = accounts::by_identity_provider(pool, &issuer, &subject)
         .await?
         .filter(|r| r.active)
-        .ok_or(Problem("no_account"))?;
+        .ok_or(Problem::new("no_account"))?;
     after_first_factor(pool, ip, auth, &record, flow.next, "identity provider").await
 }

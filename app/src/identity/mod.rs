@@ -149,11 +149,11 @@ pub async fn complete_sign_in(
     let user = auth
         .authenticate(record.id)
         .await
-        .map_err(|_| Problem("unavailable"))?
-        .ok_or(Problem("wrong_password"))?;
+        .map_err(|_| Problem::new("unavailable"))?
+        .ok_or(Problem::new("wrong_password"))?;
     auth.login(&user).await.map_err(|e| {
         tracing::error!(error = %e, "could not start a session");
-        Problem("unavailable")
+        Problem::new("unavailable")
     })?;
     auth.session
         .insert(session_keys::SIGNED_IN_AT, chrono::Utc::now().timestamp())
@@ -251,13 +251,13 @@ pub async fn sign_in(
         let ip = crate::web::request().ip;
         let email = email.trim().to_lowercase();
         if email.is_empty() || password.is_empty() || email.len() > 320 || password.len() > 1024 {
-            return Err(Problem("missing_credentials"));
+            return Err(Problem::new("missing_credentials"));
         }
         // A whole hospital or library may sign in from one address: the per-address ceiling is
         // far above what one person does, and backoff (per e-mail and address) does the rest.
         if !crate::rate_limit::allow(&pool, crate::rate_limit::SIGN_IN_PER_IP, &ip).await? {
             refuse_sign_in(&email, "rate limited", None).await;
-            return Err(Problem("rate_limited"));
+            return Err(Problem::new("rate_limited"));
         }
         if let Some(wait) = backoff::waiting(&pool, &email, &ip).await? {
             refuse_sign_in(&email, "waiting after wrong tries", None).await;
@@ -274,7 +274,7 @@ pub async fn sign_in(
             refuse_sign_in(&email, reason, record.as_ref().map(|r| r.id)).await;
             return match started {
                 Some(wait) => Ok(wait_page(&back, wait)),
-                None => Err(Problem("wrong_password")),
+                None => Err(Problem::new("wrong_password")),
             };
         }
         let record = record.expect("checked above");
@@ -294,12 +294,12 @@ pub async fn verify_sign_in_code(code: String) -> Result<(), ServerFnError> {
         let ip = crate::web::request().ip;
         let pending: Option<PendingCode> = auth.session.get(session_keys::PENDING_CODE).await?;
         let Some(pending) = pending else {
-            return Err(Problem("expired"));
+            return Err(Problem::new("expired"));
         };
         let record = accounts::by_id(&pool, pending.user_id)
             .await?
             .filter(|r| r.active)
-            .ok_or(Problem("expired"))?;
+            .ok_or(Problem::new("expired"))?;
         if let Some(wait) = backoff::waiting(&pool, &record.email, &ip).await? {
             refuse_sign_in(&record.email, "waiting after wrong tries", Some(record.id)).await;
             return Ok(wait_page("/sign-in/code", wait));
@@ -313,9 +313,9 @@ pub async fn verify_sign_in_code(code: String) -> Result<(), ServerFnError> {
             Some(None) => {
                 tracing::error!(user = %record.id, "this person's sign-in secret cannot be opened with the server's secrets key (wrong or replaced key file?); refusing the code");
                 refuse_sign_in(&record.email, "sign-in secret cannot be opened", Some(record.id)).await;
-                return Err(Problem("unavailable"));
+                return Err(Problem::new("unavailable"));
             }
-            None => return Err(Problem("expired")),
+            None => return Err(Problem::new("expired")),
         };
         let step = mfa::check(&secret, &code, now, record.last_totp_step);
         let recovery = step.is_none()
@@ -327,7 +327,7 @@ pub async fn verify_sign_in_code(code: String) -> Result<(), ServerFnError> {
             refuse_sign_in(&record.email, "wrong code", Some(record.id)).await;
             return match started {
                 Some(wait) => Ok(wait_page("/sign-in/code", wait)),
-                None => Err(Problem("wrong_code")),
+                None => Err(Problem::new("wrong_code")),
             };
         }
         backoff::succeeded(&pool, &record.email, &ip).await?;
@@ -377,7 +377,7 @@ pub async fn sign_out() -> Result<(), ServerFnError> {
             serde_json::json!({}),
         )
         .await?;
-        auth.logout().await.map_err(|_| Problem("unavailable"))?;
+        auth.logout().await.map_err(|_| Problem::new("unavailable"))?;
         auth.session.flush().await?;
         Ok("/sign-in?signed_out=1".to_string())
     }

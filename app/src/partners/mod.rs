@@ -132,13 +132,13 @@ pub async fn claim_site(
         let state = AppState::get();
         let locale = Locale::en;
         // Normalised first, so "A@x.org" and "a@x.org " share one rate limit.
-        let email = crate::contact::Email::parse(&email).ok_or(Problem("bad_email"))?;
+        let email = crate::contact::Email::parse(&email).ok_or(Problem::new("bad_email"))?;
         let actor = Actor::current().with_email(email.as_str());
         let organization_id =
-            Uuid::parse_str(&organization_id).map_err(|_| Problem("not_found"))?;
+            Uuid::parse_str(&organization_id).map_err(|_| Problem::new("not_found"))?;
         let target = store::claim_target(&state.pool, organization_id)
             .await?
-            .ok_or(Problem("not_found"))?;
+            .ok_or(Problem::new("not_found"))?;
         if !crate::rate_limit::allow(&state.pool, crate::rate_limit::CLAIMS_PER_IP, &actor.ip)
             .await?
             || !crate::rate_limit::allow(
@@ -157,15 +157,15 @@ pub async fn claim_site(
                 serde_json::json!({ "reason": "rate limited" }),
             )
             .await;
-            return Err(Problem("rate_limited"));
+            return Err(Problem::new("rate_limited"));
         }
         if target.is_partner {
-            return Err(Problem("already_partner"));
+            return Err(Problem::new("already_partner"));
         }
         let name = required(&name, crate::text::limits::NAME)?;
         let job_title = required(&job_title, crate::text::limits::NAME)?;
-        let phone = crate::contact::Phone::parse(&phone).ok_or(Problem("bad_phone"))?;
-        let org_type = OrgType::parse(&org_type).ok_or(Problem("missing_fields"))?;
+        let phone = crate::contact::Phone::parse(&phone).ok_or(Problem::new("bad_phone"))?;
+        let org_type = OrgType::parse(&org_type).ok_or(Problem::new("missing_fields"))?;
         let chapter = state
             .deployment
             .onboarding
@@ -235,7 +235,7 @@ pub async fn confirm_claim(token: String) -> Result<(), ServerFnError> {
         let locale = Locale::en;
         let mut tx = state.pool.begin().await?;
         let Some(claim) = store::confirm_claim(&mut tx, token.trim()).await? else {
-            return Err(Problem("invitation_invalid"));
+            return Err(Problem::new("invitation_invalid"));
         };
         let chapter = state
             .deployment
@@ -312,10 +312,10 @@ pub async fn decide_claim(
         let locale = Locale::en;
         let viewer = crate::web::authorize(crate::policy::Action::ReviewClaims)?;
         let actor = Actor::current();
-        let id = Uuid::parse_str(&claim_id).map_err(|_| Problem("not_found"))?;
+        let id = Uuid::parse_str(&claim_id).map_err(|_| Problem::new("not_found"))?;
         let claim = store::claim(&state.pool, id)
             .await?
-            .ok_or(Problem("not_found"))?;
+            .ok_or(Problem::new("not_found"))?;
         if !claims::may_review(&viewer, &claim.chapter) {
             audit::record_refusal(
                 &state.pool,
@@ -326,22 +326,22 @@ pub async fn decide_claim(
                 serde_json::json!({ "reason": "another chapter's claim" }),
             )
             .await;
-            return Err(Problem("denied"));
+            return Err(Problem::new("denied"));
         }
         let approve = match decision.as_str() {
             "approve" => true,
             "deny" => false,
-            _ => return Err(Problem("missing_fields")),
+            _ => return Err(Problem::new("missing_fields")),
         };
         let reason = crate::text::field(reason.as_deref(), crate::text::limits::REASON)?;
         if !approve && reason.is_none() {
-            return Err(Problem("reason_needed"));
+            return Err(Problem::new("reason_needed"));
         }
         let mut tx = state.pool.begin().await?;
         let Some(claim) =
             store::decide_claim(&mut tx, id, approve, reason.as_deref(), viewer.user_id).await?
         else {
-            return Err(Problem("already_decided"));
+            return Err(Problem::new("already_decided"));
         };
         audit::record(
             &mut *tx,
@@ -439,14 +439,14 @@ pub async fn accept_invitation(
                 serde_json::json!({ "reason": "unknown, expired or already used" }),
             )
             .await;
-            return Err(Problem("invitation_invalid"));
+            return Err(Problem::new("invitation_invalid"));
         };
         let name = required(&name, 200)?;
         if password != confirm {
-            return Err(Problem("password_mismatch"));
+            return Err(Problem::new("password_mismatch"));
         }
         crate::identity::passwords::check_new(&password, &invitation.email)
-            .map_err(|w| Problem(w.code()))?;
+            .map_err(|w| Problem::new(w.code()))?;
         let hash = crate::identity::passwords::hash_blocking(password).await;
         let user = store::redeem_invitation(
             &state.pool,
@@ -458,7 +458,7 @@ pub async fn accept_invitation(
         .await?;
         let record = crate::identity::accounts::by_id(&state.pool, user)
             .await?
-            .ok_or(Problem("unavailable"))?;
+            .ok_or(Problem::new("unavailable"))?;
         crate::identity::complete_sign_in(
             &state.pool,
             &actor.ip,
@@ -485,7 +485,7 @@ async fn own_member(
         Some(Scope::OwnOrganization)
     );
     let state = AppState::get();
-    let id = Uuid::parse_str(user).map_err(|_| Problem("not_found"))?;
+    let id = Uuid::parse_str(user).map_err(|_| Problem::new("not_found"))?;
     let member = store::member(&state.pool, id).await?;
     match member {
         Some((Some(org), role, _)) if Some(org) == viewer.organization_id => Ok((id, role)),
@@ -499,7 +499,7 @@ async fn own_member(
                 serde_json::json!({ "reason": "not a member of the admin's organization" }),
             )
             .await;
-            Err(Problem("denied"))
+            Err(Problem::new("denied"))
         }
     }
 }
@@ -515,14 +515,14 @@ pub async fn invite_user(
         let state = AppState::get();
         let viewer = crate::web::authorize(crate::policy::Action::ManageTeam)?;
         let actor = Actor::current();
-        let organization = viewer.organization_id.ok_or(Problem("denied"))?;
+        let organization = viewer.organization_id.ok_or(Problem::new("denied"))?;
         let name = required(&name, crate::text::limits::NAME)?;
         let email = crate::contact::Email::parse(&email)
-            .ok_or(Problem("bad_email"))?
+            .ok_or(Problem::new("bad_email"))?
             .to_string();
         let role = Role::parse(&role)
             .filter(|r| assignable_roles(viewer.org_type.as_deref()).contains(r))
-            .ok_or(Problem("bad_role"))?;
+            .ok_or(Problem::new("bad_role"))?;
         // A hint only: the unique index decides when the invitation is redeemed.
         let exists: bool =
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = $1)")
@@ -530,7 +530,7 @@ pub async fn invite_user(
                 .fetch_one(&state.pool)
                 .await?;
         if exists {
-            return Err(Problem("account_exists"));
+            return Err(Problem::new("account_exists"));
         }
         let mut tx = state.pool.begin().await?;
         let key = crate::idempotency::parse(idempotency_key.as_deref());
@@ -585,11 +585,11 @@ pub async fn change_user_role(user_id: String, role: String) -> Result<(), Serve
         let viewer = crate::web::authorize(crate::policy::Action::ManageTeam)?;
         let (id, _) = own_member(&viewer, &user_id, "user.role_changed").await?;
         if id == viewer.user_id {
-            return Err(Problem("self_change"));
+            return Err(Problem::new("self_change"));
         }
         let role = Role::parse(&role)
             .filter(|r| assignable_roles(viewer.org_type.as_deref()).contains(r))
-            .ok_or(Problem("bad_role"))?;
+            .ok_or(Problem::new("bad_role"))?;
         store::change_role(&state.pool, id, role, &Actor::current()).await?;
         Ok("/partner/team?done=role".to_string())
     }
@@ -604,7 +604,7 @@ pub async fn deactivate_user(user_id: String) -> Result<(), ServerFnError> {
         let viewer = crate::web::authorize(crate::policy::Action::ManageTeam)?;
         let (id, _) = own_member(&viewer, &user_id, "user.deactivated").await?;
         if id == viewer.user_id {
-            return Err(Problem("self_change"));
+            return Err(Problem::new("self_change"));
         }
         store::deactivate(&state.pool, id, &Actor::current()).await?;
         Ok("/partner/team?done=deactivated".to_string())

@@ -198,9 +198,9 @@ pub async fn enroll_mfa(code: String) -> Result<(), ServerFnError> {
         let secret: Option<String> = auth.session.get(session_keys::MFA_SECRET).await?;
         let secret = secret
             .and_then(|s| key.open(&s))
-            .ok_or(Problem("expired"))?;
+            .ok_or(Problem::new("expired"))?;
         let now = chrono::Utc::now().timestamp() as u64;
-        let step = mfa::check(&secret, &code, now, None).ok_or(Problem("wrong_code"))?;
+        let step = mfa::check(&secret, &code, now, None).ok_or(Problem::new("wrong_code"))?;
         let codes = mfa::new_recovery_codes();
         let hashes: Vec<Vec<u8>> = codes.iter().map(|c| mfa::recovery_code_hash(c)).collect();
         store::enroll_mfa(
@@ -354,7 +354,7 @@ pub async fn pass_training(
                 serde_json::json!({}),
             )
             .await?;
-            return Err(Problem("training_wrong"));
+            return Err(Problem::new("training_wrong"));
         }
         store::pass_training(&state.pool, viewer.user_id, &Actor::current()).await?;
         Ok("/onboarding/agreement".to_string())
@@ -419,7 +419,7 @@ pub async fn accept_agreement(
         }
         // Accepting an older text than the one in force does not count.
         if accept.as_deref() != Some("yes") || version != AGREEMENT_VERSION {
-            return Err(Problem("agreement_needed"));
+            return Err(Problem::new("agreement_needed"));
         }
         store::accept_agreement(
             &state.pool,

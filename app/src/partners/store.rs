@@ -337,7 +337,7 @@ pub async fn redeem_invitation(
             serde_json::json!({ "reason": "unknown, expired or already used" }),
         )
         .await;
-        return Err(Problem("invitation_invalid"));
+        return Err(Problem::new("invitation_invalid"));
     };
     let (password_hash, issuer, subject) = match credential {
         Credential::Password(hash) => (Some(hash), None, None),
@@ -364,7 +364,7 @@ pub async fn redeem_invitation(
         crate::web::on_unique_violation(
             e,
             &["users_email_idx", "users_oidc_issuer_oidc_subject_key"],
-            Problem("account_exists"),
+            Problem::new("account_exists"),
         )
     })?;
     sqlx::query("UPDATE invitations SET used_by = $2 WHERE id = $1")

@@ -23,7 +23,7 @@ pub async fn add_to_referral(program_id: String) -> Result<(), ServerFnError> {
     let auth: crate::identity::accounts::AuthSession = leptos_axum::extract().await?;
     let outcome = async {
         crate::web::authorize(crate::policy::Action::MakeReferrals)?;
-        let id = Uuid::parse_str(&program_id).map_err(|_| Problem("not_found"))?;
+        let id = Uuid::parse_str(&program_id).map_err(|_| Problem::new("not_found"))?;
         let mut basket: Vec<Uuid> = auth.session.get(BASKET).await?.unwrap_or_default();
         if !basket.contains(&id) && basket.len() < 10 {
             basket.push(id);
@@ -64,13 +64,13 @@ pub async fn send_referrals(
         let basket: Vec<Uuid> = auth.session.get(BASKET).await?.unwrap_or_default();
         let needs = needs.unwrap_or_default();
         if basket.is_empty() || needs.len() != basket.len() {
-            return Err(Problem("nothing_to_refer"));
+            return Err(Problem::new("nothing_to_refer"));
         }
         let tree = crate::directory::categories::CategoryTree::get();
         let mut items = Vec::new();
         for (program_id, need) in basket.iter().zip(needs) {
             if tree.name(&need, crate::i18n::Locale::en).is_none() {
-                return Err(Problem("missing_fields"));
+                return Err(Problem::new("missing_fields"));
             }
             items.push(store::Item {
                 program_id: *program_id,
@@ -79,31 +79,31 @@ pub async fn send_referrals(
         }
         let resident = match optional(resident_id) {
             Some(id) => store::ResidentChoice::Existing(
-                Uuid::parse_str(&id).map_err(|_| Problem("not_found"))?,
+                Uuid::parse_str(&id).map_err(|_| Problem::new("not_found"))?,
             ),
             None => {
                 let name = crate::text::required(name.as_deref().unwrap_or(""), crate::text::limits::NAME)?;
                 let email = match crate::text::field(email.as_deref(), crate::text::limits::EMAIL)? {
-                    Some(e) => Some(crate::contact::Email::parse(&e).ok_or(Problem("bad_email"))?),
+                    Some(e) => Some(crate::contact::Email::parse(&e).ok_or(Problem::new("bad_email"))?),
                     None => None,
                 };
                 let phone = match crate::text::field(phone.as_deref(), crate::text::limits::PHONE)? {
-                    Some(p) => Some(crate::contact::Phone::parse(&p).ok_or(Problem("bad_phone"))?),
+                    Some(p) => Some(crate::contact::Phone::parse(&p).ok_or(Problem::new("bad_phone"))?),
                     None => None,
                 };
                 if phone.is_none() && email.is_none() {
-                    return Err(Problem("contact_needed"));
+                    return Err(Problem::new("contact_needed"));
                 }
                 let date_of_birth = match optional(date_of_birth) {
                     Some(d) => Some(
                         chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
-                            .map_err(|_| Problem("bad_date"))?,
+                            .map_err(|_| Problem::new("bad_date"))?,
                     ),
                     None => None,
                 };
                 let preferred_contact = optional(preferred_contact)
                     .filter(|c| ["phone", "text", "email"].contains(&c.as_str()))
-                    .ok_or(Problem("missing_fields"))?;
+                    .ok_or(Problem::new("missing_fields"))?;
                 let preferred_language = optional(preferred_language)
                     .filter(|l| ["en", "es"].contains(&l.as_str()))
                     .unwrap_or_else(|| "en".into());
@@ -151,7 +151,7 @@ pub async fn update_referral(
     let outcome = async {
         let state = AppState::get();
         let viewer = crate::web::authorize(crate::policy::Action::WorkReferrals)?;
-        let referral = Uuid::parse_str(&referral_id).map_err(|_| Problem("not_found"))?;
+        let referral = Uuid::parse_str(&referral_id).map_err(|_| Problem::new("not_found"))?;
         let mv = match action.as_str() {
             "accept" => Move::Accept,
             "decline" => Move::Decline,
@@ -159,13 +159,13 @@ pub async fn update_referral(
             "close_provided" => Move::CloseProvided,
             "close_not_provided" => Move::CloseNotProvided,
             "cancel" => Move::Cancel,
-            _ => return Err(Problem("missing_fields")),
+            _ => return Err(Problem::new("missing_fields")),
         };
         // The version the page showed; anything else is a page we did not render.
-        let version: i32 = version.trim().parse().map_err(|_| Problem("stale"))?;
+        let version: i32 = version.trim().parse().map_err(|_| Problem::new("stale"))?;
         let result = optional(result).filter(|r| r == "reached" || r == "not_reached");
         if mv == Move::RecordContact && result.is_none() {
-            return Err(Problem("missing_fields"));
+            return Err(Problem::new("missing_fields"));
         }
         let note = crate::text::field(note.as_deref(), crate::text::limits::NOTE)?;
         let reason = crate::text::field(reason.as_deref(), crate::text::limits::TOKEN)?;
@@ -222,7 +222,7 @@ pub async fn log_outreach(
     let outcome = async {
         let state = AppState::get();
         let viewer = crate::web::authorize(crate::policy::Action::SupportReferrals)?;
-        let referral = Uuid::parse_str(&referral_id).map_err(|_| Problem("not_found"))?;
+        let referral = Uuid::parse_str(&referral_id).map_err(|_| Problem::new("not_found"))?;
         let q = support::Queue::parse(&queue);
         let note = crate::text::field(note.as_deref(), crate::text::limits::NOTE)?;
         let result = crate::text::required(&result, crate::text::limits::REASON)?;
@@ -257,7 +257,7 @@ pub async fn add_referral_note(
     let outcome = async {
         let state = AppState::get();
         let viewer = crate::web::authorize(crate::policy::Action::WorkReferrals)?;
-        let referral = Uuid::parse_str(&referral_id).map_err(|_| Problem("not_found"))?;
+        let referral = Uuid::parse_str(&referral_id).map_err(|_| Problem::new("not_found"))?;
         let note = crate::text::required(&note, crate::text::limits::NOTE)?;
         store::add_note(
             &state.pool,

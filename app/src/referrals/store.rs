@@ -121,9 +121,9 @@ pub async fn create(
     actor: &Actor,
     idempotency_key: Option<Uuid>,
 ) -> Result<String, Problem> {
-    let from_org = viewer.organization_id.ok_or(Problem("denied"))?;
+    let from_org = viewer.organization_id.ok_or(Problem::new("denied"))?;
     if items.is_empty() {
-        return Err(Problem("nothing_to_refer"));
+        return Err(Problem::new("nothing_to_refer"));
     }
     let mut tx = pool.begin().await?;
     if let Some(done) = crate::idempotency::take(
@@ -141,7 +141,7 @@ pub async fn create(
     let resident_id = match resident {
         ResidentChoice::Existing(id) => {
             if !has_consent(&mut *tx, id, from_org).await? {
-                return Err(Problem("denied"));
+                return Err(Problem::new("denied"));
             }
             id
         }
@@ -174,7 +174,7 @@ pub async fn create(
         .bind(item.program_id)
         .fetch_optional(&mut *tx)
         .await?;
-        let (service_id, to_org, service_name) = target.ok_or(Problem("not_found"))?;
+        let (service_id, to_org, service_name) = target.ok_or(Problem::new("not_found"))?;
         let id: Uuid = sqlx::query_scalar(
             "INSERT INTO referrals (batch_id, resident_id, from_organization, from_user, service_id,
                                     program_id, to_organization, need, note)
@@ -293,8 +293,8 @@ pub async fn apply(
     .fetch_optional(&mut *tx)
     .await?;
     let (status, version, to_org, from_org, receiver_onboarded) =
-        row.ok_or(Problem("not_found"))?;
-    let status = Status::parse(&status).ok_or(Problem("unavailable"))?;
+        row.ok_or(Problem::new("not_found"))?;
+    let status = Status::parse(&status).ok_or(Problem::new("unavailable"))?;
     let org = viewer.organization_id;
     let united_way = viewer.effective_role() == crate::policy::Role::ReferralSpecialist;
     let may = match change.mv {
@@ -314,21 +314,21 @@ pub async fn apply(
             serde_json::json!({ "move": format!("{:?}", change.mv) }),
         )
         .await;
-        return Err(Problem("denied"));
+        return Err(Problem::new("denied"));
     }
     if version != change.version {
-        return Err(Problem("stale"));
+        return Err(Problem::new("stale"));
     }
-    let to = next(status, change.mv).ok_or(Problem("not_allowed_now"))?;
+    let to = next(status, change.mv).ok_or(Problem::new("not_allowed_now"))?;
     let needs_reason = matches!(change.mv, Move::Decline | Move::CloseNotProvided);
     let reason = change.reason.filter(|r| !r.is_empty());
     if needs_reason && reason.is_none() {
-        return Err(Problem("reason_needed"));
+        return Err(Problem::new("reason_needed"));
     }
     if change.mv == Move::CloseNotProvided
         && !super::status::NOT_PROVIDED_REASONS.contains(&reason.unwrap_or_default())
     {
-        return Err(Problem("reason_needed"));
+        return Err(Problem::new("reason_needed"));
     }
     let closing = !to.is_open();
     sqlx::query(
@@ -730,9 +730,9 @@ pub async fn add_note(
             .bind(referral)
             .fetch_optional(pool)
             .await?;
-    let (to, from) = sides.ok_or(Problem("not_found"))?;
+    let (to, from) = sides.ok_or(Problem::new("not_found"))?;
     if viewer.organization_id != Some(to) && viewer.organization_id != Some(from) {
-        return Err(Problem("denied"));
+        return Err(Problem::new("denied"));
     }
     let mut tx = pool.begin().await?;
     if crate::idempotency::take(&mut tx, idempotency_key, Some(viewer.user_id), "add_referral_note")

@@ -141,10 +141,10 @@ pub async fn log_outreach(
     let queue_name = match queue {
         Queue::StalePartner => "stale_partner",
         Queue::ResidentFollowUp => "resident_follow_up",
-        Queue::NotOnboarded => return Err(Problem("not_allowed_now")),
+        Queue::NotOnboarded => return Err(Problem::new("not_allowed_now")),
     };
     if !["phone", "email", "text", "in_person"].contains(&method) || result.trim().is_empty() {
-        return Err(Problem("missing_fields"));
+        return Err(Problem::new("missing_fields"));
     }
     let mut tx = pool.begin().await?;
     // Only a referral that is in that queue now: outreach is logged for the work the queue
@@ -165,7 +165,7 @@ pub async fn log_outreach(
     .execute(&mut *tx)
     .await?;
     if inserted.rows_affected() == 0 {
-        return Err(Problem("not_found"));
+        return Err(Problem::new("not_found"));
     }
     sqlx::query(
         "INSERT INTO referral_events (referral_id, user_id, kind, detail)
