@@ -126,13 +126,32 @@ pub struct AuditEntry {
     pub seq: i64,
     pub at: chrono::DateTime<chrono::Utc>,
     pub actor_email: Option<String>,
+    /// The person's name as it is now (the entry keeps the e-mail they had then).
+    pub actor_name: Option<String>,
     pub actor_role: Option<String>,
     pub organization: Option<String>,
     pub action: String,
     pub subject: Option<String>,
+    /// What the subject is, in words: the program of a referral, the organization of a claim,
+    /// a person's name, a resident's initials.
+    pub subject_label: Option<String>,
     pub outcome: String,
     pub ip: Option<String>,
     pub details: serde_json::Value,
+}
+
+/// Every action the trail holds, for the search's pick list (a loose index scan: one index
+/// probe per distinct action, however long the trail).
+pub async fn actions(pool: &sqlx::PgPool) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "WITH RECURSIVE a AS (
+             SELECT min(action) AS action FROM audit_log
+             UNION ALL
+             SELECT (SELECT min(action) FROM audit_log WHERE action > a.action) FROM a WHERE a.action IS NOT NULL)
+         SELECT action FROM a WHERE action IS NOT NULL",
+    )
+    .fetch_all(pool)
+    .await
 }
 
 pub const PAGE: i64 = 50;
@@ -144,11 +163,24 @@ pub async fn search(pool: &sqlx::PgPool, f: &AuditFilter) -> sqlx::Result<Vec<Au
             .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
     };
     sqlx::query_as(
-        "SELECT a.seq, a.at, a.actor_email, a.actor_role, o.name AS organization, a.action,
-                a.subject, a.outcome, a.ip, a.details
+        "SELECT a.seq, a.at, a.actor_email, u.name AS actor_name, a.actor_role, o.name AS organization,
+                a.action, a.subject,
+                CASE split_part(a.subject, ':', 1)
+                    WHEN 'referral' THEN (SELECT sv.name FROM referrals r JOIN services sv ON sv.id = r.service_id
+                                           WHERE r.id::text = split_part(a.subject, ':', 2))
+                    WHEN 'claim' THEN (SELECT co.name FROM claims c JOIN organizations co ON co.id = c.organization_id
+                                        WHERE c.id::text = split_part(a.subject, ':', 2))
+                    WHEN 'user' THEN (SELECT su.name FROM users su WHERE su.id::text = split_part(a.subject, ':', 2))
+                    WHEN 'resident' THEN (SELECT string_agg(left(w, 1) || '.', ' ')
+                                            FROM residents rs, regexp_split_to_table(rs.name, ' +') w
+                                           WHERE rs.id::text = split_part(a.subject, ':', 2))
+                    WHEN 'email' THEN split_part(a.subject, ':', 2)
+                END AS subject_label,
+                a.outcome, a.ip, a.details
            FROM audit_log a LEFT JOIN organizations o ON o.id = a.organization_id
+           LEFT JOIN users u ON u.id = a.actor_id
           WHERE ($1::text IS NULL OR lower(a.actor_email) LIKE '%' || lower($1) || '%')
-            AND ($2::text IS NULL OR a.action LIKE $2 || '%')
+            AND ($2::text IS NULL OR a.action = $2)
             AND ($3::text IS NULL OR a.outcome = $3)
             AND ($4::date IS NULL OR a.at >= $4::date)
             AND ($5::date IS NULL OR a.at < $5::date + 1)
@@ -288,6 +320,7 @@ mod page {
         };
         let form_filter = filter.clone();
         let content = async move {
+            let form_filter = form_filter.clone();
             let state = AppState::get();
             let _ = super::record(
                 &state.pool,
@@ -298,9 +331,10 @@ mod page {
                 serde_json::to_value(&filter).unwrap_or_default(),
             )
             .await;
-            let (Ok(entries), Ok(chain)) = (
+            let (Ok(entries), Ok(chain), Ok(known_actions)) = (
                 search(&state.pool, &filter).await,
                 verify(&state.pool).await,
+                super::actions(&state.pool).await,
             ) else {
                 crate::layout::set_status(503);
                 return view! { <p role="alert">{tr!(locale, err_unavailable)}</p> }.into_any();
@@ -322,28 +356,84 @@ mod page {
                 let q = serde_urlencoded(&f);
                 view! { <p class="mt-4"><a class="link" href=format!("/state/audit?{q}")>{tr!(locale, older_entries)}</a></p> }
             });
+            let (when, who, org, what, outcome, from, details) = (
+                tr!(locale, audit_when),
+                tr!(locale, audit_who),
+                tr!(locale, organization_label),
+                tr!(locale, audit_what),
+                tr!(locale, audit_outcome),
+                tr!(locale, audit_from),
+                tr!(locale, audit_details),
+            );
             let rows = entries
                 .into_iter()
                 .map(|e| {
                     let outcome_class = if e.outcome == "ok" { "" } else { "outcome-bad" };
+                    let person = e.actor_name.clone().or(e.actor_email.clone()).unwrap_or_else(|| tr!(locale, audit_nobody));
+                    let role = e.actor_role.as_deref().and_then(crate::policy::Role::parse)
+                        .map(|r| crate::identity::pages::role_label(locale, r)).unwrap_or_default();
                     view! {
                         <tr>
-                            <td>{e.seq}</td>
-                            <td>{date_time(&e.at)}</td>
-                            <td>{e.actor_email.clone().unwrap_or_default()}<br /><span class="text-sm">{e.actor_role.clone().unwrap_or_default()}</span></td>
-                            <td>{e.organization.clone().unwrap_or_default()}</td>
-                            <td>{e.action.clone()}<br /><span class="text-sm">{e.subject.clone().unwrap_or_default()}</span></td>
-                            <td class=outcome_class>{e.outcome.clone()}</td>
-                            <td>{e.ip.clone().unwrap_or_default()}</td>
-                            <td class="text-sm mono">{e.details.to_string()}</td>
+                            <td data-label="#">{e.seq}</td>
+                            <td data-label=when.clone() class="whitespace-nowrap">{date_time(&e.at)}</td>
+                            <td data-label=who.clone()><span class="font-semibold">{person}</span>
+                                <span class="block text-sm break-all">{e.actor_email.clone().filter(|_| e.actor_name.is_some()).unwrap_or_default()}</span>
+                                <span class="block text-sm">{role}</span></td>
+                            <td data-label=org.clone()>{e.organization.clone().unwrap_or_default()}</td>
+                            <td data-label=what.clone()><span class="font-semibold">{e.action.clone()}</span>
+                                {e.subject_label.clone().map(|l| view! { <span class="block">{l}</span> })}
+                                <span class="block text-sm break-all">{e.subject.clone().unwrap_or_default()}</span></td>
+                            <td data-label=outcome.clone() class=outcome_class>{e.outcome.clone()}</td>
+                            <td data-label=from.clone()>{e.ip.clone().unwrap_or_default()}</td>
+                            <td data-label=details.clone() class="text-sm mono">{e.details.to_string()}</td>
                         </tr>
                     }
                 })
                 .collect_view();
+            let picked = filter.action.clone().unwrap_or_default();
+            let action_options = known_actions
+                .into_iter()
+                .map(|a| {
+                    let selected = a == picked;
+                    let label = a.clone();
+                    view! { <option value=a selected=selected>{label}</option> }
+                })
+                .collect_view();
             view! {
+                <form class="filter-row mt-4" method="get" action="/state/audit">
+                    <label class="form-field">
+                        <span class="field-label">{tr!(locale, audit_actor_label)}</span>
+                        <input class="field w-full" name="actor" value=form_filter.actor.clone().unwrap_or_default() maxlength="254" />
+                    </label>
+                    <label class="form-field">
+                        <span class="field-label">{tr!(locale, audit_action_label)}</span>
+                        <select class="field w-full" name="action">
+                            <option value="">{tr!(locale, audit_any)}</option>
+                            {action_options}
+                        </select>
+                    </label>
+                    <label class="form-field">
+                        <span class="field-label">{tr!(locale, audit_outcome)}</span>
+                        <select class="field w-full" name="outcome">
+                            <option value="">{tr!(locale, audit_any)}</option>
+                            <option value="ok" selected=form_filter.outcome.as_deref() == Some("ok")>"ok"</option>
+                            <option value="denied" selected=form_filter.outcome.as_deref() == Some("denied")>"denied"</option>
+                            <option value="failed" selected=form_filter.outcome.as_deref() == Some("failed")>"failed"</option>
+                        </select>
+                    </label>
+                    <label class="form-field">
+                        <span class="field-label">{tr!(locale, audit_from_date)}</span>
+                        <input class="field w-full" type="date" name="from" value=form_filter.from.clone().unwrap_or_default() />
+                    </label>
+                    <label class="form-field">
+                        <span class="field-label">{tr!(locale, audit_to_date)}</span>
+                        <input class="field w-full" type="date" name="to" value=form_filter.to.clone().unwrap_or_default() />
+                    </label>
+                    <button class="button-primary" type="submit">{tr!(locale, audit_search_button)}</button>
+                </form>
                 {chain}
                 <div class="table-wrap mt-4" tabindex="0" role="region" aria-label=tr!(locale, audit_title)>
-                    <table class="data-table">
+                    <table class="data-table stacked">
                         <thead><tr>
                             <th scope="col">"#"</th>
                             <th scope="col">{tr!(locale, audit_when)}</th>
@@ -361,40 +451,11 @@ mod page {
             }
             .into_any()
         };
-        let f = form_filter;
         view! {
             <Title text=tr!(locale, audit_title) />
             <Meta name="robots" content="noindex" />
             <div class="page wide">
                 <h1 class="page-title">{tr!(locale, audit_title)}</h1>
-                <form class="filter-row mt-4" method="get" action="/state/audit">
-                    <label class="form-field">
-                        <span class="field-label">{tr!(locale, audit_actor_label)}</span>
-                        <input class="field w-full" name="actor" value=f.actor.clone().unwrap_or_default() maxlength="254" />
-                    </label>
-                    <label class="form-field">
-                        <span class="field-label">{tr!(locale, audit_action_label)}</span>
-                        <input class="field w-full" name="action" value=f.action.clone().unwrap_or_default() maxlength="100" />
-                    </label>
-                    <label class="form-field">
-                        <span class="field-label">{tr!(locale, audit_outcome)}</span>
-                        <select class="field w-full" name="outcome">
-                            <option value="">{tr!(locale, audit_any)}</option>
-                            <option value="ok" selected=f.outcome.as_deref() == Some("ok")>"ok"</option>
-                            <option value="denied" selected=f.outcome.as_deref() == Some("denied")>"denied"</option>
-                            <option value="failed" selected=f.outcome.as_deref() == Some("failed")>"failed"</option>
-                        </select>
-                    </label>
-                    <label class="form-field">
-                        <span class="field-label">{tr!(locale, audit_from_date)}</span>
-                        <input class="field w-full" type="date" name="from" value=f.from.clone().unwrap_or_default() />
-                    </label>
-                    <label class="form-field">
-                        <span class="field-label">{tr!(locale, audit_to_date)}</span>
-                        <input class="field w-full" type="date" name="to" value=f.to.clone().unwrap_or_default() />
-                    </label>
-                    <button class="button-primary" type="submit">{tr!(locale, audit_search_button)}</button>
-                </form>
                 {loaded(content)}
             </div>
         }

@@ -4,14 +4,11 @@
 
 use crate::i18n::*;
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 use std::future::Future;
 
-/// A query parameter of the current page.
+/// A query parameter of the current page (decoded once), `None` when empty.
 pub fn query(name: &str) -> Option<String> {
-    use_query_map()
-        .with_untracked(|q| q.get(name))
-        .filter(|v| !v.is_empty())
+    crate::web::query_value(name).filter(|v| !v.is_empty())
 }
 
 /// The words for a form problem code (see `web::Problem`).
@@ -28,6 +25,8 @@ pub fn problem_text(locale: Locale, code: &str) -> String {
             tr!(locale, err_locked, minutes = minutes)
         }
         "too_long" => tr!(locale, err_too_long),
+        "reason_not_allowed" => tr!(locale, err_reason_not_allowed),
+        "confirm_needed" => tr!(locale, err_confirm_needed),
         "idp_email_mismatch" => tr!(locale, err_idp_email_mismatch),
         "rate_limited" => tr!(locale, err_rate_limited),
         "expired" => tr!(locale, err_sign_in_expired),
@@ -128,12 +127,136 @@ where
     view! { <Suspense fallback=|| ()>{Suspend::new(load)}</Suspense> }
 }
 
-/// The date part of a timestamp, in the deployment's calendar (UTC is close enough for dates
-/// people read on partner screens; times are shown with their zone).
-pub fn date(t: &chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%d").to_string()
+/// The time zone times are shown in: the viewer's (their organization's place), else the
+/// deployment's. Kentucky spans Eastern and Central time: a partner in Bowling Green reads
+/// Central times, one in Lexington Eastern.
+pub fn viewer_zone() -> chrono_tz::Tz {
+    let wanted = crate::web::request()
+        .viewer
+        .and_then(|v| v.time_zone)
+        .or_else(|| use_context::<crate::config::Deployment>().map(|d| d.region.timezone));
+    wanted
+        .and_then(|z| z.parse::<chrono_tz::Tz>().ok())
+        .unwrap_or(chrono_tz::America::New_York)
 }
 
+fn month(locale: Locale, m: u32) -> &'static str {
+    const EN: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    const ES: [&str; 12] = [
+        "ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept", "oct", "nov", "dic",
+    ];
+    let i = (m.clamp(1, 12) - 1) as usize;
+    if locale == Locale::es {
+        ES[i]
+    } else {
+        EN[i]
+    }
+}
+
+/// "Dec 1, 2026" (English) or "1 dic 2026" (Spanish), in `zone`.
+pub fn date_in(t: &chrono::DateTime<chrono::Utc>, zone: chrono_tz::Tz, locale: Locale) -> String {
+    use chrono::Datelike;
+    let l = t.with_timezone(&zone);
+    if locale == Locale::es {
+        format!("{} {} {}", l.day(), month(locale, l.month()), l.year())
+    } else {
+        format!("{} {}, {}", month(locale, l.month()), l.day(), l.year())
+    }
+}
+
+/// "Dec 1, 9:48 PM" as people write it (the year only when it is not this year), in `zone`;
+/// Spanish "1 dic, 21:48".
+pub fn date_time_in(
+    t: &chrono::DateTime<chrono::Utc>,
+    zone: chrono_tz::Tz,
+    locale: Locale,
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    use chrono::{Datelike, Timelike};
+    let l = t.with_timezone(&zone);
+    let year = if l.year() == now.with_timezone(&zone).year() {
+        String::new()
+    } else {
+        format!(" {}", l.year())
+    };
+    if locale == Locale::es {
+        format!(
+            "{} {}{year}, {}:{:02}",
+            l.day(),
+            month(locale, l.month()),
+            l.hour(),
+            l.minute()
+        )
+    } else {
+        let (pm, h) = l.hour12();
+        let year = if year.is_empty() { year } else { format!(",{year}") };
+        format!(
+            "{} {}{year}, {}:{:02} {}",
+            month(locale, l.month()),
+            l.day(),
+            h,
+            l.minute(),
+            if pm { "PM" } else { "AM" }
+        )
+    }
+}
+
+fn locale_now() -> Locale {
+    use_i18n().get_locale_untracked()
+}
+
+/// "Dec 2026" / "dic 2026": a month of a monthly table.
+pub fn month_year(d: chrono::NaiveDate) -> String {
+    use chrono::Datelike;
+    format!("{} {}", month(locale_now(), d.month()), d.year())
+}
+
+/// A date on a page, in the viewer's zone and language.
+pub fn date(t: &chrono::DateTime<chrono::Utc>) -> String {
+    date_in(t, viewer_zone(), locale_now())
+}
+
+/// A moment on a page, in the viewer's zone and language ("Dec 1, 9:48 PM").
 pub fn date_time(t: &chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
+    date_time_in(t, viewer_zone(), locale_now(), chrono::Utc::now())
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn times_are_local_and_written_as_people_write_them() {
+        // 03:48 UTC on Dec 2 is 9:48 PM on Dec 1 in Central time, 10:48 PM in Eastern.
+        let t = chrono::Utc.with_ymd_and_hms(2026, 12, 2, 3, 48, 0).unwrap();
+        let now = chrono::Utc.with_ymd_and_hms(2026, 12, 2, 12, 0, 0).unwrap();
+        assert_eq!(
+            date_time_in(&t, chrono_tz::America::Chicago, Locale::en, now),
+            "Dec 1, 9:48 PM"
+        );
+        assert_eq!(
+            date_time_in(&t, chrono_tz::America::New_York, Locale::en, now),
+            "Dec 1, 10:48 PM"
+        );
+        assert_eq!(
+            date_time_in(&t, chrono_tz::America::Chicago, Locale::es, now),
+            "1 dic, 21:48"
+        );
+        // Another year says so.
+        let next_year = chrono::Utc.with_ymd_and_hms(2027, 3, 1, 12, 0, 0).unwrap();
+        assert_eq!(
+            date_time_in(&t, chrono_tz::America::Chicago, Locale::en, next_year),
+            "Dec 1, 2026, 9:48 PM"
+        );
+        assert_eq!(date_in(&t, chrono_tz::America::Chicago, Locale::en), "Dec 1, 2026");
+        // Noon and midnight.
+        let noon = chrono::Utc.with_ymd_and_hms(2026, 7, 1, 17, 0, 0).unwrap();
+        assert_eq!(
+            date_time_in(&noon, chrono_tz::America::Chicago, Locale::en, now),
+            "Jul 1, 12:00 PM"
+        );
+    }
 }

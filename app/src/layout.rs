@@ -44,11 +44,18 @@ pub fn Layout(children: Children) -> impl IntoView {
     let other = tr!(locale, switch_language_code);
     let switch_href = with_lang(&path, &search, &other);
     let site = deployment.site.name.clone();
-    // Signed-in partners see who they are signed in as; the page itself is server-rendered.
+    // Signed-in people see who they are signed in as, their work and a way out; the page itself
+    // is server-rendered.
     #[cfg(feature = "ssr")]
-    let account = crate::web::request().viewer.map(|v| v.name);
+    let viewer = crate::web::request().viewer;
     #[cfg(not(feature = "ssr"))]
-    let account: Option<String> = None;
+    let viewer: Option<crate::identity::Viewer> = None;
+    let signed_in = viewer.is_some();
+    let account = viewer.as_ref().map(|v| v.name.clone());
+    #[cfg(feature = "ssr")]
+    let work = viewer.clone().map(|v| view! { <HeaderWork viewer=v /> });
+    #[cfg(not(feature = "ssr"))]
+    let work: Option<()> = None;
     let phone = deployment.site.help_phone.clone();
     // The help line is a tap-to-call link inside the sentence.
     let help = tr!(locale, footer_help);
@@ -60,7 +67,7 @@ pub fn Layout(children: Children) -> impl IntoView {
         <a class="skip-link" href="#main">
             {tr!(locale, skip_to_content)}
         </a>
-        <div class="banner no-print">{tr!(locale, banner)}</div>
+        {(!signed_in).then(|| view! { <div class="banner no-print">{tr!(locale, banner)}</div> })}
         <header class="site-header no-print">
             <div class="header-inner">
                 <a class="site-name" href="/" aria-label=tr!(locale, home_link_label, site = site.clone())>
@@ -69,6 +76,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 {account.map(|name| view! {
                     <a class="header-account" href="/account">{name}</a>
                 })}
+                {work}
                 <a
                     class="lang-switch"
                     href=switch_href
@@ -90,10 +98,49 @@ pub fn Layout(children: Children) -> impl IntoView {
                 {help_after}
             </p>
             <p class="mt-2">{tr!(locale, footer_privacy)}</p>
-            <p class="mt-2">
-                <a class="link" href="/sign-in">{tr!(locale, footer_partner_sign_in)}</a>
-            </p>
+            {(!signed_in).then(|| view! {
+                <p class="mt-2">
+                    <a class="link" href="/sign-in">{tr!(locale, footer_partner_sign_in)}</a>
+                </p>
+            })}
         </footer>
+    }
+}
+
+/// A signed-in partner's work in the header of every page: the inbox with its count of new
+/// referrals, the referral being put together (when there is one), and signing out.
+#[cfg(feature = "ssr")]
+#[component]
+fn HeaderWork(viewer: crate::identity::Viewer) -> impl IntoView {
+    use crate::policy::{allows, Action};
+    let locale = use_i18n().get_locale_untracked();
+    let role = viewer.effective_role();
+    let works = allows(role, Action::WorkReferrals) && viewer.organization_id.is_some();
+    let refers = allows(role, Action::MakeReferrals);
+    let counts = async move {
+        let state = crate::state::AppState::get();
+        let new = match (works, viewer.organization_id) {
+            (true, Some(org)) => crate::referrals::store::tab_counts(&state.pool, org, true, None, None)
+                .await
+                .map(|(n, ..)| n)
+                .ok(),
+            _ => None,
+        };
+        let basket = if refers {
+            crate::referrals::pages::basket_ids().await.len()
+        } else {
+            0
+        };
+        view! {
+            {new.map(|n| view! { <a class="header-link" href="/referrals/inbox">{tr!(locale, header_inbox, count = n)}</a> })}
+            {(basket > 0).then(|| view! { <a class="header-link" href="/referrals/new">{tr!(locale, referral_basket_count, count = basket)}</a> })}
+        }
+    };
+    view! {
+        {crate::forms::loaded(counts)}
+        <form class="header-form" method="post" action="/fn/sign_out">
+            <button class="header-link" type="submit">{tr!(locale, sign_out_button)}</button>
+        </form>
     }
 }
 

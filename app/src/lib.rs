@@ -54,6 +54,8 @@ pub mod rate_limit;
 #[cfg(feature = "ssr")]
 pub mod referrals;
 #[cfg(feature = "ssr")]
+pub mod sms;
+#[cfg(feature = "ssr")]
 pub mod text;
 #[cfg(feature = "ssr")]
 pub mod web;
@@ -199,8 +201,8 @@ pub fn App() -> impl IntoView {
             <Router>
                 <Layout>
                     <Routes fallback=NotFound>
-                        <Route path=path!("") view=directory::home::HomePage />
-                        <Route path=path!("/categories/:id") view=directory::home::CategoryPage />
+                        <Route path=path!("") view=directory::home::HomePage ssr=SsrMode::Async />
+                        <Route path=path!("/categories/:id") view=directory::home::CategoryPage ssr=SsrMode::Async />
                         <Route path=path!("/search") view=directory::results::SearchPage ssr=SsrMode::Async />
                         <Route path=path!("/programs/:id") view=directory::program::ProgramPage ssr=SsrMode::Async />
                         <Route path=path!("/programs/:id/share") view=directory::share::SharePage ssr=SsrMode::Async />

@@ -73,6 +73,7 @@ mod mailbox {
         subject: String,
         body: String,
         secret: Option<String>,
+        channel: String,
         created_at: chrono::DateTime<chrono::Utc>,
         sent_at: Option<chrono::DateTime<chrono::Utc>>,
     }
@@ -101,7 +102,7 @@ mod mailbox {
                 return view! { <p>{tr!(locale, not_found_body)}</p> }.into_any();
             }
             let rows: Vec<Row> = sqlx::query_as(
-                "SELECT id, to_address, subject, body, secret, created_at, sent_at FROM outbox
+                "SELECT id, to_address, subject, body, secret, channel, created_at, sent_at FROM outbox
                   ORDER BY created_at DESC, id LIMIT 100",
             )
             .fetch_all(&AppState::get().pool)
@@ -110,9 +111,14 @@ mod mailbox {
             let items = rows
                 .into_iter()
                 .map(|r| {
+                    let title = if r.channel == "sms" {
+                        tr!(locale, mailbox_text_message)
+                    } else {
+                        r.subject.clone()
+                    };
                     view! {
                         <li class="card">
-                            <a class="card-title link" href=format!("/dev/mailbox/{}", r.id)>{r.subject.clone()}</a>
+                            <a class="card-title link" href=format!("/dev/mailbox/{}", r.id)>{title}</a>
                             <p class="text-sm">{format!("{} · {}", r.to_address, date_time(&r.created_at))}
                                 {r.sent_at.is_none().then(|| format!(" · {}", tr!(locale, mail_queued)))}</p>
                         </li>
@@ -141,7 +147,7 @@ mod mailbox {
         let content = async move {
             let row: Option<Row> = match (enabled(), uuid::Uuid::parse_str(&id)) {
                 (true, Ok(id)) => sqlx::query_as(
-                    "SELECT id, to_address, subject, body, secret, created_at, sent_at FROM outbox WHERE id = $1",
+                    "SELECT id, to_address, subject, body, secret, channel, created_at, sent_at FROM outbox WHERE id = $1",
                 )
                 .bind(id)
                 .fetch_optional(&AppState::get().pool)

@@ -98,6 +98,9 @@ pub enum Action {
     SearchAudit,
     /// Read the development mailbox (only when no SMTP server is configured).
     ReadDevMailbox,
+    /// The SMS provider tells us of a reply (STOP, START): anyone may call it; the handler
+    /// checks the provider's signature.
+    ReceiveTextReplies,
 }
 
 /// Data-dependent limits on an allowed action, checked by the domain code.
@@ -155,6 +158,7 @@ pub const POLICY: &[(Action, &[Role], Scope)] = &[
     (SupportReferrals, &[ReferralSpecialist], Scope::Everything),
     (SearchAudit, &[StateAdmin], Scope::Everything),
     (ReadDevMailbox, EVERYONE, Scope::Everything),
+    (ReceiveTextReplies, EVERYONE, Scope::Everything),
 ];
 
 /// May `role` perform `action`? Deny by default: an action missing from the table is refused.
@@ -239,6 +243,8 @@ pub const ROUTES: &[(Method, &str, Action)] = &[
     (Method::Get, "/referrals/sent", MakeReferrals),
     (Method::Get, "/referrals/batch/:id", MakeReferrals),
     (Method::Post, "/fn/add_to_referral", MakeReferrals),
+    (Method::Post, "/fn/remove_from_referral", MakeReferrals),
+    (Method::Post, "/fn/send_referral_summary", MakeReferrals),
     (Method::Post, "/fn/send_referrals", MakeReferrals),
     (Method::Get, "/referrals/inbox", WorkReferrals),
     (Method::Get, "/referrals/:id", WorkReferrals),
@@ -253,6 +259,7 @@ pub const ROUTES: &[(Method, &str, Action)] = &[
     (Method::Get, "/state/audit", SearchAudit),
     (Method::Get, "/dev/mailbox", ReadDevMailbox),
     (Method::Get, "/dev/mailbox/:id", ReadDevMailbox),
+    (Method::Post, "/sms/inbound", ReceiveTextReplies),
 ];
 
 /// Does `path` match the route pattern `pattern`?

@@ -24,6 +24,16 @@ pub fn request() -> RequestContext {
         .unwrap_or_default()
 }
 
+/// A query parameter of the current request, percent-decoded once. (The router's own query map
+/// decodes twice: someone who typed `100%41` would have searched for `100A`.)
+pub fn query_value(name: &str) -> Option<String> {
+    let parts = use_context::<Parts>()?;
+    let query = parts.uri.query()?;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
 /// The signed-in person, if they may perform `action`. The policy gate has already asked the
 /// policy table on the request's canonical path; every protected page and server function asks
 /// again for its own action, so a route that reaches it by another path still gets nothing.
@@ -53,6 +63,14 @@ impl Problem {
     pub const fn at(field: &'static str, code: &'static str) -> Problem {
         Problem {
             code,
+            field: Some(field),
+        }
+    }
+
+    /// The same problem, about `field`.
+    pub const fn with_field(self, field: &'static str) -> Problem {
+        Problem {
+            code: self.code,
             field: Some(field),
         }
     }

@@ -647,7 +647,7 @@ pub async fn referrals(
         dashboard_times.push(started.elapsed());
     }
     // ...and the same queries straight to Postgres.
-    use app::referrals::store::{figures, list, monthly, tab_counts, top_reasons, Tab};
+    use app::referrals::store::{figures, list, monthly, tab_counts, top_reasons, Side, Tab};
     let mut inbox_sql = Vec::new();
     for (i, _) in inbox_paths.iter().enumerate() {
         let tab = Tab::parse(tabs[i % 3]);
@@ -665,14 +665,18 @@ pub async fn referrals(
     for _ in 0..n {
         let now = chrono::Utc::now();
         let started = Instant::now();
-        let (f, r, m) = tokio::join!(
-            figures(pool, receiver_org, now),
-            top_reasons(pool, receiver_org),
-            monthly(pool, receiver_org, now)
+        let (f, sent, r, m, c) = tokio::join!(
+            figures(pool, receiver_org, now, Side::Received),
+            figures(pool, receiver_org, now, Side::Sent),
+            top_reasons(pool, receiver_org, Side::Received),
+            monthly(pool, receiver_org, now),
+            tab_counts(pool, receiver_org, true, None, None),
         );
         f?;
+        sent?;
         r?;
         m?;
+        c?;
         dashboard_sql.push(started.elapsed());
     }
 
@@ -681,7 +685,7 @@ pub async fn referrals(
     let _ = writeln!(
         out,
         "200 partner organizations; the measured organization's inbox holds {inbox_size} referrals. One request at a time over \
-         loopback, signed in. **SQL floor** = the page's queries straight to Postgres run as the page runs them (the inbox counts its tabs while it reads the page of rows; the dashboard reads its three aggregates at once).\n"
+         loopback, signed in. **SQL floor** = the page's queries straight to Postgres run as the page runs them (the inbox counts its tabs while it reads the page of rows; the dashboard reads its five aggregates at once).\n"
     );
     let _ = writeln!(
         out,

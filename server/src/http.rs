@@ -86,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         .merge(hsds::api::router())
         .route("/auth/oidc/start", get(oidc::start))
         .route("/auth/oidc/callback", get(oidc::callback))
+        .route("/sms/inbound", axum::routing::post(crate::sms::inbound))
         .leptos_routes_with_context(&state, routes, provide_deployment.clone(), {
             let options = options.clone();
             move || shell(options.clone())
@@ -515,6 +516,9 @@ pub async fn serve(
         None => tracing::warn!(
             "no SMTP server ($WRAPAROUND_SMTP_URL) and no dev mailbox: e-mail stays queued in the outbox"
         ),
+    }
+    if !crate::sms::start(&state.pool)? {
+        tracing::warn!("no SMS provider ($WRAPAROUND_SMS_URL): text messages stay queued in the outbox");
     }
     spawn_session_cleanup(state.pool.clone());
     crate::jobs::spawn(state.pool.clone(), state.deployment.clone());

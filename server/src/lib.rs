@@ -12,3 +12,4 @@ pub mod jobs;
 pub mod mail;
 pub mod oidc;
 pub mod places;
+pub mod sms;

@@ -83,7 +83,7 @@ pub async fn send_one(
     let mut tx = pool.begin().await?;
     let Some(m): Option<Queued> = sqlx::query_as(
         "SELECT id, to_address, subject, body, secret, attempts FROM outbox
-          WHERE sent_at IS NULL AND send_after <= now()
+          WHERE channel = 'email' AND sent_at IS NULL AND send_after <= now()
           ORDER BY send_after, created_at
           LIMIT 1 FOR UPDATE SKIP LOCKED",
     )

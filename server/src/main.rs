@@ -81,6 +81,21 @@ enum Command {
     },
     /// Print the current sign-in code of a demo account.
     DemoCode { email: String },
+    /// A local stand-in for the SMS provider (same HTTP API), for the demo and the tests: keeps
+    /// the texts it is asked to send and can send replies (STOP) to the app's webhook.
+    FakeSmsCarrier {
+        #[arg(long, default_value_t = 3105)]
+        port: u16,
+        #[arg(long, default_value = "target/sms")]
+        dir: PathBuf,
+        #[arg(long, env = "WRAPAROUND_SMS_ACCOUNT")]
+        account: String,
+        #[arg(long, env = "WRAPAROUND_SMS_TOKEN")]
+        token: String,
+        /// The app's webhook for replies, e.g. http://127.0.0.1:3000/sms/inbound
+        #[arg(long)]
+        webhook: Option<String>,
+    },
     /// Write .br and .gz copies of the built site's assets.
     Precompress { dir: PathBuf },
     /// Time a fixed mix of searches against a running server (and straight against Postgres).
@@ -366,6 +381,13 @@ async fn run() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::FakeSmsCarrier {
+            port,
+            dir,
+            account,
+            token,
+            webhook,
+        } => server::sms::fake_carrier::run(port, dir, account, token, webhook).await,
         Command::Precompress { dir } => {
             for (path, raw, br, gz) in assets::precompress(&dir)? {
                 println!("{path}: {raw} bytes, brotli {br}, gzip {gz}");

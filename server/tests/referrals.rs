@@ -181,7 +181,10 @@ async fn without_consent_the_receiver_sees_only_a_first_name(pool: PgPool) {
         .text()
         .await
         .unwrap();
-    assert!(page.contains("Maria") && !page.contains("Lopez") && !page.contains("555-0188"));
+    // Minimum necessary: the first name, the need, and how she asked to be reached (a text to
+    // her phone) — not her last name or date of birth.
+    assert!(page.contains("Maria") && !page.contains("Lopez") && !page.contains("1994-03-12"));
+    assert!(page.contains("sms:+15025550188") && page.contains("Text message"), "how to reach her");
     assert!(audited(&pool, "resident.read")
         .await
         .iter()
@@ -300,7 +303,7 @@ async fn a_referral_is_worked_and_closed_once(pool: PgPool) {
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
 async fn the_dashboard_counts_exactly_the_rows(pool: PgPool) {
-    use app::referrals::store::{figures, top_reasons};
+    use app::referrals::store::{figures, top_reasons, Side};
     let s = scene(&pool).await;
     for _ in 0..3 {
         refer(&s, true).await;
@@ -334,7 +337,7 @@ async fn the_dashboard_counts_exactly_the_rows(pool: PgPool) {
         .await
         .unwrap();
     }
-    let f = figures(&pool, s.to_org, now).await.unwrap();
+    let f = figures(&pool, s.to_org, now, Side::Received).await.unwrap();
     assert_eq!((f.created_all, f.closed_all), (6, 5));
     assert_eq!((f.created_30, f.closed_30), (5, 4));
     assert_eq!((f.provided, f.not_provided), (2, 3));
@@ -342,7 +345,7 @@ async fn the_dashboard_counts_exactly_the_rows(pool: PgPool) {
     // Days to close: 4, 2, 1, 1, 1 → median 1.
     assert_eq!(f.median_days_to_close.map(|d| d.round()), Some(1.0));
     assert_eq!(
-        top_reasons(&pool, s.to_org).await.unwrap(),
+        top_reasons(&pool, s.to_org, Side::Received).await.unwrap(),
         vec![
             ("no_capacity".to_string(), 2),
             ("not_eligible".to_string(), 1)
@@ -357,6 +360,10 @@ async fn the_dashboard_counts_exactly_the_rows(pool: PgPool) {
         .await
         .unwrap();
     assert!(page.contains("83%"), "closure rate on the page");
+    // What the organization received is labelled received, not "created"; it sent nothing.
+    assert!(page.contains("Received and closed") && !page.contains(">Created<"), "labels");
+    let sent = figures(&pool, s.to_org, now, Side::Sent).await.unwrap();
+    assert_eq!(sent.created_all, 0);
 }
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
@@ -740,7 +747,7 @@ async fn sender_sees_full_profile(s: &Scene, referral: Uuid) -> bool {
         .text()
         .await
         .unwrap();
-    page.contains("1994-03-12") || page.contains("555-0188")
+    page.contains("1994-03-12") || page.contains("Lopez")
 }
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
@@ -758,7 +765,7 @@ async fn access_comes_from_the_consent_ledger_alone(pool: PgPool) {
 
     // With pre-consent, the sender's own consent is recorded too: both sides see the profile...
     let landed = refer(&s, true).await;
-    let batch: Uuid = landed.rsplit('/').next().unwrap().parse().unwrap();
+    let batch: Uuid = landed.trim_end_matches("?sent=1").rsplit('/').next().unwrap().parse().unwrap();
     let (second, resident): (Uuid, Uuid) = sqlx::query_as(
         "SELECT id, resident_id FROM referrals WHERE batch_id = $1 ORDER BY id LIMIT 1",
     )

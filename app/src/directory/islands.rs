@@ -90,6 +90,25 @@ pub fn PrintButton(label: String) -> impl IntoView {
     }
 }
 
+/// Copies a text (recovery codes, a key) to the clipboard; hidden until it can.
+#[island]
+pub fn CopyButton(text: String, label: String, copied_label: String) -> impl IntoView {
+    let awake = RwSignal::new(false);
+    let copied = RwSignal::new(false);
+    Effect::new(move |_| awake.set(true));
+    let copy = move |_| {
+        browser::copy_text(&text);
+        copied.set(true);
+    };
+    let announced = copied_label.clone();
+    view! {
+        <button type="button" class="button-secondary no-print" hidden=move || !awake.get() on:click=copy>
+            {move || if copied.get() { copied_label.clone() } else { label.clone() }}
+        </button>
+        <span class="sr-only" role="status">{move || if copied.get() { announced.clone() } else { String::new() }}</span>
+    }
+}
+
 /// Browser APIs, reached through `js_sys::Reflect` so the bundle needs no unstable web-sys
 /// features. On the server these do nothing (islands render there first).
 mod browser {

@@ -97,6 +97,38 @@ pub struct ServiceCard {
     pub serves_area: bool,
     /// Offered by an onboarded Community Partner (they take referrals here).
     pub is_partner: bool,
+    /// For a program closed now: when it opens next.
+    pub opens: Option<NextOpening>,
+}
+
+/// When a closed program opens next, as minutes since Monday 00:00 in its own time zone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NextOpening {
+    pub now_minute: i32,
+    pub opens_at: i32,
+}
+
+/// How far ahead a next opening is, in days (0 = today, 1 = tomorrow, ... 7 = this day next
+/// week), and its day (0 = Monday) and minute of that day.
+impl NextOpening {
+    pub fn day(&self) -> u8 {
+        (self.opens_at.rem_euclid(10_080) / 1440) as u8
+    }
+
+    pub fn minute_of_day(&self) -> u16 {
+        (self.opens_at.rem_euclid(1440)) as u16
+    }
+
+    pub fn days_ahead(&self) -> u8 {
+        let today = self.now_minute.rem_euclid(10_080) / 1440;
+        let ahead = (self.day() as i32 - today).rem_euclid(7);
+        // Later today is 0; earlier today means next week.
+        if ahead == 0 && self.opens_at <= self.now_minute {
+            7
+        } else {
+            ahead as u8
+        }
+    }
 }
 
 /// Where a search is centred, as the server understood it.

@@ -101,7 +101,7 @@ fn ages(locale: Locale, min: Option<i32>, max: Option<i32>) -> Option<String> {
     }
 }
 
-fn day_name(locale: Locale, day: u8) -> String {
+pub fn day_name(locale: Locale, day: u8) -> String {
     match day {
         0 => tr!(locale, day_0),
         1 => tr!(locale, day_1),
@@ -239,16 +239,16 @@ fn ProgramFacts(program: Program) -> impl IntoView {
                     </li>
                 })}
                 {directions.map(|href| view! {
-                    <li><a class="link" href=href rel="noopener">{tr!(locale, directions)}</a></li>
+                    <li><a class="call-link" href=href rel="noopener">{tr!(locale, directions)}</a></li>
                 })}
                 {location.as_ref().and_then(|l| l.transportation.clone()).map(|t| view! {
                     <li><span class="block font-semibold">{tr!(locale, getting_there)}</span>{t}</li>
                 })}
                 {p.website.clone().map(|w| view! {
-                    <li><a class="link break-all" href=w.clone() rel="noopener">{tr!(locale, website)}": "{host_of(&w)}</a></li>
+                    <li><a class="call-link break-all" href=w.clone() rel="noopener">{tr!(locale, website)}": "{host_of(&w)}</a></li>
                 })}
                 {p.email.clone().map(|e| view! {
-                    <li><a class="link break-all" href=format!("mailto:{e}")>{tr!(locale, email)}": "{e.clone()}</a></li>
+                    <li><a class="call-link break-all" href=format!("mailto:{e}")>{tr!(locale, email)}": "{e.clone()}</a></li>
                 })}
             </ul>
         </Fact>
@@ -343,6 +343,7 @@ fn ProgramView(page: ProgramPageData) -> impl IntoView {
                 {p.is_free.then(|| view! { <span class="badge badge-free">{tr!(locale, free)}</span> })}
                 {open}
             </p>
+            {refer_button(locale, p.id)}
             <div class="mt-4 grid gap-3 sm:grid-cols-2 no-print">
                 {call.map(|ph| view! {
                     <a class="button-primary" href=ph.tel_uri()>
@@ -399,7 +400,6 @@ fn ProgramView(page: ProgramPageData) -> impl IntoView {
                 </ul>
             </section>
             })}
-            {refer_button(locale, p.id)}
             {(!p.organization.is_partner).then(|| view! {
                 <p class="mt-6 text-sm no-print">
                     {tr!(locale, claim_prompt, organization = p.organization.name.clone())}" "
@@ -490,20 +490,42 @@ mod tests {
     }
 }
 
-/// Partners see "Refer someone" on every program page (server-rendered; residents never do).
+/// Partners see "Refer someone" at the top of every program page, their main action
+/// (server-rendered; residents never do). A program already in the referral being put together
+/// says so and links to it.
 fn refer_button(locale: Locale, program: uuid::Uuid) -> Option<impl IntoView> {
     #[cfg(feature = "ssr")]
-    let may = crate::web::request().viewer.is_some_and(|v| {
-        crate::policy::allows(v.effective_role(), crate::policy::Action::MakeReferrals)
-    });
+    {
+        let may = crate::web::request().viewer.is_some_and(|v| {
+            crate::policy::allows(v.effective_role(), crate::policy::Action::MakeReferrals)
+        });
+        may.then(|| {
+            let state = async move {
+                let basket = crate::referrals::pages::basket_ids().await;
+                if basket.contains(&program) {
+                    view! {
+                        <p class="mt-4 no-print" data-testid="in-referral">
+                            <span class="badge badge-partner">{tr!(locale, in_referral_already)}</span>" "
+                            <a class="link" href="/referrals/new">{tr!(locale, referral_basket_count, count = basket.len())}</a>
+                        </p>
+                    }
+                    .into_any()
+                } else {
+                    view! {
+                        <form class="mt-4 no-print" method="post" action="/fn/add_to_referral">
+                            <input type="hidden" name="program_id" value=program.to_string() />
+                            <button class="button-primary w-full sm:w-auto" type="submit">{tr!(locale, refer_button)}</button>
+                        </form>
+                    }
+                    .into_any()
+                }
+            };
+            crate::forms::loaded(state)
+        })
+    }
     #[cfg(not(feature = "ssr"))]
-    let may = false;
-    may.then(|| {
-        view! {
-            <form class="mt-6 no-print" method="post" action="/fn/add_to_referral">
-                <input type="hidden" name="program_id" value=program.to_string() />
-                <button class="button-primary" type="submit">{tr!(locale, refer_button)}</button>
-            </form>
-        }
-    })
+    {
+        let _ = (locale, program);
+        None::<()>
+    }
 }

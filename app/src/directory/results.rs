@@ -11,6 +11,7 @@ use crate::i18n::*;
 use crate::layout::set_status;
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
+#[cfg(not(feature = "ssr"))]
 use leptos_router::hooks::use_query_map;
 
 /// A language's own name, so a speaker recognises it whatever the page language.
@@ -51,6 +52,10 @@ pub fn problem_message(locale: Locale, e: &FieldError, state_name: &str) -> Stri
 
 #[component]
 pub fn SearchPage() -> impl IntoView {
+    // Decoded once, from the request itself (the router's query map decodes twice).
+    #[cfg(feature = "ssr")]
+    let params = SearchParams::from_lookup(crate::web::query_value);
+    #[cfg(not(feature = "ssr"))]
     let params = use_query_map().with_untracked(|m| SearchParams::from_lookup(|k| m.get(k)));
     let locale = use_i18n().get_locale_untracked();
     let deployment = expect_context::<Deployment>();
@@ -67,7 +72,10 @@ pub fn SearchPage() -> impl IntoView {
             <Suspense>
                 {Suspend::new(async move {
                     match super::search_directory(params.clone()).await {
-                        Ok(results) => view! { <Results params results /> }.into_any(),
+                        Ok(results) => {
+                            let culprits = culprits(&params, &results).await;
+                            view! { <Results params results culprits /> }.into_any()
+                        }
                         Err(DirectoryError::Invalid(errors)) => {
                             set_status(400);
                             view! { <SearchErrors errors /> }.into_any()
@@ -109,6 +117,92 @@ fn SearchErrors(errors: Vec<FieldError>) -> impl IntoView {
 }
 
 /// The filters, inside the search form (a `<details>` so they fold away on a phone).
+fn is_on(v: &Option<String>) -> bool {
+    matches!(v.as_deref(), Some("1" | "true" | "on" | "yes"))
+}
+
+fn set(v: &Option<String>) -> bool {
+    v.as_deref().is_some_and(|v| !v.trim().is_empty())
+}
+
+/// A filter a search has on (an empty `category=` is not a filter).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActiveFilter {
+    OpenNow,
+    Free,
+    Age,
+    Language,
+    Category,
+}
+
+pub fn active_filters(p: &SearchParams) -> Vec<ActiveFilter> {
+    [
+        (is_on(&p.open_now), ActiveFilter::OpenNow),
+        (is_on(&p.free), ActiveFilter::Free),
+        (set(&p.age), ActiveFilter::Age),
+        (set(&p.language), ActiveFilter::Language),
+        (set(&p.category), ActiveFilter::Category),
+    ]
+    .into_iter()
+    .filter_map(|(on, f)| on.then_some(f))
+    .collect()
+}
+
+/// The same search without one filter.
+pub fn without(p: &SearchParams, f: ActiveFilter) -> SearchParams {
+    let mut q = p.clone();
+    q.page = None;
+    match f {
+        ActiveFilter::OpenNow => q.open_now = None,
+        ActiveFilter::Free => q.free = None,
+        ActiveFilter::Age => q.age = None,
+        ActiveFilter::Language => q.language = None,
+        ActiveFilter::Category => q.category = None,
+    }
+    q
+}
+
+/// When filters leave nothing, the filters that did it: each one whose removal finds programs.
+async fn culprits(
+    params: &SearchParams,
+    results: &SearchResults,
+) -> Vec<(ActiveFilter, SearchParams, i64)> {
+    let mut found = Vec::new();
+    if !results.cards.is_empty() {
+        return found;
+    }
+    for f in active_filters(params) {
+        let p = without(params, f);
+        if let Ok(r) = super::search_directory(p.clone()).await {
+            if r.total > 0 {
+                found.push((f, p, r.total));
+            }
+        }
+    }
+    found
+}
+
+/// "No results for age 24 — show programs for any age?"
+fn dropped_filter_text(locale: Locale, p: &SearchParams, f: ActiveFilter, n: i64) -> (String, String) {
+    let tree = CategoryTree::get();
+    match f {
+        ActiveFilter::OpenNow => (tr!(locale, no_results_open_now), tr!(locale, show_open_or_not, count = n)),
+        ActiveFilter::Free => (tr!(locale, no_results_free), tr!(locale, show_free_or_not, count = n)),
+        ActiveFilter::Age => (
+            tr!(locale, no_results_age, age = p.age.clone().unwrap_or_default()),
+            tr!(locale, show_any_age, count = n),
+        ),
+        ActiveFilter::Language => (
+            tr!(locale, no_results_language, language = language_name(p.language.as_deref().unwrap_or_default())),
+            tr!(locale, show_any_language, count = n),
+        ),
+        ActiveFilter::Category => (
+            tr!(locale, no_results_category, category = p.category.as_deref().and_then(|c| tree.name(c, locale)).unwrap_or_default().to_string()),
+            tr!(locale, show_any_category, count = n),
+        ),
+    }
+}
+
 #[component]
 fn Filters(params: SearchParams) -> impl IntoView {
     let locale = use_i18n().get_locale_untracked();
@@ -126,19 +220,9 @@ fn Filters(params: SearchParams) -> impl IntoView {
     } else {
         radius
     };
-    let is_on = |v: &Option<String>| matches!(v.as_deref(), Some("1" | "true" | "on" | "yes"));
     let open_now = is_on(&params.open_now);
     let free = is_on(&params.free);
-    let active = [
-        open_now,
-        free,
-        params.age.is_some(),
-        params.language.is_some(),
-        params.category.is_some(),
-    ]
-    .iter()
-    .filter(|on| **on)
-    .count();
+    let active = active_filters(&params).len();
     let summary = if active == 0 {
         tr!(locale, filters_heading)
     } else {
@@ -220,6 +304,7 @@ fn Filters(params: SearchParams) -> impl IntoView {
                 </div>
                 <div>
                     <label class="field-label" for="age">{tr!(locale, filter_age)}</label>
+                    <span class="hint" id="age-hint">{tr!(locale, filter_age_hint)}</span>
                     <input
                         id="age"
                         name="age"
@@ -228,16 +313,11 @@ fn Filters(params: SearchParams) -> impl IntoView {
                         inputmode="numeric"
                         min="0"
                         max="120"
+                        aria-describedby="age-hint"
                         value=params.age.clone().unwrap_or_default()
                     />
                 </div>
-                <div>
-                    <label class="field-label" for="sort">{tr!(locale, sort_label)}</label>
-                    <select id="sort" name="sort" class="field w-full">
-                        <option value="" selected=sort.is_empty()>{tr!(locale, sort_relevance)}</option>
-                        <option value="distance" selected=sort == "distance">{tr!(locale, sort_distance)}</option>
-                    </select>
-                </div>
+                <input type="hidden" name="sort" value=sort.clone() />
                 <fieldset class="grid gap-2 content-start">
                     <label class="check">
                         <input type="checkbox" name="open_now" value="1" checked=open_now />
@@ -258,7 +338,11 @@ fn Filters(params: SearchParams) -> impl IntoView {
 }
 
 #[component]
-fn Results(params: SearchParams, results: SearchResults) -> impl IntoView {
+fn Results(
+    params: SearchParams,
+    results: SearchResults,
+    culprits: Vec<(ActiveFilter, SearchParams, i64)>,
+) -> impl IntoView {
     let locale = use_i18n().get_locale_untracked();
     let deployment = expect_context::<Deployment>();
     let keywords = results
@@ -307,10 +391,43 @@ fn Results(params: SearchParams, results: SearchResults) -> impl IntoView {
     let next = (page < last_page).then(|| params.url_with("page", &(page + 1).to_string()));
     let phone = deployment.site.help_phone.clone();
     let empty = results.cards.is_empty();
+    let sort = params.sort.clone().unwrap_or_default();
+    // The sort choice is on the page, not hidden among the filters: a plain GET form that keeps
+    // the rest of the search.
+    let keep: Vec<(&'static str, String)> = [
+        ("q", &params.q), ("near", &params.near), ("lat", &params.lat), ("lon", &params.lon),
+        ("radius", &params.radius), ("category", &params.category), ("open_now", &params.open_now),
+        ("free", &params.free), ("age", &params.age), ("language", &params.language),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.clone().filter(|v| !v.is_empty()).map(|v| (k, v)))
+    .collect();
+    let sort_form = (!empty).then(|| view! {
+        <form class="sort-form mt-2 no-print" method="get" action="/search">
+            {keep.into_iter().map(|(k, v)| view! { <input type="hidden" name=k value=v /> }).collect_view()}
+            <label class="sort-label" for="sort-choice">{tr!(locale, sort_label)}</label>
+            <select id="sort-choice" name="sort" class="field">
+                <option value="" selected=sort.is_empty()>{tr!(locale, sort_relevance)}</option>
+                <option value="distance" selected=sort == "distance">{tr!(locale, sort_distance)}</option>
+            </select>
+            <button class="button-secondary" type="submit">{tr!(locale, sort_button)}</button>
+        </form>
+    });
+    let culprits = (!culprits.is_empty()).then(|| {
+        let items = culprits
+            .into_iter()
+            .map(|(f, p, n)| {
+                let (said, offer) = dropped_filter_text(locale, &params, f, n);
+                view! { <li class="mt-1">{said}" — "<a class="link" href=p.to_url()>{offer}</a></li> }
+            })
+            .collect_view();
+        view! { <ul class="mt-2">{items}</ul> }
+    });
     view! {
         <Title text=title />
         <h1 class="page-title mt-4">{heading}</h1>
         <p id="results-summary" class="mt-1" role="status">{summary}</p>
+        {sort_form}
         {results
             .corrected_keywords
             .clone()
@@ -321,6 +438,7 @@ fn Results(params: SearchParams, results: SearchResults) -> impl IntoView {
                 view! {
                     <div class="alert mt-4">
                         <p class="font-bold">{tr!(locale, no_results)}</p>
+                        {culprits}
                         <p class="mt-1">{tr!(locale, no_results_tips, phone = phone.clone())}</p>
                     </div>
                 }
@@ -370,12 +488,13 @@ pub fn ServiceCardView(
     });
     let href = format!("/programs/{}", card.id);
     let title = view! { <a class="card-title" href=href>{card.name.clone()}</a> };
+    let opens = card.opens.map(|o| opens_text(locale, o));
     let heading = match heading_level.unwrap_or(2) {
         3 => view! { <h3>{title}</h3> }.into_any(),
         _ => view! { <h2>{title}</h2> }.into_any(),
     };
     view! {
-        <article class="card">
+        <article class="card card-link">
             {heading}
             <p class="text-sm">{card.organization.clone()}</p>
             <p class="mt-1 flex flex-wrap gap-2 text-sm">
@@ -383,6 +502,7 @@ pub fn ServiceCardView(
                 {card.is_partner.then(|| view! { <span class="badge badge-partner">{tr!(locale, partner_badge)}</span> })}
                 {card.is_free.then(|| view! { <span class="badge badge-free">{tr!(locale, free)}</span> })}
                 {open}
+                {opens.map(|o| view! { <span>{o}</span> })}
             </p>
             {where_.map(|w| view! { <p class="mt-1 text-sm font-semibold">{w}</p> })}
             {card.address.as_ref().map(|a| view! { <p class="mt-1 text-sm">{a.one_line()}</p> })}
@@ -391,7 +511,7 @@ pub fn ServiceCardView(
                 .as_ref()
                 .map(|p| {
                     view! {
-                        <p class="mt-2">
+                        <p class="mt-2 card-action">
                             <a class="call-link" href=p.tel_uri()>
                                 {tr!(locale, call_number, number = p.number.clone())}
                             </a>
@@ -399,5 +519,47 @@ pub fn ServiceCardView(
                     }
                 })}
         </article>
+    }
+}
+
+/// "Opens today at 1:00 PM", "Opens tomorrow at 9:00 AM", "Opens Wednesday at 9:00 AM".
+pub fn opens_text(locale: Locale, o: super::model::NextOpening) -> String {
+    let time = super::hours::format_time(o.minute_of_day(), locale == Locale::es);
+    match o.days_ahead() {
+        0 => tr!(locale, opens_today, time = time),
+        1 => tr!(locale, opens_tomorrow, time = time),
+        _ => tr!(locale, opens_on, day = super::program::day_name(locale, o.day()), time = time),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use super::super::model::NextOpening;
+
+    #[test]
+    fn only_filters_that_are_set_count() {
+        let p = SearchParams {
+            category: Some(String::new()),
+            age: Some(" ".into()),
+            free: Some("1".into()),
+            ..Default::default()
+        };
+        assert_eq!(active_filters(&p), vec![ActiveFilter::Free]);
+        assert_eq!(active_filters(&without(&p, ActiveFilter::Free)), vec![]);
+    }
+
+    #[test]
+    fn a_closed_program_says_when_it_opens() {
+        // Tuesday 20:00 now; opens Wednesday 9:00 → tomorrow.
+        let tue_8pm = 1440 + 20 * 60;
+        let wed_9am = 2 * 1440 + 9 * 60;
+        let o = NextOpening { now_minute: tue_8pm, opens_at: wed_9am };
+        assert_eq!(o.days_ahead(), 1);
+        // Monday 9:00 now, opens Monday 13:00 → today; Friday 9:00 → in 4 days.
+        assert_eq!(NextOpening { now_minute: 540, opens_at: 780 }.days_ahead(), 0);
+        assert_eq!(NextOpening { now_minute: 540, opens_at: 4 * 1440 + 540 }.days_ahead(), 4);
+        // Only Monday mornings, asked Monday afternoon → next week.
+        assert_eq!(NextOpening { now_minute: 900, opens_at: 540 }.days_ahead(), 7);
     }
 }

@@ -501,8 +501,13 @@ const CARD_SELECT: &str = r#"
            coalesce(sal.phones -> 0, sv.phones -> 0, l.phones -> 0, o.phones -> 0) AS phone,
            l.address_1, l.address_2, l.city, l.state_province, l.postal_code,
            EXISTS (SELECT 1 FROM partner_organizations po
-                    WHERE po.organization_id = o.id AND po.onboarded_at IS NOT NULL) AS is_partner
+                    WHERE po.organization_id = o.id AND po.onboarded_at IS NOT NULL) AS is_partner,
+           opening.now_minute, opening.opens_at
     FROM hits
+    LEFT JOIN LATERAL (
+        SELECT minute_of_week(now(), x.timezone) AS now_minute,
+               next_opening(x.open_hours, minute_of_week(now(), x.timezone)) AS opens_at
+          FROM search_entries x WHERE x.id = hits.id AND hits.open_now IS FALSE) opening ON true
     JOIN services sv ON sv.id = hits.service_id
     JOIN organizations o ON o.id = sv.organization_id
     LEFT JOIN service_at_locations sal ON sal.id = hits.id
@@ -549,6 +554,10 @@ fn card_from_row(row: &PgRow) -> Result<ServiceCard, sqlx::Error> {
         is_free: row.try_get("is_free")?,
         serves_area: row.try_get("serves_area")?,
         is_partner: row.try_get("is_partner")?,
+        opens: match (row.try_get::<Option<i32>, _>("now_minute")?, row.try_get::<Option<i32>, _>("opens_at")?) {
+            (Some(now), Some(at)) => Some(NextOpening { now_minute: now, opens_at: at }),
+            _ => None,
+        },
     })
 }
 

@@ -142,6 +142,7 @@ struct ViewerRow {
     mfa_enrolled: bool,
     training_passed: bool,
     agreement_accepted: bool,
+    time_zone: Option<String>,
 }
 
 /// The signed-in person as pages and the policy see them.
@@ -152,7 +153,10 @@ pub async fn viewer(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<Viewer>> {
                 u.mfa_enrolled_at IS NOT NULL AS mfa_enrolled,
                 u.training_passed_at IS NOT NULL AS training_passed,
                 EXISTS (SELECT 1 FROM agreement_acceptances a
-                         WHERE a.user_id = u.id AND a.version = $2) AS agreement_accepted
+                         WHERE a.user_id = u.id AND a.version = $2) AS agreement_accepted,
+                (SELECT e.timezone FROM search_entries e
+                  WHERE e.organization_id = u.organization_id AND e.timezone IS NOT NULL
+                  LIMIT 1) AS time_zone
            FROM users u
            LEFT JOIN organizations o ON o.id = u.organization_id
            LEFT JOIN partner_organizations p ON p.organization_id = u.organization_id
@@ -175,6 +179,7 @@ pub async fn viewer(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<Viewer>> {
             mfa_enrolled: r.mfa_enrolled,
             training_passed: r.training_passed,
             agreement_accepted: r.agreement_accepted,
+            time_zone: r.time_zone,
         })
     }))
 }

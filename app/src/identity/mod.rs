@@ -36,6 +36,8 @@ pub struct Viewer {
     pub training_passed: bool,
     /// Accepted the current version of the user agreement.
     pub agreement_accepted: bool,
+    /// The IANA zone of their organization's place (times on their pages are shown in it).
+    pub time_zone: Option<String>,
 }
 
 impl Viewer {

@@ -2,7 +2,9 @@
 
 use super::{store, OrgType};
 use crate::config::Deployment;
-use crate::forms::{date, date_time, loaded, query, FormAlert, Notice};
+use crate::forms::{
+    date, date_time, field_error, invalid, kept_value, loaded, query, FormAlert, Notice,
+};
 use crate::i18n::*;
 use crate::identity::Viewer;
 use crate::layout::set_status;
@@ -63,17 +65,31 @@ pub fn ClaimPage() -> impl IntoView {
         .flatten()
         .collect::<Vec<_>>()
         .join(", ");
+        // A claim that came back keeps what was typed, with the message next to the field.
+        let kept = crate::web::take_kept("claim").await;
+        let chosen_type = kept_value(&kept, "org_type", "");
         let types = OrgType::ALL
             .into_iter()
             .map(|t| {
                 view! {
                     <label class="choice">
-                        <input type="radio" name="org_type" value=t.as_str() required />
+                        <input type="radio" name="org_type" value=t.as_str() required checked=chosen_type == t.as_str() />
                         <span>{t.label(locale)}</span>
                     </label>
                 }
             })
             .collect_view();
+        let field = |name: &'static str, label: String, kind: &'static str, auto: &'static str, max: &'static str| {
+            let (bad, described) = invalid(&kept, name);
+            view! {
+                <label class="form-field">
+                    <span class="field-label">{label}</span>
+                    {field_error(locale, &kept, name)}
+                    <input class="field w-full" type=kind name=name autocomplete=auto required maxlength=max
+                        value=kept_value(&kept, name, "") aria-invalid=bad aria-describedby=described />
+                </label>
+            }
+        };
         view! {
             <h2 class="section-title mt-4">{target.name.clone()}</h2>
             <p class="text-sm">{place}</p>
@@ -82,24 +98,13 @@ pub fn ClaimPage() -> impl IntoView {
             <form class="stack mt-4" method="post" action="/fn/claim_site">
                 <input type="hidden" name="organization_id" value=target.id.to_string() />
                 <input type="hidden" name="idempotency_key" value=crate::idempotency::new_key() />
-                <label class="form-field">
-                    <span class="field-label">{tr!(locale, your_name_label)}</span>
-                    <input class="field w-full" name="name" autocomplete="name" required maxlength="200" />
-                </label>
-                <label class="form-field">
-                    <span class="field-label">{tr!(locale, work_email_label)}</span>
-                    <input class="field w-full" type="email" name="email" autocomplete="email" required maxlength="254" />
-                </label>
-                <label class="form-field">
-                    <span class="field-label">{tr!(locale, phone_label)}</span>
-                    <input class="field w-full" type="tel" name="phone" autocomplete="tel" required maxlength="40" />
-                </label>
-                <label class="form-field">
-                    <span class="field-label">{tr!(locale, job_title_label)}</span>
-                    <input class="field w-full" name="job_title" autocomplete="organization-title" required maxlength="200" />
-                </label>
+                {field("name", tr!(locale, your_name_label), "text", "name", "200")}
+                {field("email", tr!(locale, work_email_label), "email", "email", "254")}
+                {field("phone", tr!(locale, phone_label), "tel", "tel", "40")}
+                {field("job_title", tr!(locale, job_title_label), "text", "organization-title", "200")}
                 <fieldset class="form-field">
                     <legend class="field-label">{tr!(locale, org_type_label)}</legend>
+                    {field_error(locale, &kept, "org_type")}
                     {types}
                 </fieldset>
                 <button class="button-primary" type="submit">{tr!(locale, claim_button)}</button>

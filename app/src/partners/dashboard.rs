@@ -1,5 +1,6 @@
-//! `/partner`: the organization's home for its people. Referral numbers join it with the
-//! referrals issue; today it shows the partnership, the listing and the team.
+//! `/partner`: the organization's home for its people. The day's work first (the inbox with its
+//! count of new referrals, referrals sent, finding services), then the dashboard (received and
+//! sent counted apart, each labelled), the listing, the partnership.
 
 use super::{store, OrgType};
 use crate::forms::{date, loaded};
@@ -41,44 +42,46 @@ pub fn PartnerDashboardPage() -> impl IntoView {
             .map(|t| t.label(locale))
             .unwrap_or_default();
         let now = chrono::Utc::now();
-        // Three independent reads on three connections, at once: the page waits for the slowest.
-        let (figures, reasons, months) = tokio::join!(
-            crate::referrals::store::figures(&state.pool, org.id, now),
-            crate::referrals::store::top_reasons(&state.pool, org.id),
-            crate::referrals::store::monthly(&state.pool, org.id, now),
+        use crate::referrals::store::{self as referrals, Side};
+        // Independent reads on their own connections, at once: the page waits for the slowest.
+        let (received, sent, reasons, months, new_count) = tokio::join!(
+            referrals::figures(&state.pool, org.id, now, Side::Received),
+            referrals::figures(&state.pool, org.id, now, Side::Sent),
+            referrals::top_reasons(&state.pool, org.id, Side::Received),
+            referrals::monthly(&state.pool, org.id, now),
+            referrals::tab_counts(&state.pool, org.id, true, None, None),
         );
-        let (figures, reasons, months) = (
-            figures.unwrap_or_default(),
+        let (received, sent, reasons, months) = (
+            received.unwrap_or_default(),
+            sent.unwrap_or_default(),
             reasons.unwrap_or_default(),
             months.unwrap_or_default(),
         );
+        let new_count = new_count.map(|(n, ..)| n).unwrap_or_default();
         let peak = months
             .iter()
-            .map(|(_, c, d)| (*c).max(*d))
+            .map(|(_, a, b, c)| (*a).max(*b).max(*c))
             .max()
             .unwrap_or(0)
             .max(1);
+        let bar = move |n: i64, class: &'static str| {
+            let w = format!("{}%", (100 * n) / peak);
+            view! { <svg class="bar" width="100" height="10" aria-hidden="true"><rect height="10" width=w class=class /></svg>" "{n} }
+        };
         let bars = months
             .iter()
-            .map(|(m, created, closed)| {
-                let w = |n: i64| format!("{}%", (100 * n) / peak);
+            .map(|(m, got, closed, sent)| {
                 view! {
                     <tr>
-                        <th scope="row">{m.format("%b %Y").to_string()}</th>
-                        <td><svg class="bar" width="100" height="10" aria-hidden="true"><rect height="10" width=w(*created) class="bar-created" /></svg>" "{*created}</td>
-                        <td><svg class="bar" width="100" height="10" aria-hidden="true"><rect height="10" width=w(*closed) class="bar-closed" /></svg>" "{*closed}</td>
+                        <th scope="row">{crate::forms::month_year(*m)}</th>
+                        <td>{bar(*got, "bar-created")}</td>
+                        <td>{bar(*closed, "bar-closed")}</td>
+                        <td>{bar(*sent, "bar-sent")}</td>
                     </tr>
                 }
             })
             .collect_view();
-        let listing: Vec<(uuid::Uuid, String)> = sqlx::query_as(
-            "SELECT sal.id, s.name FROM service_at_locations sal JOIN services s ON s.id = sal.service_id
-              WHERE s.organization_id = $1 AND s.active ORDER BY s.name, sal.id LIMIT 10",
-        )
-        .bind(org.id)
-        .fetch_all(&state.pool)
-        .await
-        .unwrap_or_default();
+        let listing = store::listing(&state.pool, org.id).await.unwrap_or_default();
         let listing = listing
             .into_iter()
             .map(|(id, name)| view! { <li><a class="link" href=format!("/programs/{id}")>{name}</a></li> })
@@ -87,24 +90,70 @@ pub fn PartnerDashboardPage() -> impl IntoView {
             .into_iter()
             .map(|(r, n)| view! { <li>{format!("{} ({n})", crate::referrals::pages::reason_label(locale, &r))}</li> })
             .collect_view();
-        let rate = figures
+        let rate = received
             .closure_rate()
             .map(|r| format!("{r:.0}%"))
             .unwrap_or_else(|| "–".into());
-        let median = figures
+        let median = received
             .median_days_to_close
             .map(|d| format!("{d:.1}"))
             .unwrap_or_else(|| "–".into());
         let team_link = allows(viewer.effective_role(), Action::ManageTeam).then(|| {
-            view! { <li><a class="link" href="/partner/team">{tr!(locale, link_team)}</a></li> }
+            view! { <li><a class="list-link" href="/partner/team">{tr!(locale, link_team)}</a></li> }
         });
         view! {
+            <h2 class="section-title mt-4">{tr!(locale, your_work)}</h2>
+            <ul class="work-links mt-2" data-testid="partner-work">
+                <li><a class="list-link" href="/referrals/inbox">{tr!(locale, work_inbox, count = new_count)}</a></li>
+                <li><a class="list-link" href="/referrals/sent">{tr!(locale, link_sent)}</a></li>
+                <li><a class="list-link" href="/">{tr!(locale, link_find_services)}</a></li>
+                {team_link}
+            </ul>
+            <h2 class="section-title mt-8">{tr!(locale, dashboard_title)}</h2>
+            <div class="table-wrap mt-2">
+                <table class="data-table" data-testid="dashboard-counts">
+                    <caption class="sr-only">{tr!(locale, dashboard_title)}</caption>
+                    <thead><tr><th scope="col"></th><th scope="col">{tr!(locale, dash_all_time)}</th>
+                        <th scope="col">{tr!(locale, dash_this_year)}</th><th scope="col">{tr!(locale, dash_last_30)}</th></tr></thead>
+                    <tbody>
+                        <tr><th scope="row">{tr!(locale, dash_received)}</th><td>{received.created_all}</td><td>{received.created_year}</td><td>{received.created_30}</td></tr>
+                        <tr><th scope="row">{tr!(locale, dash_received_closed)}</th><td>{received.closed_all}</td><td>{received.closed_year}</td><td>{received.closed_30}</td></tr>
+                        <tr><th scope="row">{tr!(locale, dash_sent)}</th><td>{sent.created_all}</td><td>{sent.created_year}</td><td>{sent.created_30}</td></tr>
+                        <tr><th scope="row">{tr!(locale, dash_sent_closed)}</th><td>{sent.closed_all}</td><td>{sent.closed_year}</td><td>{sent.closed_30}</td></tr>
+                    </tbody>
+                </table>
+            </div>
+            <h3 class="font-semibold mt-4">{tr!(locale, dash_outcomes_received)}</h3>
+            <dl class="facts mt-1" data-testid="dashboard-figures">
+                <dt>{tr!(locale, dash_closure_rate)}</dt><dd>{rate}</dd>
+                <dt>{tr!(locale, dash_provided)}</dt><dd>{received.provided}</dd>
+                <dt>{tr!(locale, dash_not_provided)}</dt><dd>{received.not_provided}</dd>
+                <dt>{tr!(locale, dash_median_days)}</dt><dd>{median}</dd>
+            </dl>
+            <h3 class="font-semibold mt-4">{tr!(locale, dash_outcomes_sent)}</h3>
+            <dl class="facts mt-1" data-testid="dashboard-sent-figures">
+                <dt>{tr!(locale, dash_provided)}</dt><dd>{sent.provided}</dd>
+                <dt>{tr!(locale, dash_not_provided)}</dt><dd>{sent.not_provided}</dd>
+            </dl>
+            <h3 class="font-semibold mt-4">{tr!(locale, dash_top_reasons)}</h3>
+            <ol class="mt-1 list-decimal pl-6">{reasons}</ol>
+            <h3 class="font-semibold mt-4">{tr!(locale, dash_monthly)}</h3>
+            <div class="table-wrap mt-1">
+                <table class="data-table">
+                    <thead><tr><th scope="col"></th><th scope="col">{tr!(locale, dash_received)}</th>
+                        <th scope="col">{tr!(locale, dash_received_closed)}</th><th scope="col">{tr!(locale, dash_sent)}</th></tr></thead>
+                    <tbody>{bars}</tbody>
+                </table>
+            </div>
+            <h2 class="section-title mt-8">{tr!(locale, your_listing)}</h2>
+            <ul class="link-list mt-2" data-testid="listing">{listing}</ul>
+            <h2 class="section-title mt-8">{tr!(locale, your_organization)}</h2>
             <p class="mt-1">
                 <span class="badge badge-partner">{tr!(locale, partner_badge)}</span>
                 " "
                 {org.onboarded_at.as_ref().map(|d| tr!(locale, partner_since, date = date(d)))}
             </p>
-            <dl class="facts mt-4">
+            <dl class="facts mt-2">
                 <dt>{tr!(locale, org_type_label)}</dt><dd>{org_type}</dd>
                 <dt>{tr!(locale, chapter_label)}</dt><dd>{chapter}</dd>
                 <dt>{tr!(locale, programs_listed)}</dt><dd>{org.programs}</dd>
@@ -114,42 +163,6 @@ pub fn PartnerDashboardPage() -> impl IntoView {
                     <dt>{tr!(locale, incentives_label)}</dt><dd>{tr!(locale, incentives_enrolled)}</dd>
                 })}
             </dl>
-            <h2 class="section-title mt-6">{tr!(locale, dashboard_title)}</h2>
-            <div class="table-wrap mt-2">
-                <table class="data-table" data-testid="dashboard-counts">
-                    <thead><tr><th scope="col"></th><th scope="col">{tr!(locale, dash_all_time)}</th>
-                        <th scope="col">{tr!(locale, dash_this_year)}</th><th scope="col">{tr!(locale, dash_last_30)}</th></tr></thead>
-                    <tbody>
-                        <tr><th scope="row">{tr!(locale, dash_created)}</th><td>{figures.created_all}</td><td>{figures.created_year}</td><td>{figures.created_30}</td></tr>
-                        <tr><th scope="row">{tr!(locale, dash_closed)}</th><td>{figures.closed_all}</td><td>{figures.closed_year}</td><td>{figures.closed_30}</td></tr>
-                    </tbody>
-                </table>
-            </div>
-            <dl class="facts mt-4" data-testid="dashboard-figures">
-                <dt>{tr!(locale, dash_closure_rate)}</dt><dd>{rate}</dd>
-                <dt>{tr!(locale, dash_provided)}</dt><dd>{figures.provided}</dd>
-                <dt>{tr!(locale, dash_not_provided)}</dt><dd>{figures.not_provided}</dd>
-                <dt>{tr!(locale, dash_median_days)}</dt><dd>{median}</dd>
-            </dl>
-            <h3 class="font-semibold mt-4">{tr!(locale, dash_top_reasons)}</h3>
-            <ol class="mt-1 list-decimal pl-6">{reasons}</ol>
-            <h3 class="font-semibold mt-4">{tr!(locale, dash_monthly)}</h3>
-            <div class="table-wrap mt-1">
-                <table class="data-table">
-                    <thead><tr><th scope="col"></th><th scope="col">{tr!(locale, dash_created)}</th><th scope="col">{tr!(locale, dash_closed)}</th></tr></thead>
-                    <tbody>{bars}</tbody>
-                </table>
-            </div>
-            <h2 class="section-title mt-6">{tr!(locale, your_listing)}</h2>
-            <ul class="link-list mt-2" data-testid="listing">{listing}</ul>
-            <h2 class="section-title mt-6">{tr!(locale, your_work)}</h2>
-            <ul class="link-list mt-2">
-                <li><a class="link" href="/">{tr!(locale, link_find_services)}</a></li>
-                <li><a class="link" href="/referrals/inbox">{tr!(locale, link_inbox)}</a></li>
-                <li><a class="link" href="/referrals/sent">{tr!(locale, link_sent)}</a></li>
-                {team_link}
-                <li><a class="link" href="/account">{tr!(locale, account_title)}</a></li>
-            </ul>
         }
         .into_any()
     };

@@ -128,11 +128,18 @@ pub async fn claim_site(
         "/organizations/{}/claim",
         crate::identity::urlencode(&organization_id)
     );
+    let (name_typed, email_typed, phone_typed, job_typed, type_typed) = (
+        name.clone(),
+        email.clone(),
+        phone.clone(),
+        job_title.clone(),
+        org_type.clone(),
+    );
     let outcome = async {
         let state = AppState::get();
         let locale = Locale::en;
         // Normalised first, so "A@x.org" and "a@x.org " share one rate limit.
-        let email = crate::contact::Email::parse(&email).ok_or(Problem::new("bad_email"))?;
+        let email = crate::contact::Email::parse(&email).ok_or(Problem::at("email", "bad_email"))?;
         let actor = Actor::current().with_email(email.as_str());
         let organization_id =
             Uuid::parse_str(&organization_id).map_err(|_| Problem::new("not_found"))?;
@@ -162,10 +169,11 @@ pub async fn claim_site(
         if target.is_partner {
             return Err(Problem::new("already_partner"));
         }
-        let name = required(&name, crate::text::limits::NAME)?;
-        let job_title = required(&job_title, crate::text::limits::NAME)?;
-        let phone = crate::contact::Phone::parse(&phone).ok_or(Problem::new("bad_phone"))?;
-        let org_type = OrgType::parse(&org_type).ok_or(Problem::new("missing_fields"))?;
+        let name = required(&name, crate::text::limits::NAME).map_err(|p| p.with_field("name"))?;
+        let job_title =
+            required(&job_title, crate::text::limits::NAME).map_err(|p| p.with_field("job_title"))?;
+        let phone = crate::contact::Phone::parse(&phone).ok_or(Problem::at("phone", "bad_phone"))?;
+        let org_type = OrgType::parse(&org_type).ok_or(Problem::at("org_type", "missing_fields"))?;
         let chapter = state
             .deployment
             .onboarding
@@ -222,7 +230,19 @@ pub async fn claim_site(
         Ok(next)
     }
     .await;
-    finish(&back, outcome)
+    crate::web::finish_keeping(
+        &back,
+        "claim",
+        vec![
+            ("name", name_typed),
+            ("email", email_typed),
+            ("phone", phone_typed),
+            ("job_title", job_typed),
+            ("org_type", type_typed),
+        ],
+        outcome,
+    )
+    .await
 }
 
 /// The claimant confirms their address (a button on the page the e-mailed link opens: a link
@@ -424,6 +444,7 @@ pub async fn accept_invitation(
     confirm: String,
 ) -> Result<(), ServerFnError> {
     let back = format!("/invitations/{}", crate::identity::urlencode(&token));
+    let name_typed = name.clone();
     let mut auth: crate::identity::accounts::AuthSession = leptos_axum::extract().await?;
     let outcome = async {
         let state = AppState::get();
@@ -441,12 +462,12 @@ pub async fn accept_invitation(
             .await;
             return Err(Problem::new("invitation_invalid"));
         };
-        let name = required(&name, 200)?;
+        let name = required(&name, crate::text::limits::NAME).map_err(|p| p.with_field("name"))?;
         if password != confirm {
-            return Err(Problem::new("password_mismatch"));
+            return Err(Problem::at("confirm", "password_mismatch"));
         }
         crate::identity::passwords::check_new(&password, &invitation.email)
-            .map_err(|w| Problem::new(w.code()))?;
+            .map_err(|w| Problem::at("password", w.code()))?;
         let hash = crate::identity::passwords::hash_blocking(password).await;
         let user = store::redeem_invitation(
             &state.pool,
@@ -470,7 +491,8 @@ pub async fn accept_invitation(
         Ok("/onboarding/mfa".to_string())
     }
     .await;
-    finish(&back, outcome)
+    // The name comes back with the form; a password never does.
+    crate::web::finish_keeping(&back, "invitation", vec![("name", name_typed)], outcome).await
 }
 
 /// Checks that a partner admin acts on a member of their own organization (the policy's

@@ -149,17 +149,24 @@ pub fn MfaPage() -> impl IntoView {
         };
         let url = mfa::enrolment_url(&secret, &deployment.site.name, &viewer.email);
         let qr = crate::directory::share::qr_svg(&url);
-        let grouped = secret
+        // The key in groups of four that never break across lines, so it can be typed.
+        let groups = secret
             .as_bytes()
             .chunks(4)
-            .map(|c| String::from_utf8_lossy(c).to_string())
-            .collect::<Vec<_>>()
-            .join(" ");
+            .map(|c| {
+                let g = String::from_utf8_lossy(c).to_string();
+                view! { <span class="key-group">{g}</span>" " }
+            })
+            .collect_view();
         view! {
             <p class="mt-2">{tr!(locale, mfa_intro)}</p>
-            <div class="qr mt-4" role="img" aria-label=tr!(locale, mfa_qr_label) inner_html=qr></div>
+            // On the phone itself: open the authenticator app straight from the page.
+            <p class="mt-4"><a class="button-primary w-full sm:w-auto" href=url.clone()>{tr!(locale, mfa_open_app)}</a></p>
+            <p class="mt-4">{tr!(locale, mfa_qr_intro)}</p>
+            <div class="qr mt-2" role="img" aria-label=tr!(locale, mfa_qr_label) inner_html=qr></div>
             <p class="mt-2">{tr!(locale, mfa_key_intro)}</p>
-            <p class="mono mt-1" data-testid="mfa-secret" data-secret=secret.clone()>{grouped}</p>
+            <p class="key mt-1" data-testid="mfa-secret" data-secret=secret.clone()>{groups}</p>
+            <crate::directory::islands::CopyButton text=secret.clone() label=tr!(locale, copy_key) copied_label=tr!(locale, copied) />
             <FormAlert />
             <form class="stack mt-4" method="post" action="/fn/enroll_mfa">
                 <label class="form-field">
@@ -247,14 +254,19 @@ pub fn RecoveryCodesPage() -> impl IntoView {
             leptos_axum::redirect(next);
             return ().into_any();
         };
+        let all_codes = codes.join("\n");
         let items = codes
             .into_iter()
             .map(|c| view! { <li class="mono">{c}</li> })
             .collect_view();
         view! {
             <p class="mt-2">{tr!(locale, recovery_intro)}</p>
-            <ul class="recovery-codes mt-4" data-testid="recovery-codes">{items}</ul>
-            <p class="mt-4"><a class="button-primary" href=next>{tr!(locale, continue_button)}</a></p>
+            <ul class="recovery-codes mt-4 print-sheet" data-testid="recovery-codes">{items}</ul>
+            <div class="button-row mt-4 no-print">
+                <crate::directory::islands::CopyButton text=all_codes label=tr!(locale, copy_codes) copied_label=tr!(locale, copied) />
+                <crate::directory::islands::PrintButton label=tr!(locale, print_codes) />
+            </div>
+            <p class="mt-4 no-print"><a class="button-primary" href=next>{tr!(locale, continue_button)}</a></p>
         }
         .into_any()
     };
@@ -277,28 +289,38 @@ pub fn TrainingPage() -> impl IntoView {
         skip_if_done(true);
     }
     skip_if_done(viewer.as_ref().is_some_and(|v| v.training_passed));
-    let questions = QUIZ
-        .iter()
-        .map(|(q, answers, _)| {
-            let choices = answers
-                .iter()
-                .map(|a| {
-                    view! {
-                        <label class="choice">
-                            <input type="radio" name=*q value=*a required />
-                            <span>{quiz_text(locale, a)}</span>
-                        </label>
-                    }
-                })
-                .collect_view();
-            view! {
-                <fieldset class="form-field">
-                    <legend class="field-label">{quiz_text(locale, q)}</legend>
-                    {choices}
-                </fieldset>
-            }
-        })
-        .collect_view();
+    // A check that came back keeps every answer given and says which ones are not right.
+    let questions = async move {
+        let kept = crate::web::take_kept("training").await;
+        QUIZ.iter()
+            .map(|(q, answers, correct)| {
+                let given = kept.as_ref().and_then(|k| k.value(q));
+                let wrong = kept.is_some() && given.as_deref() != Some(*correct);
+                let error_id = format!("{q}-error");
+                let choices = answers
+                    .iter()
+                    .map(|a| {
+                        let checked = given.as_deref() == Some(*a);
+                        view! {
+                            <label class="choice">
+                                <input type="radio" name=*q value=*a required checked=checked />
+                                <span>{quiz_text(locale, a)}</span>
+                            </label>
+                        }
+                    })
+                    .collect_view();
+                view! {
+                    <fieldset class="form-field" aria-invalid=wrong.then_some("true")
+                        aria-describedby=wrong.then(|| error_id.clone())>
+                        <legend class="field-label">{quiz_text(locale, q)}</legend>
+                        {wrong.then(|| view! { <span class="field-error" id=error_id.clone()>{tr!(locale, training_answer_wrong)}</span> })}
+                        {choices}
+                    </fieldset>
+                }
+            })
+            .collect_view()
+    };
+    let questions = loaded(questions);
     view! {
         <Title text=tr!(locale, training_title) />
         <Meta name="robots" content="noindex" />
@@ -339,7 +361,7 @@ pub async fn pass_training(
         if !viewer.mfa_enrolled {
             return Ok("/onboarding/mfa".to_string());
         }
-        let given = [q_consent, q_close, q_account];
+        let given = [q_consent.clone(), q_close.clone(), q_account.clone()];
         let right = QUIZ
             .iter()
             .zip(given.iter())
@@ -360,7 +382,11 @@ pub async fn pass_training(
         Ok("/onboarding/agreement".to_string())
     }
     .await;
-    finish("/onboarding/training", outcome)
+    let typed = [("q_consent", q_consent), ("q_close", q_close), ("q_account", q_account)]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect();
+    crate::web::finish_keeping("/onboarding/training", "training", typed, outcome).await
 }
 
 #[component]
@@ -374,12 +400,7 @@ pub fn AgreementPage() -> impl IntoView {
         skip_if_done(true);
     }
     skip_if_done(viewer.as_ref().is_some_and(|v| v.agreement_accepted));
-    // The agreement is short Markdown: headings and paragraphs become plain text blocks.
-    let paragraphs = AGREEMENT_TEXT
-        .split("\n\n")
-        .skip(1)
-        .map(|p| view! { <p class="mt-2">{p.replace("**", "").replace('\n', " ")}</p> })
-        .collect_view();
+    let paragraphs = agreement_view(AGREEMENT_TEXT);
     view! {
         <Title text=tr!(locale, agreement_title) />
         <Meta name="robots" content="noindex" />
@@ -436,6 +457,92 @@ pub async fn accept_agreement(
     finish("/onboarding/agreement", outcome)
 }
 
+/// One block of the user agreement, read from its Markdown: a heading, a numbered clause (with
+/// its bold lead), or a paragraph.
+#[derive(Clone, Debug, PartialEq)]
+enum AgreementBlock {
+    Heading(String),
+    Clause { number: u32, lead: String, rest: String },
+    Paragraph(String),
+}
+
+fn agreement_blocks(markdown: &str) -> Vec<AgreementBlock> {
+    let mut blocks = Vec::new();
+    for block in markdown.split("\n\n").map(str::trim).filter(|b| !b.is_empty()) {
+        let joined = block.lines().map(str::trim).collect::<Vec<_>>().join(" ");
+        if let Some(h) = joined.strip_prefix("# ") {
+            blocks.push(AgreementBlock::Heading(h.to_string()));
+            continue;
+        }
+        // A list of numbered clauses, each starting a line ("1. **Lead.** rest").
+        let mut clauses = Vec::new();
+        for line in block.lines() {
+            let t = line.trim();
+            let numbered = t
+                .split_once(". ")
+                .and_then(|(n, rest)| n.parse::<u32>().ok().map(|n| (n, rest)));
+            match (numbered, clauses.last_mut()) {
+                (Some((n, rest)), _) => clauses.push((n, rest.to_string())),
+                (None, Some((_, text))) => {
+                    text.push(' ');
+                    text.push_str(t);
+                }
+                (None, None) => break,
+            }
+        }
+        if clauses.is_empty() {
+            blocks.push(AgreementBlock::Paragraph(joined.replace("**", "")));
+            continue;
+        }
+        for (number, text) in clauses {
+            let (lead, rest) = match text.strip_prefix("**").and_then(|t| t.split_once("**")) {
+                Some((lead, rest)) => (lead.to_string(), rest.trim().to_string()),
+                None => (String::new(), text.replace("**", "")),
+            };
+            blocks.push(AgreementBlock::Clause { number, lead, rest });
+        }
+    }
+    blocks
+}
+
+/// The agreement as it is written: its heading, its numbered clauses, its paragraphs.
+fn agreement_view(markdown: &str) -> impl IntoView {
+    let blocks = agreement_blocks(markdown);
+    let mut items = Vec::new();
+    let mut list: Vec<AgreementBlock> = Vec::new();
+    let flush = |list: &mut Vec<AgreementBlock>, items: &mut Vec<AnyView>| {
+        if list.is_empty() {
+            return;
+        }
+        let lis = std::mem::take(list)
+            .into_iter()
+            .map(|b| match b {
+                AgreementBlock::Clause { number, lead, rest } => view! {
+                    <li value=number.to_string() class="mt-2"><strong>{lead}</strong>" "{rest}</li>
+                }
+                .into_any(),
+                _ => ().into_any(),
+            })
+            .collect_view();
+        items.push(view! { <ol class="agreement-clauses">{lis}</ol> }.into_any());
+    };
+    for b in blocks {
+        match b {
+            AgreementBlock::Clause { .. } => list.push(b),
+            AgreementBlock::Heading(h) => {
+                flush(&mut list, &mut items);
+                items.push(view! { <h2 class="section-title mt-2">{h}</h2> }.into_any());
+            }
+            AgreementBlock::Paragraph(p) => {
+                flush(&mut list, &mut items);
+                items.push(view! { <p class="mt-2">{p}</p> }.into_any());
+            }
+        }
+    }
+    flush(&mut list, &mut items);
+    items.collect_view()
+}
+
 /// `/invitations/:token`: create the account an invitation promised.
 #[component]
 pub fn InvitationPage() -> impl IntoView {
@@ -475,6 +582,14 @@ pub fn InvitationPage() -> impl IntoView {
             </p>
             <p class="divider">{tr!(locale, or_divider)}</p>
         });
+        let kept = crate::web::take_kept("invitation").await;
+        let (name_bad, name_described) = crate::forms::invalid(&kept, "name");
+        let (pw_bad, pw_error) = crate::forms::invalid(&kept, "password");
+        let (confirm_bad, confirm_described) = crate::forms::invalid(&kept, "confirm");
+        let pw_described = match pw_error {
+            Some(e) => format!("pw-hint {e}"),
+            None => "pw-hint".to_string(),
+        };
         view! {
             <p class="mt-2">{tr!(locale, invitation_intro, organization = invitation.organization_name.clone().unwrap_or_else(|| deployment.site.name.clone()))}</p>
             {idp}
@@ -487,16 +602,22 @@ pub fn InvitationPage() -> impl IntoView {
                 </label>
                 <label class="form-field">
                     <span class="field-label">{tr!(locale, name_label)}</span>
-                    <input class="field w-full" name="name" value=invitation.name.clone() required maxlength="200" autocomplete="name" />
+                    {crate::forms::field_error(locale, &kept, "name")}
+                    <input class="field w-full" name="name" value=crate::forms::kept_value(&kept, "name", &invitation.name) required maxlength="200" autocomplete="name"
+                        aria-invalid=name_bad aria-describedby=name_described />
                 </label>
                 <label class="form-field">
                     <span class="field-label">{tr!(locale, new_password_label)}</span>
                     <span class="hint" id="pw-hint">{tr!(locale, new_password_hint)}</span>
-                    <input class="field w-full" type="password" name="password" required minlength="12" maxlength="128" autocomplete="new-password" aria-describedby="pw-hint" />
+                    {crate::forms::field_error(locale, &kept, "password")}
+                    <input class="field w-full" type="password" name="password" required minlength="12" maxlength="128" autocomplete="new-password"
+                        aria-describedby=pw_described aria-invalid=pw_bad />
                 </label>
                 <label class="form-field">
                     <span class="field-label">{tr!(locale, confirm_password_label)}</span>
-                    <input class="field w-full" type="password" name="confirm" required autocomplete="new-password" />
+                    {crate::forms::field_error(locale, &kept, "confirm")}
+                    <input class="field w-full" type="password" name="confirm" required autocomplete="new-password"
+                        aria-invalid=confirm_bad aria-describedby=confirm_described />
                 </label>
                 <button class="button-primary" type="submit">{tr!(locale, create_account_button)}</button>
             </form>
@@ -510,5 +631,27 @@ pub fn InvitationPage() -> impl IntoView {
             <h1 class="page-title">{tr!(locale, invitation_title)}</h1>
             {loaded(content)}
         </div>
+    }
+}
+
+#[cfg(test)]
+mod agreement_tests {
+    use super::*;
+
+    #[test]
+    fn the_agreement_keeps_its_heading_and_numbered_clauses() {
+        let blocks = agreement_blocks(AGREEMENT_TEXT);
+        assert!(matches!(&blocks[0], AgreementBlock::Heading(h) if h.contains("user agreement")));
+        let clauses: Vec<(u32, String)> = blocks
+            .iter()
+            .filter_map(|b| match b {
+                AgreementBlock::Clause { number, lead, .. } => Some((*number, lead.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(clauses.len(), 7);
+        assert_eq!(clauses[0], (1, "Use resident information only to help that resident.".into()));
+        assert_eq!(clauses[6].0, 7);
+        assert!(matches!(blocks.last(), Some(AgreementBlock::Paragraph(p)) if p.starts_with("Breaking")));
     }
 }

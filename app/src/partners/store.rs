@@ -658,3 +658,14 @@ pub async fn deactivate(pool: &PgPool, user: Uuid, actor: &Actor) -> sqlx::Resul
     )
     .await
 }
+
+/// The organization's programs in the directory (the first ten), for its dashboard.
+pub async fn listing(pool: &PgPool, org: Uuid) -> sqlx::Result<Vec<(Uuid, String)>> {
+    sqlx::query_as(
+        "SELECT sal.id, s.name FROM service_at_locations sal JOIN services s ON s.id = sal.service_id
+          WHERE s.organization_id = $1 AND s.active ORDER BY s.name, sal.id LIMIT 10",
+    )
+    .bind(org)
+    .fetch_all(pool)
+    .await
+}

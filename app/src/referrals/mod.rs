@@ -5,17 +5,95 @@
 pub mod pages;
 pub mod status;
 pub mod store;
+pub mod summary;
 pub mod support;
 
 use crate::audit::Actor;
 use crate::state::AppState;
 use crate::web::{finish, Problem};
 use leptos::prelude::*;
+use chrono::Datelike;
 use status::Move;
 use uuid::Uuid;
 
 /// The programs a partner is gathering for one referral (kept in the session between pages).
 pub const BASKET: &str = "referral_basket";
+
+/// Takes a program out of the referral being put together (a button inside the referral form,
+/// so what was typed there is kept).
+#[server(prefix = "/fn", endpoint = "remove_from_referral")]
+pub async fn remove_from_referral(program_id: String) -> Result<(), ServerFnError> {
+    let auth: crate::identity::accounts::AuthSession = leptos_axum::extract().await?;
+    let outcome = async {
+        crate::web::authorize(crate::policy::Action::MakeReferrals)?;
+        let id = Uuid::parse_str(program_id.trim()).map_err(|_| Problem::new("not_found"))?;
+        let mut basket: Vec<Uuid> = auth.session.get(BASKET).await?.unwrap_or_default();
+        basket.retain(|p| *p != id);
+        auth.session.insert(BASKET, basket).await?;
+        Ok("/referrals/new".to_string())
+    }
+    .await;
+    finish("/referrals/new", outcome)
+}
+
+/// Sends the resident their summary, by text or e-mail as they asked to be reached, in their
+/// language. Reading their contact to do so is audited like any other look.
+#[server(prefix = "/fn", endpoint = "send_referral_summary")]
+pub async fn send_referral_summary(batch_id: String) -> Result<(), ServerFnError> {
+    let back = format!("/referrals/batch/{}", crate::identity::urlencode(&batch_id));
+    let outcome = async {
+        let state = AppState::get();
+        let viewer = crate::web::authorize(crate::policy::Action::MakeReferrals)?;
+        let org = viewer.organization_id.ok_or(Problem::new("denied"))?;
+        let batch = Uuid::parse_str(batch_id.trim()).map_err(|_| Problem::new("not_found"))?;
+        let items = store::batch(&state.pool, batch, org).await?;
+        let first = items.first().ok_or(Problem::new("not_found"))?;
+        let contact = store::contact_for_sending(&state.pool, first.resident_id, &Actor::current(), batch).await?;
+        let locale = if contact.language == "es" {
+            crate::i18n::Locale::es
+        } else {
+            crate::i18n::Locale::en
+        };
+        let summary = pages::summary_items(&state.pool, &items, locale).await;
+        let from = viewer.organization_name.clone().unwrap_or_default();
+        let text = summary::as_text(
+            locale,
+            &contact.first_name,
+            &from,
+            &contact.method,
+            &state.deployment.site.help_phone,
+            &summary,
+        );
+        let mut tx = state.pool.begin().await?;
+        let result = match (contact.method.as_str(), &contact.phone, &contact.email) {
+            ("text", Some(phone), _) => {
+                let phone = crate::contact::Phone::parse(phone).ok_or(Problem::new("bad_phone"))?;
+                match crate::sms::enqueue(&mut tx, &phone, &text).await? {
+                    crate::sms::Queued::Queued => "text",
+                    crate::sms::Queued::OptedOut => "opted_out",
+                }
+            }
+            ("email", _, Some(email)) => {
+                crate::mail::enqueue(
+                    &mut *tx,
+                    &crate::mail::Message::new(
+                        email,
+                        tr!(locale, summary_heading),
+                        text,
+                    ),
+                )
+                .await?;
+                "email"
+            }
+            _ => return Err(Problem::new("contact_needed")),
+        };
+        tx.commit().await?;
+        crate::mail::nudge(&state.pool).await;
+        Ok(format!("{back}?summary={result}"))
+    }
+    .await;
+    finish(&back, outcome)
+}
 
 /// Adds a program to the referral being put together.
 #[server(prefix = "/fn", endpoint = "add_to_referral")]
@@ -58,6 +136,27 @@ pub async fn send_referrals(
     idempotency_key: Option<String>,
 ) -> Result<(), ServerFnError> {
     let auth: crate::identity::accounts::AuthSession = leptos_axum::extract().await?;
+    // What was typed comes back to the form if something is wrong.
+    let mut typed: Vec<(&str, String)> = [
+        ("name", &name),
+        ("date_of_birth", &date_of_birth),
+        ("phone", &phone),
+        ("email", &email),
+        ("preferred_contact", &preferred_contact),
+        ("preferred_language", &preferred_language),
+        ("note", &note),
+        ("consent", &consent),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
+    .collect();
+    const NEED_FIELDS: [&str; 10] = [
+        "needs[0]", "needs[1]", "needs[2]", "needs[3]", "needs[4]", "needs[5]", "needs[6]",
+        "needs[7]", "needs[8]", "needs[9]",
+    ];
+    for (field, need) in NEED_FIELDS.iter().zip(needs.clone().unwrap_or_default()) {
+        typed.push((field, need));
+    }
     let outcome = async {
         let state = AppState::get();
         let viewer = crate::web::authorize(crate::policy::Action::MakeReferrals)?;
@@ -82,22 +181,29 @@ pub async fn send_referrals(
                 Uuid::parse_str(&id).map_err(|_| Problem::new("not_found"))?,
             ),
             None => {
-                let name = crate::text::required(name.as_deref().unwrap_or(""), crate::text::limits::NAME)?;
-                let email = match crate::text::field(email.as_deref(), crate::text::limits::EMAIL)? {
-                    Some(e) => Some(crate::contact::Email::parse(&e).ok_or(Problem::new("bad_email"))?),
+                let name = crate::text::required(name.as_deref().unwrap_or(""), crate::text::limits::NAME)
+                    .map_err(|e| Problem::from(e).with_field("name"))?;
+                let email = match crate::text::field(email.as_deref(), crate::text::limits::EMAIL)
+                    .map_err(|e| Problem::from(e).with_field("email"))?
+                {
+                    Some(e) => Some(crate::contact::Email::parse(&e).ok_or(Problem::at("email", "bad_email"))?),
                     None => None,
                 };
-                let phone = match crate::text::field(phone.as_deref(), crate::text::limits::PHONE)? {
-                    Some(p) => Some(crate::contact::Phone::parse(&p).ok_or(Problem::new("bad_phone"))?),
+                let phone = match crate::text::field(phone.as_deref(), crate::text::limits::PHONE)
+                    .map_err(|e| Problem::from(e).with_field("phone"))?
+                {
+                    Some(p) => Some(crate::contact::Phone::parse(&p).ok_or(Problem::at("phone", "bad_phone"))?),
                     None => None,
                 };
                 if phone.is_none() && email.is_none() {
-                    return Err(Problem::new("contact_needed"));
+                    return Err(Problem::at("contact", "contact_needed"));
                 }
-                let date_of_birth = match optional(date_of_birth) {
+                let date_of_birth = match optional(date_of_birth.clone()) {
                     Some(d) => Some(
                         chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
-                            .map_err(|_| Problem::new("bad_date"))?,
+                            .ok()
+                            .filter(|d| *d <= chrono::Utc::now().date_naive() && d.year() > 1900)
+                            .ok_or(Problem::at("date_of_birth", "bad_date"))?,
                     ),
                     None => None,
                 };
@@ -117,7 +223,8 @@ pub async fn send_referrals(
                 })
             }
         };
-        let note = crate::text::field(note.as_deref(), crate::text::limits::NOTE)?;
+        let note = crate::text::field(note.as_deref(), crate::text::limits::NOTE)
+            .map_err(|e| Problem::from(e).with_field("note"))?;
         let created = store::create(
             &state.pool,
             &viewer,
@@ -131,10 +238,10 @@ pub async fn send_referrals(
         )
         .await?;
         auth.session.remove::<Vec<Uuid>>(BASKET).await?;
-        Ok(created)
+        Ok(format!("{created}?sent=1"))
     }
     .await;
-    finish("/referrals/new", outcome)
+    crate::web::finish_keeping("/referrals/new", "new_referral", typed, outcome).await
 }
 
 /// Every action on a referral's page posts here with the move and the version the page showed.
@@ -146,29 +253,28 @@ pub async fn update_referral(
     reason: Option<String>,
     note: Option<String>,
     result: Option<String>,
+    confirm: Option<String>,
 ) -> Result<(), ServerFnError> {
     let back = format!("/referrals/{}", crate::identity::urlencode(&referral_id));
     let outcome = async {
         let state = AppState::get();
         let viewer = crate::web::authorize(crate::policy::Action::WorkReferrals)?;
         let referral = Uuid::parse_str(&referral_id).map_err(|_| Problem::new("not_found"))?;
-        let mv = match action.as_str() {
-            "accept" => Move::Accept,
-            "decline" => Move::Decline,
-            "contact" => Move::RecordContact,
-            "close_provided" => Move::CloseProvided,
-            "close_not_provided" => Move::CloseNotProvided,
-            "cancel" => Move::Cancel,
-            _ => return Err(Problem::new("missing_fields")),
-        };
+        let mv = Move::parse(&action).ok_or(Problem::new("missing_fields"))?;
+        // Withdrawing is final: the sender says so twice.
+        if mv == Move::Cancel && confirm.as_deref() != Some("yes") {
+            return Err(Problem::at("confirm", "confirm_needed"));
+        }
         // The version the page showed; anything else is a page we did not render.
         let version: i32 = version.trim().parse().map_err(|_| Problem::new("stale"))?;
-        let result = optional(result).filter(|r| r == "reached" || r == "not_reached");
-        if mv == Move::RecordContact && result.is_none() {
-            return Err(Problem::new("missing_fields"));
-        }
-        let note = crate::text::field(note.as_deref(), crate::text::limits::NOTE)?;
-        let reason = crate::text::field(reason.as_deref(), crate::text::limits::TOKEN)?;
+        let contact_result = match result.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+            Some(r) => Some(status::ContactResult::parse(r).ok_or(Problem::at("result", "missing_fields"))?),
+            None => None,
+        };
+        let note = crate::text::field(note.as_deref(), crate::text::limits::NOTE)
+            .map_err(|e| Problem::from(e).with_field("note"))?;
+        let reason = crate::text::field(reason.as_deref(), crate::text::limits::REASON)
+            .map_err(|e| Problem::from(e).with_field("reason"))?;
         store::apply(
             &state.pool,
             &viewer,
@@ -178,7 +284,7 @@ pub async fn update_referral(
                 mv,
                 reason: reason.as_deref(),
                 note: note.as_deref(),
-                contact_result: result.as_deref(),
+                contact_result,
             },
             &Actor::current(),
         )
@@ -186,7 +292,11 @@ pub async fn update_referral(
         Ok(format!("{back}?done={action}"))
     }
     .await;
-    finish(&back, outcome)
+    let typed = [("note", note.clone()), ("reason", reason.clone())]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect();
+    crate::web::finish_keeping(&back, "referral", typed, outcome).await
 }
 
 /// "Now" for referral queues and jobs. `$WRAPAROUND_CLOCK_OFFSET_DAYS` moves it forward on a
@@ -258,7 +368,8 @@ pub async fn add_referral_note(
         let state = AppState::get();
         let viewer = crate::web::authorize(crate::policy::Action::WorkReferrals)?;
         let referral = Uuid::parse_str(&referral_id).map_err(|_| Problem::new("not_found"))?;
-        let note = crate::text::required(&note, crate::text::limits::NOTE)?;
+        let note = crate::text::required(&note, crate::text::limits::NOTE)
+            .map_err(|e| Problem::from(e).with_field("note"))?;
         store::add_note(
             &state.pool,
             &viewer,

@@ -1,12 +1,15 @@
-//! Referral pages: put a referral together, its printable summary, the inbox and outbox, and a
-//! referral's own page with the actions its status allows.
+//! Referral pages: put a referral together, the resident's printable summary, the inbox and
+//! outbox, and a referral's own page with only the moves its status allows.
 
-use super::status::{next, Move, Status, NOT_PROVIDED_REASONS};
-use super::store::{self, Tab};
+use super::status::{next, ContactResult, Move, NotProvidedReason, Status};
+use super::store::{self, ResidentAccess, Tab};
+use super::summary::{self, NextStep, SummaryItem};
 use super::BASKET;
 use crate::audit::Actor;
 use crate::directory::categories::CategoryTree;
-use crate::forms::{date, date_time, loaded, query, FormAlert, Notice};
+use crate::forms::{
+    date, date_time, field_error, invalid, kept_value, loaded, query, FormAlert, Notice,
+};
 use crate::i18n::*;
 use crate::identity::accounts::AuthSession;
 use crate::layout::set_status;
@@ -17,26 +20,50 @@ use leptos_router::hooks::use_params_map;
 use uuid::Uuid;
 
 pub fn status_label(locale: Locale, status: &str) -> String {
-    match status {
-        "sent" => tr!(locale, status_sent),
-        "accepted" => tr!(locale, status_accepted),
-        "in_progress" => tr!(locale, status_in_progress),
-        "declined" => tr!(locale, status_declined),
-        "resource_provided" => tr!(locale, status_resource_provided),
-        "resource_not_provided" => tr!(locale, status_resource_not_provided),
-        _ => tr!(locale, status_cancelled),
+    match Status::parse(status) {
+        Some(Status::Sent) => tr!(locale, status_sent),
+        Some(Status::Accepted) => tr!(locale, status_accepted),
+        Some(Status::InProgress) => tr!(locale, status_in_progress),
+        Some(Status::Declined) => tr!(locale, status_declined),
+        Some(Status::ResourceProvided) => tr!(locale, status_resource_provided),
+        Some(Status::ResourceNotProvided) => tr!(locale, status_resource_not_provided),
+        Some(Status::Cancelled) | None => tr!(locale, status_cancelled),
     }
 }
 
-pub fn reason_label(locale: Locale, reason: &str) -> String {
+pub fn not_provided_label(locale: Locale, reason: NotProvidedReason) -> String {
     match reason {
-        "unable_to_reach" => tr!(locale, reason_unable_to_reach),
-        "got_help_elsewhere" => tr!(locale, reason_got_help_elsewhere),
-        "outside_service_area" => tr!(locale, reason_outside_service_area),
-        "not_eligible" => tr!(locale, reason_not_eligible),
-        "no_capacity" => tr!(locale, reason_no_capacity),
-        "resident_declined" => tr!(locale, reason_resident_declined),
-        "other" => tr!(locale, reason_other),
+        NotProvidedReason::UnableToReach => tr!(locale, reason_unable_to_reach),
+        NotProvidedReason::GotHelpElsewhere => tr!(locale, reason_got_help_elsewhere),
+        NotProvidedReason::OutsideServiceArea => tr!(locale, reason_outside_service_area),
+        NotProvidedReason::NotEligible => tr!(locale, reason_not_eligible),
+        NotProvidedReason::NoCapacity => tr!(locale, reason_no_capacity),
+        NotProvidedReason::ResidentDeclined => tr!(locale, reason_resident_declined),
+        NotProvidedReason::Other => tr!(locale, reason_other),
+    }
+}
+
+/// A stored reason in words: a not-provided reason's label, or the words someone wrote.
+pub fn reason_label(locale: Locale, reason: &str) -> String {
+    NotProvidedReason::parse(reason)
+        .map(|r| not_provided_label(locale, r))
+        .unwrap_or_else(|| reason.to_string())
+}
+
+/// "text" → "Text message": how a resident asked to be reached, in words.
+pub fn contact_label(locale: Locale, method: &str) -> String {
+    match method {
+        "text" => tr!(locale, contact_method_text),
+        "email" => tr!(locale, contact_method_email),
+        _ => tr!(locale, contact_method_phone),
+    }
+}
+
+/// "es" → "Spanish".
+pub fn language_label(locale: Locale, code: &str) -> String {
+    match code {
+        "es" => tr!(locale, language_es),
+        "en" => tr!(locale, language_en),
         other => other.to_string(),
     }
 }
@@ -46,6 +73,13 @@ fn need_name(locale: Locale, need: &str) -> String {
         .name(need, locale)
         .unwrap_or(need)
         .to_string()
+}
+
+/// "Not on Wraparound yet — United Way will follow up", where the sender must know it.
+#[component]
+pub fn NotOnWraparound() -> impl IntoView {
+    let locale = use_i18n().get_locale_untracked();
+    view! { <span class="badge badge-warning">{tr!(locale, not_on_wraparound)}</span> }
 }
 
 /// Every subcategory as an `<option>`, grouped under its category.
@@ -82,7 +116,23 @@ fn param(name: &str) -> String {
         .unwrap_or_default()
 }
 
-/// `/referrals/new`: the programs gathered so far, the resident, the needs, consent.
+/// The programs in the referral being put together (from the session).
+pub async fn basket_ids() -> Vec<Uuid> {
+    match leptos_axum::extract::<AuthSession>().await {
+        Ok(auth) => auth
+            .session
+            .get(BASKET)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// `/referrals/new`: the programs gathered so far (each removable, each marked when its
+/// organization is not on Wraparound), the resident, each program's need, consent. A form that
+/// comes back with a problem keeps what was typed and says what is wrong next to the field.
 #[component]
 pub fn NewReferralPage() -> impl IntoView {
     let locale = use_i18n().get_locale_untracked();
@@ -92,31 +142,14 @@ pub fn NewReferralPage() -> impl IntoView {
         let Some(viewer) = viewer else {
             return ().into_any();
         };
-        let basket: Vec<Uuid> = match leptos_axum::extract::<AuthSession>().await {
-            Ok(auth) => auth
-                .session
-                .get(BASKET)
-                .await
-                .ok()
-                .flatten()
-                .unwrap_or_default(),
-            Err(_) => Vec::new(),
-        };
-        if basket.is_empty() {
+        let kept = crate::web::take_kept("new_referral").await;
+        let ids = basket_ids().await;
+        if ids.is_empty() {
             return view! { <p class="mt-4">{tr!(locale, referral_basket_empty)}</p>
-            <p class="mt-2"><a class="link" href="/">{tr!(locale, link_find_services)}</a></p> }
+            <p class="mt-2"><a class="button-primary" href="/">{tr!(locale, link_find_services)}</a></p> }
             .into_any();
         }
-        let programs: Vec<(Uuid, String, String, Vec<String>)> = sqlx::query_as(
-            "SELECT b.id, sv.name, o.name, sv.category_ids
-               FROM unnest($1::uuid[]) WITH ORDINALITY AS b(id, n)
-               JOIN services sv ON sv.id = b.id OR sv.id = (SELECT service_id FROM service_at_locations WHERE id = b.id)
-               JOIN organizations o ON o.id = sv.organization_id ORDER BY b.n",
-        )
-        .bind(&basket)
-        .fetch_all(&state.pool)
-        .await
-        .unwrap_or_default();
+        let programs = store::basket(&state.pool, &ids).await.unwrap_or_default();
         let org = viewer.organization_id.unwrap_or_default();
         // Residents are found by searching (audited), never listed.
         let searched = query("resident_q");
@@ -126,21 +159,28 @@ pub fn NewReferralPage() -> impl IntoView {
                 .unwrap_or_default(),
             None => Vec::new(),
         };
+        let tree = CategoryTree::get();
         let rows = programs
             .into_iter()
             .enumerate()
-            .map(|(i, (_, name, org_name, categories))| {
-                let tree = CategoryTree::get();
-                let first_sub = categories.iter().find(|c| tree.sub(c).is_some()).cloned().unwrap_or_default();
+            .map(|(i, p)| {
+                let first_sub = p.category_ids.iter().find(|c| tree.sub(c).is_some()).cloned().unwrap_or_default();
+                let kept_need = kept.as_ref().and_then(|k| k.value(&format!("needs[{i}]")));
+                let selected = kept_need.unwrap_or(first_sub);
                 let id = format!("need-{i}");
                 view! {
                     <li class="card">
-                        <p class="card-title">{name}</p>
-                        <p class="text-sm">{org_name}</p>
+                        <p class="card-title no-underline">{p.name.clone()}</p>
+                        <p class="text-sm">{p.organization.clone()}</p>
+                        {(!p.receiver_onboarded).then(|| view! { <p class="mt-1"><NotOnWraparound /></p> })}
                         <label class="form-field mt-2" for=id.clone()>
                             <span class="field-label">{tr!(locale, referral_need_label)}</span>
                         </label>
-                        <select class="field w-full" id=id name=format!("needs[{i}]")>{need_options(locale, &first_sub)}</select>
+                        <select class="field w-full" id=id name=format!("needs[{i}]")>{need_options(locale, &selected)}</select>
+                        <button class="button-secondary mt-2" type="submit" formaction="/fn/remove_from_referral"
+                            formnovalidate name="program_id" value=p.program_id.to_string()>
+                            {tr!(locale, remove_from_referral)}<span class="sr-only">{format!(": {}", p.name)}</span>
+                        </button>
                     </li>
                 }
             })
@@ -181,8 +221,23 @@ pub fn NewReferralPage() -> impl IntoView {
                 <button class="button-secondary" type="submit">{tr!(locale, search_button)}</button>
             </form>
         };
+        let text_field = |name: &'static str, label: String, kind: &'static str, max: &'static str, auto: &'static str| {
+            let (bad, described) = invalid(&kept, name);
+            view! {
+                <label class="form-field">
+                    <span class="field-label">{label}</span>
+                    {field_error(locale, &kept, name)}
+                    <input class="field w-full" type=kind name=name maxlength=max autocomplete=auto
+                        value=kept_value(&kept, name, "") aria-invalid=bad aria-describedby=described />
+                </label>
+            }
+        };
+        let contact = kept_value(&kept, "preferred_contact", "phone");
+        let language = kept_value(&kept, "preferred_language", "en");
+        let (contact_bad, contact_described) = invalid(&kept, "contact");
         view! {
             <FormAlert />
+            <p class="mt-2"><a class="link" href="/">{tr!(locale, add_another_program)}</a></p>
             <h2 class="section-title mt-4">{tr!(locale, referral_resident)}</h2>
             {search}
             <form class="stack mt-4" method="post" action="/fn/send_referrals">
@@ -190,32 +245,32 @@ pub fn NewReferralPage() -> impl IntoView {
                 {existing}
                 <fieldset class="form-field">
                     <legend class="field-label">{tr!(locale, referral_new_resident)}</legend>
-                    <label class="form-field"><span class="field-label">{tr!(locale, name_label)}</span>
-                        <input class="field w-full" name="name" maxlength="200" autocomplete="off" /></label>
-                    <label class="form-field"><span class="field-label">{tr!(locale, date_of_birth_label)}</span>
-                        <input class="field w-full" type="date" name="date_of_birth" /></label>
-                    <label class="form-field"><span class="field-label">{tr!(locale, phone_label)}</span>
-                        <input class="field w-full" type="tel" name="phone" maxlength="40" autocomplete="off" /></label>
-                    <label class="form-field"><span class="field-label">{tr!(locale, email_label)}</span>
-                        <input class="field w-full" type="email" name="email" maxlength="254" autocomplete="off" /></label>
+                    {text_field("name", tr!(locale, name_label), "text", "200", "off")}
+                    {text_field("date_of_birth", tr!(locale, date_of_birth_label), "date", "10", "off")}
+                    <div id="contact" aria-invalid=contact_bad aria-describedby=contact_described>
+                        {field_error(locale, &kept, "contact")}
+                        {text_field("phone", tr!(locale, phone_label), "tel", "40", "off")}
+                        {text_field("email", tr!(locale, email_label), "email", "254", "off")}
+                    </div>
                     <label class="form-field"><span class="field-label">{tr!(locale, preferred_contact_label)}</span>
                         <select class="field w-full" name="preferred_contact">
-                            <option value="phone">{tr!(locale, contact_phone)}</option>
-                            <option value="text">{tr!(locale, contact_text)}</option>
-                            <option value="email">{tr!(locale, contact_email)}</option>
+                            {["phone", "text", "email"].into_iter().map(|m| view! {
+                                <option value=m selected=contact == m>{contact_label(locale, m)}</option>
+                            }).collect_view()}
                         </select></label>
                     <label class="form-field"><span class="field-label">{tr!(locale, preferred_language_label)}</span>
                         <select class="field w-full" name="preferred_language">
-                            <option value="en">"English"</option>
-                            <option value="es">"Español"</option>
+                            <option value="en" selected=language == "en">"English"</option>
+                            <option value="es" selected=language == "es">"Español"</option>
                         </select></label>
                 </fieldset>
                 <h2 class="section-title">{tr!(locale, referral_programs)}</h2>
                 <ul class="stack">{rows}</ul>
                 <label class="form-field"><span class="field-label">{tr!(locale, referral_note_label)}</span>
-                    <textarea class="field w-full" name="note" rows="3" maxlength="4000"></textarea></label>
+                    {field_error(locale, &kept, "note")}
+                    <textarea class="field w-full" name="note" rows="3" maxlength="4000">{kept_value(&kept, "note", "")}</textarea></label>
                 <label class="choice">
-                    <input type="checkbox" name="consent" value="yes" />
+                    <input type="checkbox" name="consent" value="yes" checked=kept.as_ref().is_some_and(|k| k.value("consent").is_some()) />
                     <span>{tr!(locale, referral_consent_label)}</span>
                 </label>
                 <button class="button-primary" type="submit">{tr!(locale, referral_send_button)}</button>
@@ -233,78 +288,126 @@ pub fn NewReferralPage() -> impl IntoView {
     }
 }
 
-/// `/referrals/batch/:id`: what was sent, as a printable summary for the resident.
+/// The resident's summary of a batch, built from the directory's current data.
+pub async fn summary_items(
+    pool: &sqlx::PgPool,
+    items: &[store::BatchItem],
+    locale: Locale,
+) -> Vec<SummaryItem> {
+    let mut out = Vec::new();
+    for item in items {
+        let Ok(p) = crate::directory::store::program(pool, item.program_id, item.service_id).await else {
+            continue;
+        };
+        let phone = p.phones.first().map(|ph| ph.number.clone());
+        out.push(SummaryItem {
+            next: NextStep::for_program(item.receiver_onboarded, phone.is_some()),
+            program: p.name.clone(),
+            organization: p.organization.name.clone(),
+            phone,
+            address: p.location.as_ref().and_then(|l| l.address.as_ref()).map(|a| a.one_line()),
+            hours: summary::hours_lines(p.hours.as_ref(), locale),
+        });
+    }
+    out
+}
+
+fn resident_locale(code: &str) -> Locale {
+    if code == "es" {
+        Locale::es
+    } else {
+        Locale::en
+    }
+}
+
+/// `/referrals/batch/:id`: what was sent, as a summary for the resident — in their language,
+/// printable, and sendable to them by text or e-mail as they chose. A batch that is not this
+/// organization's (or does not exist) is a plain 404, never a success banner.
 #[component]
 pub fn BatchPage() -> impl IntoView {
     let locale = use_i18n().get_locale_untracked();
     let viewer = crate::web::request().viewer;
     let id = param("id");
+    let just_sent = query("sent").is_some();
+    let sent_to = query("summary");
     let content = async move {
         let state = AppState::get();
+        let not_found = || {
+            set_status(404);
+            view! { <p class="mt-2">{tr!(locale, not_found_body)}</p> }.into_any()
+        };
         let (Some(viewer), Ok(batch)) = (viewer, Uuid::parse_str(&id)) else {
-            set_status(404);
-            return view! { <p>{tr!(locale, not_found_body)}</p> }.into_any();
+            return not_found();
         };
-        let rows: Vec<(
-            Uuid,
-            Uuid,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<serde_json::Value>,
-        )> = sqlx::query_as(
-            "SELECT r.resident_id, r.program_id, sv.name, o.name, l.address_1, l.city,
-                    sv.application_process,
-                    coalesce(sal.phones -> 0, sv.phones -> 0, o.phones -> 0)
-               FROM referrals r JOIN services sv ON sv.id = r.service_id
-               JOIN organizations o ON o.id = r.to_organization
-               LEFT JOIN service_at_locations sal ON sal.id = r.program_id
-               LEFT JOIN locations l ON l.id = sal.location_id
-              WHERE r.batch_id = $1 AND r.from_organization = $2 ORDER BY r.created_at, r.id",
-        )
-        .bind(batch)
-        .bind(viewer.organization_id)
-        .fetch_all(&state.pool)
-        .await
-        .unwrap_or_default();
-        let Some(resident) = rows.first().map(|r| r.0) else {
-            set_status(404);
-            return view! { <p>{tr!(locale, not_found_body)}</p> }.into_any();
+        let org = viewer.organization_id.unwrap_or_default();
+        let items = store::batch(&state.pool, batch, org).await.unwrap_or_default();
+        let Some(first) = items.first() else {
+            return not_found();
         };
-        let who = match store::resident_for(
-            &state.pool,
-            resident,
-            viewer.organization_id.unwrap_or_default(),
-            &Actor::current(),
-            "referral summary",
-        )
-        .await
-        {
-            Ok(Ok(p)) => p.name,
-            Ok(Err(first)) => first,
-            Err(_) => String::new(),
+        let Ok(resident) = store::resident_for(&state.pool, first.resident_id, org, &Actor::current(), "referral summary").await else {
+            set_status(503);
+            return view! { <p role="alert">{tr!(locale, err_unavailable)}</p> }.into_any();
         };
-        let items = rows
-            .into_iter()
-            .map(|(_, program, name, org, address, city, how, phone)| {
-                let phone = phone.and_then(|p| p.get("number").and_then(|n| n.as_str()).map(str::to_string));
-                view! {
-                    <li class="card">
-                        <p class="card-title"><a class="link" href=format!("/programs/{program}")>{name}</a></p>
-                        <p>{org}</p>
-                        {address.map(|a| view! { <p>{format!("{a}, {}", city.unwrap_or_default())}</p> })}
-                        {phone.map(|p| view! { <p><a class="link" href=format!("tel:{p}")>{p.clone()}</a></p> })}
-                        {how.map(|h| view! { <p class="mt-1"><strong>{tr!(locale, how_to_apply_short)}</strong>" "{h}</p> })}
-                    </li>
-                }
-            })
-            .collect_view();
+        let res_locale = resident_locale(resident.language());
+        let contact = match &resident {
+            ResidentAccess::Full(p) => p.preferred_contact.clone(),
+            ResidentAccess::Limited { contact, .. } => contact.clone(),
+        };
+        let name = match &resident {
+            ResidentAccess::Full(p) => p.name.clone(),
+            ResidentAccess::Limited { first_name, .. } => first_name.clone(),
+        };
+        let from = viewer.organization_name.clone().unwrap_or_default();
+        let help = state.deployment.site.help_phone.clone();
+        let summary = summary_items(&state.pool, &items, res_locale).await;
+        let cards = summary.iter().zip(&items).map(|(s, item)| {
+            let next = summary::next_step_text(res_locale, s, &contact, &help);
+            view! {
+                <li class="card break-words">
+                    <p class="card-title no-underline">{s.program.clone()}</p>
+                    <p>{s.organization.clone()}</p>
+                    {(!item.receiver_onboarded).then(|| view! { <p class="mt-1 no-print"><NotOnWraparound /></p> })}
+                    <p class="mt-2"><strong>{tr!(res_locale, summary_next_title)}": "</strong>{next}</p>
+                    {s.phone.clone().map(|p| view! { <p class="mt-1"><a class="call-link" href=format!("tel:{}", p.chars().filter(|c| c.is_ascii_digit()).collect::<String>())>{tr!(res_locale, summary_phone_line, phone = p.clone())}</a></p> })}
+                    {s.address.clone().map(|a| view! { <p class="mt-1">{a}</p> })}
+                    {(!s.hours.is_empty()).then(|| view! {
+                        <p class="mt-1 font-semibold">{tr!(res_locale, hours)}</p>
+                        <ul class="text-sm">{s.hours.iter().map(|h| view! { <li>{h.clone()}</li> }).collect_view()}</ul>
+                    })}
+                    <p class="mt-2 text-sm no-print"><a class="link" href=format!("/referrals/{}?from=sent", item.referral_id)>{tr!(locale, referral_title)}</a></p>
+                </li>
+            }
+        }).collect_view();
+        let first_name = resident.first_name();
+        let how = summary::contact_words(locale, &contact);
+        let send = match contact.as_str() {
+            "phone" => view! { <p class="mt-2 no-print">{tr!(locale, summary_prefers_calls, name = first_name.clone())}</p> }.into_any(),
+            _ => view! {
+                <form class="mt-4 no-print" method="post" action="/fn/send_referral_summary">
+                    <input type="hidden" name="batch_id" value=batch.to_string() />
+                    <button class="button-secondary" type="submit">{tr!(locale, summary_send_button, name = first_name.clone(), how = how.clone())}</button>
+                </form>
+            }.into_any(),
+        };
+        let sent_notice = sent_to.map(|result| match result.as_str() {
+            "opted_out" => view! { <div class="alert alert-warning mt-4" role="status">{tr!(locale, summary_not_sent_opted_out, name = first_name.clone())}</div> }.into_any(),
+            _ => view! { <div class="alert alert-success mt-4" role="status">{tr!(locale, summary_sent_notice, name = first_name.clone(), how = how.clone())}</div> }.into_any(),
+        });
         view! {
-            <p class="mt-2">{tr!(locale, referral_summary_for, name = who)}</p>
-            <p class="mt-1">{tr!(locale, referral_summary_next)}</p>
-            <ul class="stack mt-4">{items}</ul>
+            {just_sent.then(|| view! { <div class="no-print"><Notice text=Some(tr!(locale, referral_sent_notice)) /></div> })}
+            {sent_notice}
+            <FormAlert />
+            <p class="mt-2 text-sm no-print">{tr!(locale, summary_language_note, language = language_label(locale, resident.language()))}</p>
+            <section class="mt-4" lang=if res_locale == Locale::es { "es" } else { "en" }>
+                <h2 class="section-title mt-0">{tr!(res_locale, summary_heading)}</h2>
+                <p class="mt-1">{tr!(res_locale, summary_for, name = name, from = from)}</p>
+                <ul class="stack mt-4">{cards}</ul>
+                <p class="mt-4">{tr!(res_locale, summary_text_help, help = help)}</p>
+            </section>
+            <div class="button-row mt-4 no-print">
+                <crate::directory::islands::PrintButton label=tr!(locale, print_summary_button) />
+            </div>
+            {send}
             <p class="mt-4 no-print"><a class="link" href="/referrals/sent">{tr!(locale, link_sent)}</a></p>
         }
         .into_any()
@@ -313,8 +416,7 @@ pub fn BatchPage() -> impl IntoView {
         <Title text=tr!(locale, referral_summary_title) />
         <Meta name="robots" content="noindex" />
         <div class="page narrow print-sheet">
-            <h1 class="page-title">{tr!(locale, referral_summary_title)}</h1>
-            <Notice text=Some(tr!(locale, referral_sent_notice)) />
+            <h1 class="page-title no-print">{tr!(locale, referral_summary_title)}</h1>
             {loaded(content)}
         </div>
     }
@@ -334,10 +436,10 @@ fn ReferralList(inbox: bool) -> impl IntoView {
         .and_then(|p| p.parse::<i64>().ok())
         .filter(|p| (1..=10_000).contains(p))
         .unwrap_or(1);
-    let base = if inbox {
-        "/referrals/inbox"
+    let (base, from) = if inbox {
+        ("/referrals/inbox", "inbox")
     } else {
-        "/referrals/sent"
+        ("/referrals/sent", "sent")
     };
     let content = async move {
         let state = AppState::get();
@@ -400,9 +502,10 @@ fn ReferralList(inbox: bool) -> impl IntoView {
                 .map(|r| {
                     let reason = r.outcome_reason.as_deref().map(|x| format!(" · {}", reason_label(locale, x)));
                     view! {
-                        <li class="card">
-                            <a class="card-title link" href=format!("/referrals/{}", r.id)>{r.program.clone()}</a>
+                        <li class="card card-link">
+                            <a class="card-title" href=format!("/referrals/{}?from={from}", r.id)>{r.program.clone()}</a>
                             <p class="text-sm">{format!("{} · {} · {}", r.resident_first_name, need_name(locale, &r.need), r.other_organization)}</p>
+                            {(!inbox && !r.receiver_onboarded).then(|| view! { <p class="mt-1"><NotOnWraparound /></p> })}
                             <p class="text-sm"><span class="badge">{status_label(locale, &r.status)}</span>
                                 " "{tr!(locale, referral_sent_on, date = date(&r.created_at))}{reason}</p>
                         </li>
@@ -457,12 +560,26 @@ pub fn SentPage() -> impl IntoView {
     view! { <ReferralList inbox=false /> }
 }
 
-/// `/referrals/:id`: the referral, the resident as consent allows, the history, the actions.
+/// Where a referral page's back link goes: the list the person came from (a fixed set, never a
+/// URL from the query), else their own list.
+fn back_link(locale: Locale, from: Option<&str>, receiving: bool, specialist: bool) -> (String, String) {
+    match (from, receiving, specialist) {
+        (Some("sent"), ..) => ("/referrals/sent".into(), tr!(locale, back_to_sent)),
+        (Some("inbox"), ..) => ("/referrals/inbox".into(), tr!(locale, back_to_inbox)),
+        (Some("support"), ..) | (None, _, true) => ("/united-way/referrals".into(), tr!(locale, back_to_queue)),
+        (_, true, _) => ("/referrals/inbox".into(), tr!(locale, back_to_inbox)),
+        _ => ("/referrals/sent".into(), tr!(locale, back_to_sent)),
+    }
+}
+
+/// `/referrals/:id`: the program referred to, the resident as consent allows, only the moves the
+/// status allows (each its own form), the history in local time.
 #[component]
 pub fn ReferralPage() -> impl IntoView {
     let locale = use_i18n().get_locale_untracked();
     let viewer = crate::web::request().viewer;
     let id = param("id");
+    let from = query("from");
     let done = query("done").map(|_| tr!(locale, referral_updated_notice));
     let content = async move {
         let state = AppState::get();
@@ -481,9 +598,14 @@ pub fn ReferralPage() -> impl IntoView {
                 || (specialist && !d.receiver_onboarded)
         }) else {
             set_status(404);
-            return view! { <p>{tr!(locale, not_found_body)}</p> }.into_any();
+            return view! {
+                <h1 class="page-title">{tr!(locale, referral_title)}</h1>
+                <p class="mt-2">{tr!(locale, not_found_body)}</p>
+            }
+            .into_any();
         };
-        let receiving = org == Some(d.to_organization) && d.receiver_onboarded;
+        let kept = crate::web::take_kept("referral").await;
+        let (back_href, back_text) = back_link(locale, from.as_deref(), org == Some(d.to_organization), specialist);
         let resident = store::resident_for(
             &state.pool,
             d.resident_id,
@@ -492,132 +614,209 @@ pub fn ReferralPage() -> impl IntoView {
             &format!("referral {}", d.id),
         )
         .await;
+        let contact_links = |method: &str, address: Option<String>| {
+            address.map(|a| {
+                let digits: String = a.chars().filter(|c| c.is_ascii_digit()).collect();
+                if a.contains('@') {
+                    view! { <a class="link break-all" href=format!("mailto:{a}")>{format!("{} {a}", tr!(locale, write_email_link))}</a> }.into_any()
+                } else if method == "text" {
+                    view! { <span class="button-row"><a class="call-link" href=format!("sms:+1{digits}")>{format!("{} {a}", tr!(locale, send_text_link))}</a>
+                        <a class="call-link" href=format!("tel:+1{digits}")>{tr!(locale, call_link)}</a></span> }.into_any()
+                } else {
+                    view! { <a class="call-link" href=format!("tel:+1{digits}")>{format!("{} {a}", tr!(locale, call_link))}</a> }.into_any()
+                }
+            })
+        };
         let resident_view = match resident {
-            Ok(Ok(p)) => view! {
+            Ok(ResidentAccess::Full(p)) => {
+                let preferred = p.preferred_address();
+                view! {
+                    <dl class="facts mt-2">
+                        <dt>{tr!(locale, name_label)}</dt><dd>{p.name.clone()}</dd>
+                        <dt>{tr!(locale, date_of_birth_label)}</dt><dd>{p.date_of_birth.map(|d| d.to_string()).unwrap_or_default()}</dd>
+                        <dt>{tr!(locale, preferred_contact_label)}</dt><dd>{contact_label(locale, &p.preferred_contact)}
+                            <span class="block">{contact_links(&p.preferred_contact, preferred)}</span></dd>
+                        <dt>{tr!(locale, phone_label)}</dt><dd>{p.phone.clone().unwrap_or_default()}</dd>
+                        <dt>{tr!(locale, email_label)}</dt><dd class="break-all">{p.email.clone().unwrap_or_default()}</dd>
+                        <dt>{tr!(locale, preferred_language_label)}</dt><dd>{language_label(locale, &p.preferred_language)}</dd>
+                    </dl>
+                }.into_any()
+            }
+            Ok(ResidentAccess::Limited { first_name, contact, address, language }) => view! {
+                <p class="mt-2">{tr!(locale, limited_view_note, name = first_name.clone())}</p>
                 <dl class="facts mt-2">
-                    <dt>{tr!(locale, name_label)}</dt><dd>{p.name}</dd>
-                    <dt>{tr!(locale, date_of_birth_label)}</dt><dd>{p.date_of_birth.map(|d| d.to_string()).unwrap_or_default()}</dd>
-                    <dt>{tr!(locale, phone_label)}</dt><dd>{p.phone.clone().map(|ph| view! { <a class="link" href=format!("tel:{ph}")>{ph.clone()}</a> })}</dd>
-                    <dt>{tr!(locale, email_label)}</dt><dd>{p.email.unwrap_or_default()}</dd>
-                    <dt>{tr!(locale, preferred_contact_label)}</dt><dd>{p.preferred_contact}</dd>
-                    <dt>{tr!(locale, preferred_language_label)}</dt><dd>{p.preferred_language}</dd>
+                    <dt>{tr!(locale, name_label)}</dt><dd>{first_name}</dd>
+                    <dt>{tr!(locale, preferred_contact_label)}</dt><dd>{contact_label(locale, &contact)}
+                        <span class="block">{contact_links(&contact, address)}</span></dd>
+                    <dt>{tr!(locale, preferred_language_label)}</dt><dd>{language_label(locale, &language)}</dd>
                 </dl>
             }.into_any(),
-            Ok(Err(first)) => view! { <p class="mt-2">{first}" — "{tr!(locale, no_consent_note)}</p> }.into_any(),
             Err(_) => view! { <p role="alert">{tr!(locale, err_unavailable)}</p> }.into_any(),
         };
         let status = Status::parse(&d.status).unwrap_or(Status::Sent);
         let may = |mv: Move| {
             next(status, mv).is_some()
-                && match mv {
-                    Move::Cancel => org == Some(d.from_organization),
-                    Move::CloseProvided | Move::CloseNotProvided if specialist => {
-                        !d.receiver_onboarded
-                    }
-                    _ => receiving,
-                }
+                && store::may_move(mv, org, specialist, d.to_organization, d.from_organization, d.receiver_onboarded)
         };
-        let hidden = move || {
+        let referral_id = d.id.to_string();
+        let version = d.version.to_string();
+        let hidden = move |mv: Move| {
             view! {
-                <input type="hidden" name="referral_id" value=d.id.to_string() />
-                <input type="hidden" name="version" value=d.version.to_string() />
+                <input type="hidden" name="referral_id" value=referral_id.clone() />
+                <input type="hidden" name="version" value=version.clone() />
+                <input type="hidden" name="action" value=mv.as_str() />
             }
         };
-        let reasons = NOT_PROVIDED_REASONS
-            .iter()
-            .map(|r| view! { <option value=*r>{reason_label(locale, r)}</option> })
+        let reasons = NotProvidedReason::ALL
+            .into_iter()
+            .map(|r| view! { <option value=r.as_str()>{not_provided_label(locale, r)}</option> })
             .collect_view();
+        let reason_error = field_error(locale, &kept, "reason");
         let actions = view! {
             {may(Move::Accept).then(|| view! {
-                <form class="mt-2" method="post" action="/fn/update_referral">{hidden()}
-                    <button class="button-primary" name="action" value="accept" type="submit">{tr!(locale, accept_button)}</button>
+                <form class="mt-2" method="post" action="/fn/update_referral">{hidden(Move::Accept)}
+                    <button class="button-primary" type="submit">{tr!(locale, accept_button)}</button>
                 </form>
             })}
             {may(Move::RecordContact).then(|| view! {
-                <form class="stack mt-4" method="post" action="/fn/update_referral">{hidden()}
-                    <input type="hidden" name="action" value="contact" />
+                <form class="stack mt-4 card" method="post" action="/fn/update_referral">{hidden(Move::RecordContact)}
                     <fieldset class="form-field"><legend class="field-label">{tr!(locale, contact_attempt_label)}</legend>
-                        <label class="choice"><input type="radio" name="result" value="reached" required /><span>{tr!(locale, contact_reached)}</span></label>
-                        <label class="choice"><input type="radio" name="result" value="not_reached" /><span>{tr!(locale, contact_not_reached)}</span></label>
+                        {field_error(locale, &kept, "result")}
+                        <label class="choice"><input type="radio" name="result" value=ContactResult::Reached.as_str() required /><span>{tr!(locale, reached_label)}</span></label>
+                        <label class="choice"><input type="radio" name="result" value=ContactResult::NotReached.as_str() /><span>{tr!(locale, not_reached_label)}</span></label>
                     </fieldset>
-                    <label class="form-field"><span class="field-label">{tr!(locale, referral_note_label)}</span>
+                    <label class="form-field"><span class="field-label">{tr!(locale, contact_note_label)}</span>
                         <textarea class="field w-full" name="note" rows="2" maxlength="4000"></textarea></label>
                     <button class="button-secondary" type="submit">{tr!(locale, record_contact_button)}</button>
                 </form>
             })}
             {may(Move::CloseProvided).then(|| view! {
-                <form class="stack mt-4" method="post" action="/fn/update_referral">{hidden()}
-                    <h3 class="font-semibold">{tr!(locale, close_title)}</h3>
-                    <button class="button-primary" name="action" value="close_provided" type="submit">{tr!(locale, close_provided_button)}</button>
-                    <label class="form-field"><span class="field-label">{tr!(locale, not_provided_reason_label)}</span>
-                        <select class="field w-full" name="reason">{reasons}</select></label>
-                    <label class="form-field"><span class="field-label">{tr!(locale, outcome_note_label)}</span>
+                <form class="stack mt-4 card" method="post" action="/fn/update_referral">{hidden(Move::CloseProvided)}
+                    <h3 class="font-semibold">{tr!(locale, close_provided_title)}</h3>
+                    <label class="form-field"><span class="field-label">{tr!(locale, closing_note_label)}</span>
                         <textarea class="field w-full" name="note" rows="2" maxlength="4000"></textarea></label>
-                    <button class="button-secondary" name="action" value="close_not_provided" type="submit">{tr!(locale, close_not_provided_button)}</button>
+                    <button class="button-primary" type="submit">{tr!(locale, close_provided_button)}</button>
+                </form>
+            })}
+            {may(Move::CloseNotProvided).then(|| view! {
+                <form class="stack mt-4 card" method="post" action="/fn/update_referral">{hidden(Move::CloseNotProvided)}
+                    <h3 class="font-semibold">{tr!(locale, close_not_provided_title)}</h3>
+                    <label class="form-field"><span class="field-label">{tr!(locale, not_provided_reason_label)}</span>
+                        {reason_error}
+                        <select class="field w-full" name="reason" required>
+                            <option value="">{tr!(locale, choose_reason)}</option>
+                            {reasons}
+                        </select></label>
+                    <label class="form-field"><span class="field-label">{tr!(locale, closing_note_label)}</span>
+                        <textarea class="field w-full" name="note" rows="2" maxlength="4000"></textarea></label>
+                    <button class="button-secondary" type="submit">{tr!(locale, close_not_provided_button)}</button>
                 </form>
             })}
             {may(Move::Decline).then(|| view! {
-                <form class="stack mt-4" method="post" action="/fn/update_referral">{hidden()}
+                <form class="stack mt-4 card" method="post" action="/fn/update_referral">{hidden(Move::Decline)}
                     <label class="form-field"><span class="field-label">{tr!(locale, decline_reason_label)}</span>
-                        <input class="field w-full" name="reason" maxlength="500" required /></label>
-                    <button class="button-danger" name="action" value="decline" type="submit">{tr!(locale, decline_button)}</button>
+                        <input class="field w-full" name="reason" maxlength="2000" required /></label>
+                    <button class="button-danger" type="submit">{tr!(locale, decline_button)}</button>
                 </form>
             })}
             {may(Move::Cancel).then(|| view! {
-                <form class="mt-4" method="post" action="/fn/update_referral">{hidden()}
-                    <input type="hidden" name="reason" value="withdrawn by sender" />
-                    <button class="button-danger" name="action" value="cancel" type="submit">{tr!(locale, cancel_referral_button)}</button>
+                <form class="stack mt-4 card" method="post" action="/fn/update_referral">{hidden(Move::Cancel)}
+                    <h3 class="font-semibold">{tr!(locale, withdraw_title)}</h3>
+                    <label class="form-field"><span class="field-label">{tr!(locale, withdraw_reason_label)}</span>
+                        <input class="field w-full" name="reason" maxlength="2000" required /></label>
+                    <label class="choice">
+                        <input type="checkbox" name="confirm" value="yes" required />
+                        <span>{tr!(locale, withdraw_confirm_label)}</span>
+                    </label>
+                    {field_error(locale, &kept, "confirm")}
+                    <button class="button-danger" type="submit">{tr!(locale, withdraw_button)}</button>
                 </form>
             })}
         };
         let history = store::events(&state.pool, d.id).await.unwrap_or_default().into_iter().map(|e| {
-            let what = e.detail.get("note").and_then(|n| n.as_str()).map(str::to_string)
-                .or_else(|| e.detail.get("reason").and_then(|n| n.as_str()).map(|r| reason_label(locale, r)))
-                .unwrap_or_default();
-            view! { <li class="text-sm">{format!("{} · {} · {} {}", date_time(&e.at), e.kind, e.who.unwrap_or_default(), what)}</li> }
+            let kind = match e.kind.as_str() {
+                "created" => tr!(locale, event_created),
+                "accepted" => tr!(locale, event_accepted),
+                "declined" => tr!(locale, event_declined),
+                "contact" => tr!(locale, event_contact),
+                "note" => tr!(locale, event_note),
+                "closed" => tr!(locale, event_closed),
+                "cancelled" => tr!(locale, event_cancelled),
+                "outreach" => tr!(locale, event_outreach),
+                _ => tr!(locale, event_corrected),
+            };
+            let text = |k: &str| e.detail.get(k).and_then(|v| v.as_str()).map(str::to_string);
+            let status_word = text("status").map(|s| status_label(locale, &s));
+            // A provided closure's reason (stored by the old shared form) is not shown.
+            let reason = text("reason")
+                .filter(|_| text("status").as_deref() != Some(Status::ResourceProvided.as_str()))
+                .map(|r| reason_label(locale, &r));
+            let result = text("result").and_then(|r| ContactResult::parse(&r)).map(|r| match r {
+                ContactResult::Reached => tr!(locale, reached_label),
+                ContactResult::NotReached => tr!(locale, not_reached_label),
+            });
+            let what: Vec<String> = [status_word.filter(|_| e.kind == "closed"), result, reason, text("result").filter(|_| e.kind == "outreach"), text("note")]
+                .into_iter().flatten().collect();
+            let who = [e.who.clone(), e.organization.clone()].into_iter().flatten().collect::<Vec<_>>().join(", ");
+            view! {
+                <li class="timeline-item">
+                    <p class="text-sm"><strong>{kind}</strong>" · "{date_time(&e.at)}{(!who.is_empty()).then(|| format!(" · {who}"))}</p>
+                    {(!what.is_empty()).then(|| view! { <p class="break-words">{what.join(" · ")}</p> })}
+                </li>
+            }
         }).collect_view();
         view! {
+            <p><a class="link" href=back_href>{back_text}</a></p>
+            <h1 class="page-title mt-2 break-words">{d.program.clone()}</h1>
+            <Notice text=done />
             <p class="mt-1"><span class="badge">{status_label(locale, &d.status)}</span>
-                {d.outcome_reason.clone().map(|r| format!(" · {}", reason_label(locale, &r)))}</p>
-            <dl class="facts mt-4">
-                <dt>{tr!(locale, referral_need_label)}</dt><dd>{need_name(locale, &d.need)}</dd>
-                <dt>{tr!(locale, referral_from)}</dt><dd>{format!("{} ({})", d.from_organization_name, d.from_user_name)}</dd>
-                <dt>{tr!(locale, referral_to)}</dt><dd>{d.to_organization_name.clone()}</dd>
-                <dt>{tr!(locale, referral_sent_label)}</dt><dd>{date_time(&d.created_at)}</dd>
-                {d.closed_at.map(|c| view! { <dt>{tr!(locale, referral_closed_label)}</dt><dd>{date_time(&c)}
-                    {d.closed_by_united_way.then(|| format!(" · {}", tr!(locale, closed_by_united_way)))}</dd> })}
-            </dl>
-            {d.note.clone().map(|n| view! { <h2 class="section-title">{tr!(locale, referral_note_label)}</h2><p class="mt-1">{n}</p> })}
-            <h2 class="section-title">{tr!(locale, referral_resident)}</h2>
-            {resident_view}
-            <h2 class="section-title">{tr!(locale, referral_actions)}</h2>
-            <FormAlert />
-            {actions}
-            {(org == Some(d.to_organization) || org == Some(d.from_organization)).then(|| view! {
-                <form class="stack mt-4" method="post" action="/fn/add_referral_note">
-                    <input type="hidden" name="idempotency_key" value=crate::idempotency::new_key() />
-                    <input type="hidden" name="referral_id" value=d.id.to_string() />
-                    <label class="form-field"><span class="field-label">{tr!(locale, add_note_label)}</span>
-                        <textarea class="field w-full" name="note" rows="2" maxlength="4000" required></textarea></label>
-                    <button class="button-secondary" type="submit">{tr!(locale, add_note_button)}</button>
-                </form>
-            })}
+                {d.outcome_reason.clone().filter(|_| status != Status::ResourceProvided).map(|r| format!(" · {}", reason_label(locale, &r)))}</p>
+            {(!d.receiver_onboarded).then(|| view! { <p class="mt-1"><NotOnWraparound /></p> })}
+            <div class="two-columns mt-4">
+                <div>
+                    <dl class="facts">
+                        <dt>{tr!(locale, referral_program_label)}</dt><dd><a class="link" href=format!("/programs/{}", d.program_id)>{d.program.clone()}</a></dd>
+                        <dt>{tr!(locale, referral_need_label)}</dt><dd>{need_name(locale, &d.need)}</dd>
+                        <dt>{tr!(locale, referral_from)}</dt><dd>{format!("{} ({})", d.from_organization_name, d.from_user_name)}</dd>
+                        <dt>{tr!(locale, referral_to)}</dt><dd>{d.to_organization_name.clone()}</dd>
+                        <dt>{tr!(locale, referral_sent_label)}</dt><dd>{date_time(&d.created_at)}</dd>
+                        {d.closed_at.map(|c| view! { <dt>{tr!(locale, referral_closed_label)}</dt><dd>{date_time(&c)}
+                            {d.closed_by_united_way.then(|| format!(" · {}", tr!(locale, closed_by_united_way)))}</dd> })}
+                    </dl>
+                    {d.note.clone().map(|n| view! { <h2 class="section-title">{tr!(locale, referral_note_label)}</h2><p class="mt-1 break-words prose-text">{n}</p> })}
+                    <h2 class="section-title">{tr!(locale, referral_resident)}</h2>
+                    {resident_view}
+                </div>
+                <div>
+                    <h2 class="section-title">{tr!(locale, referral_actions)}</h2>
+                    <FormAlert />
+                    {actions}
+                    {(org == Some(d.to_organization) || org == Some(d.from_organization)).then(|| view! {
+                        <form class="stack mt-4" method="post" action="/fn/add_referral_note">
+                            <input type="hidden" name="idempotency_key" value=crate::idempotency::new_key() />
+                            <input type="hidden" name="referral_id" value=d.id.to_string() />
+                            <label class="form-field"><span class="field-label">{tr!(locale, history_note_label)}</span>
+                                {field_error(locale, &kept, "note")}
+                                <textarea class="field w-full" name="note" rows="2" maxlength="4000" required></textarea></label>
+                            <button class="button-secondary" type="submit">{tr!(locale, add_note_button)}</button>
+                        </form>
+                    })}
+                </div>
+            </div>
             <h2 class="section-title">{tr!(locale, referral_history)}</h2>
-            <ul class="stack mt-2">{history}</ul>
+            <ol class="timeline mt-2">{history}</ol>
         }
         .into_any()
     };
     view! {
         <Title text=tr!(locale, referral_title) />
         <Meta name="robots" content="noindex" />
-        <div class="page narrow">
-            <p><a class="link" href="/referrals/inbox">{tr!(locale, inbox_title)}</a></p>
-            <h1 class="page-title">{tr!(locale, referral_title)}</h1>
-            <Notice text=done />
+        <div class="page wide">
             {loaded(content)}
         </div>
     }
 }
+
 
 /// `/united-way/referrals`: the referral specialist's three queues, with counts, oldest first.
 #[component]
@@ -674,7 +873,7 @@ pub fn SupportPage() -> impl IntoView {
                     let id = item.id.to_string();
                     let action = match current {
                         Queue::NotOnboarded => view! {
-                            <p class="mt-2"><a class="link" href=format!("/referrals/{}", item.id)>{tr!(locale, work_referral_link)}</a></p>
+                            <p class="mt-2"><a class="link" href=format!("/referrals/{}?from=support", item.id)>{tr!(locale, work_referral_link)}</a></p>
                         }
                         .into_any(),
                         q => view! {

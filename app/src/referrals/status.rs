@@ -95,22 +95,8 @@ pub fn next(from: Status, mv: Move) -> Option<Status> {
     }
 }
 
-/// Why a resource was not provided (the dashboard counts these).
-pub const NOT_PROVIDED_REASONS: [&str; 7] = [
-    "unable_to_reach",
-    "got_help_elsewhere",
-    "outside_service_area",
-    "not_eligible",
-    "no_capacity",
-    "resident_declined",
-    "other",
-];
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const MOVES: [Move; 6] = [
+impl Move {
+    pub const ALL: [Move; 6] = [
         Accept,
         Decline,
         RecordContact,
@@ -118,6 +104,127 @@ mod tests {
         CloseNotProvided,
         Cancel,
     ];
+
+    /// The name a form posts (`action=`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Accept => "accept",
+            Decline => "decline",
+            RecordContact => "contact",
+            CloseProvided => "close_provided",
+            CloseNotProvided => "close_not_provided",
+            Cancel => "cancel",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Move> {
+        Move::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+
+    /// The reason a move carries. A provided closure carries none: outcome data that says
+    /// "provided · unable to reach" is wrong data that dashboards and incentives would count.
+    pub fn reason(self) -> ReasonRule {
+        match self {
+            Accept | RecordContact | CloseProvided => ReasonRule::None,
+            CloseNotProvided => ReasonRule::NotProvided,
+            Decline | Cancel => ReasonRule::InTheirWords,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReasonRule {
+    /// The move takes no reason; one sent is refused.
+    None,
+    /// One of [`NotProvidedReason`], required.
+    NotProvided,
+    /// The person's own words, required.
+    InTheirWords,
+}
+
+/// Why a resource was not provided (the dashboard and the state metrics count these).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum NotProvidedReason {
+    UnableToReach,
+    GotHelpElsewhere,
+    OutsideServiceArea,
+    NotEligible,
+    NoCapacity,
+    ResidentDeclined,
+    Other,
+}
+
+impl NotProvidedReason {
+    pub const ALL: [NotProvidedReason; 7] = [
+        NotProvidedReason::UnableToReach,
+        NotProvidedReason::GotHelpElsewhere,
+        NotProvidedReason::OutsideServiceArea,
+        NotProvidedReason::NotEligible,
+        NotProvidedReason::NoCapacity,
+        NotProvidedReason::ResidentDeclined,
+        NotProvidedReason::Other,
+    ];
+
+    /// The stored code (`referrals.outcome_reason`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotProvidedReason::UnableToReach => "unable_to_reach",
+            NotProvidedReason::GotHelpElsewhere => "got_help_elsewhere",
+            NotProvidedReason::OutsideServiceArea => "outside_service_area",
+            NotProvidedReason::NotEligible => "not_eligible",
+            NotProvidedReason::NoCapacity => "no_capacity",
+            NotProvidedReason::ResidentDeclined => "resident_declined",
+            NotProvidedReason::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<NotProvidedReason> {
+        NotProvidedReason::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// How a contact attempt went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ContactResult {
+    Reached,
+    NotReached,
+}
+
+impl ContactResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContactResult::Reached => "reached",
+            ContactResult::NotReached => "not_reached",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ContactResult> {
+        [ContactResult::Reached, ContactResult::NotReached]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MOVES: [Move; 6] = Move::ALL;
+
+    #[test]
+    fn only_a_not_provided_closure_carries_a_not_provided_reason() {
+        assert_eq!(CloseProvided.reason(), ReasonRule::None);
+        assert_eq!(CloseNotProvided.reason(), ReasonRule::NotProvided);
+        assert_eq!(Decline.reason(), ReasonRule::InTheirWords);
+        assert_eq!(Cancel.reason(), ReasonRule::InTheirWords);
+        for m in Move::ALL {
+            assert_eq!(Move::parse(m.as_str()), Some(m));
+        }
+        for r in NotProvidedReason::ALL {
+            assert_eq!(NotProvidedReason::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(NotProvidedReason::parse("Unable to reach"), None);
+    }
 
     /// Every allowed move, and where it leads.
     const ALLOWED: &[(Status, Move, Status)] = &[

@@ -3,7 +3,7 @@
 //! closing the same referral cannot overwrite each other), and writes the event, the audit
 //! entry and any e-mail in the same transaction.
 
-use super::status::{next, Move, Status};
+use super::status::{next, ContactResult, Move, NotProvidedReason, ReasonRule, Status};
 use crate::audit::{self, Actor, Outcome};
 use crate::identity::Viewer;
 use crate::web::Problem;
@@ -269,9 +269,26 @@ pub struct Change<'a> {
     pub referral: Uuid,
     pub version: i32,
     pub mv: Move,
+    /// A not-provided reason code, or the person's own words (declining, withdrawing).
     pub reason: Option<&'a str>,
     pub note: Option<&'a str>,
-    pub contact_result: Option<&'a str>,
+    pub contact_result: Option<ContactResult>,
+}
+
+/// The reason to store for a move, by the move's rule: none for a provided closure, one of the
+/// not-provided reasons for a closure that was not, the person's words for declining or
+/// withdrawing. Anything else is refused, so no wrong reason is ever stored.
+pub fn reason_for(mv: Move, reason: Option<&str>) -> Result<Option<String>, Problem> {
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    match (mv.reason(), reason) {
+        (ReasonRule::None, None) => Ok(None),
+        (ReasonRule::None, Some(_)) => Err(Problem::at("reason", "reason_not_allowed")),
+        (ReasonRule::NotProvided, Some(r)) => NotProvidedReason::parse(r)
+            .map(|r| Some(r.as_str().to_string()))
+            .ok_or(Problem::at("reason", "reason_needed")),
+        (ReasonRule::InTheirWords, Some(r)) => Ok(Some(r.to_string())),
+        (_, None) => Err(Problem::at("reason", "reason_needed")),
+    }
 }
 
 /// Applies a move: allowed by the state machine, by who the person is, and only if nobody
@@ -282,6 +299,10 @@ pub async fn apply(
     change: &Change<'_>,
     actor: &Actor,
 ) -> Result<Status, Problem> {
+    let reason = reason_for(change.mv, change.reason)?;
+    if change.mv == Move::RecordContact && change.contact_result.is_none() {
+        return Err(Problem::at("result", "missing_fields"));
+    }
     let mut tx = pool.begin().await?;
     let row: Option<(String, i32, Uuid, Uuid, bool)> = sqlx::query_as(
         "SELECT r.status, r.version, r.to_organization, r.from_organization,
@@ -297,13 +318,7 @@ pub async fn apply(
     let status = Status::parse(&status).ok_or(Problem::new("unavailable"))?;
     let org = viewer.organization_id;
     let united_way = viewer.effective_role() == crate::policy::Role::ReferralSpecialist;
-    let may = match change.mv {
-        Move::Cancel => org == Some(from_org),
-        // Referrals to organizations not yet onboarded are worked (and closed) by United Way.
-        Move::CloseProvided | Move::CloseNotProvided if united_way => !receiver_onboarded,
-        _ => org == Some(to_org) && receiver_onboarded,
-    };
-    if !may {
+    if !may_move(change.mv, org, united_way, to_org, from_org, receiver_onboarded) {
         drop(tx);
         audit::record_refusal(
             pool,
@@ -311,7 +326,7 @@ pub async fn apply(
             "referral.change",
             Some(&format!("referral:{}", change.referral)),
             Outcome::Denied,
-            serde_json::json!({ "move": format!("{:?}", change.mv) }),
+            serde_json::json!({ "move": change.mv.as_str() }),
         )
         .await;
         return Err(Problem::new("denied"));
@@ -320,20 +335,11 @@ pub async fn apply(
         return Err(Problem::new("stale"));
     }
     let to = next(status, change.mv).ok_or(Problem::new("not_allowed_now"))?;
-    let needs_reason = matches!(change.mv, Move::Decline | Move::CloseNotProvided);
-    let reason = change.reason.filter(|r| !r.is_empty());
-    if needs_reason && reason.is_none() {
-        return Err(Problem::new("reason_needed"));
-    }
-    if change.mv == Move::CloseNotProvided
-        && !super::status::NOT_PROVIDED_REASONS.contains(&reason.unwrap_or_default())
-    {
-        return Err(Problem::new("reason_needed"));
-    }
     let closing = !to.is_open();
     sqlx::query(
         "UPDATE referrals SET status = $2, version = version + 1, updated_at = now(),
-                outcome_reason = coalesce($3, outcome_reason), outcome_note = coalesce($4, outcome_note),
+                outcome_reason = CASE WHEN $5 THEN $3 ELSE outcome_reason END,
+                outcome_note = CASE WHEN $5 THEN $4 ELSE outcome_note END,
                 closed_at = CASE WHEN $5 THEN now() ELSE closed_at END,
                 closed_by = CASE WHEN $5 THEN $6 ELSE closed_by END,
                 closed_by_united_way = closed_by_united_way OR ($5 AND $7)
@@ -341,7 +347,7 @@ pub async fn apply(
     )
     .bind(change.referral)
     .bind(to.as_str())
-    .bind(reason)
+    .bind(&reason)
     .bind(change.note.filter(|n| !n.is_empty()))
     .bind(closing)
     .bind(viewer.user_id)
@@ -356,8 +362,8 @@ pub async fn apply(
         Move::CloseProvided | Move::CloseNotProvided => "closed",
     };
     event(&mut tx, change.referral, viewer, kind, serde_json::json!({
-        "status": to.as_str(), "reason": reason, "note": change.note, "result": change.contact_result,
-        "by_united_way": united_way,
+        "status": to.as_str(), "reason": reason, "note": change.note,
+        "result": change.contact_result.map(ContactResult::as_str), "by_united_way": united_way,
     })).await?;
     audit::record(
         &mut *tx,
@@ -370,6 +376,23 @@ pub async fn apply(
     .await?;
     tx.commit().await?;
     Ok(to)
+}
+
+/// Who may make a move: the receiving organization works its referrals once it is on
+/// Wraparound; United Way closes those to organizations that are not; the sender withdraws.
+pub fn may_move(
+    mv: Move,
+    org: Option<Uuid>,
+    united_way: bool,
+    to_org: Uuid,
+    from_org: Uuid,
+    receiver_onboarded: bool,
+) -> bool {
+    match mv {
+        Move::Cancel => org == Some(from_org),
+        Move::CloseProvided | Move::CloseNotProvided if united_way => !receiver_onboarded,
+        _ => org == Some(to_org) && receiver_onboarded,
+    }
 }
 
 /// The Referral Dashboard's figures for one organization. Every figure is one SQL aggregate over
@@ -395,16 +418,30 @@ impl Figures {
     }
 }
 
-/// Referrals the organization sent or received ("its referrals"), counted once each. Two
-/// index scans (received, then sent elsewhere) instead of an OR that would read every referral.
-const ORG_REFERRALS: &str = "FROM (SELECT status, outcome_reason, created_at, closed_at
-                                   FROM referrals WHERE to_organization = $1
-                                 UNION ALL
-                                 SELECT status, outcome_reason, created_at, closed_at
-                                   FROM referrals WHERE from_organization = $1 AND to_organization <> $1) r
-                           WHERE true";
+/// Which of an organization's referrals a figure counts: those it received (its work, its
+/// outcomes) or those it sent (its residents' referrals elsewhere). Counted apart and labelled
+/// apart: a receiver's dashboard never calls what it received "created".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    Received,
+    Sent,
+}
 
-pub async fn figures(pool: &PgPool, org: Uuid, now: DateTime<Utc>) -> sqlx::Result<Figures> {
+impl Side {
+    fn column(self) -> &'static str {
+        match self {
+            Side::Received => "to_organization",
+            Side::Sent => "from_organization",
+        }
+    }
+}
+
+pub async fn figures(
+    pool: &PgPool,
+    org: Uuid,
+    now: DateTime<Utc>,
+    side: Side,
+) -> sqlx::Result<Figures> {
     sqlx::query_as(&format!(
         "SELECT count(*) AS created_all,
                 count(*) FILTER (WHERE r.created_at >= date_trunc('year', $2)) AS created_year,
@@ -416,7 +453,8 @@ pub async fn figures(pool: &PgPool, org: Uuid, now: DateTime<Utc>) -> sqlx::Resu
                 count(*) FILTER (WHERE r.status = 'resource_not_provided') AS not_provided,
                 (percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM r.closed_at - r.created_at) / 86400)
                     FILTER (WHERE r.closed_at IS NOT NULL))::float8 AS median_days_to_close
-         {ORG_REFERRALS}"
+           FROM referrals r WHERE r.{} = $1",
+        side.column()
     ))
     .bind(org)
     .bind(now)
@@ -425,36 +463,42 @@ pub async fn figures(pool: &PgPool, org: Uuid, now: DateTime<Utc>) -> sqlx::Resu
 }
 
 /// The three most common reasons for "not provided", most common first.
-pub async fn top_reasons(pool: &PgPool, org: Uuid) -> sqlx::Result<Vec<(String, i64)>> {
+pub async fn top_reasons(pool: &PgPool, org: Uuid, side: Side) -> sqlx::Result<Vec<(String, i64)>> {
     sqlx::query_as(&format!(
-        "SELECT r.outcome_reason, count(*) {ORG_REFERRALS} AND r.status = 'resource_not_provided'
-          GROUP BY r.outcome_reason ORDER BY count(*) DESC, r.outcome_reason LIMIT 3"
+        "SELECT r.outcome_reason, count(*) FROM referrals r
+          WHERE r.{} = $1 AND r.status = 'resource_not_provided'
+          GROUP BY r.outcome_reason ORDER BY count(*) DESC, r.outcome_reason LIMIT 3",
+        side.column()
     ))
     .bind(org)
     .fetch_all(pool)
     .await
 }
 
-/// Created and closed per month, the last 12 months (oldest first), in one pass.
+/// Received, closed (of those received) and sent per month, the last 12 months (oldest first),
+/// in one pass.
 pub async fn monthly(
     pool: &PgPool,
     org: Uuid,
     now: DateTime<Utc>,
-) -> sqlx::Result<Vec<(NaiveDate, i64, i64)>> {
-    sqlx::query_as(&format!(
+) -> sqlx::Result<Vec<(NaiveDate, i64, i64, i64)>> {
+    sqlx::query_as(
         "WITH months AS (
              SELECT generate_series(date_trunc('month', $2) - interval '11 months', date_trunc('month', $2),
                                     interval '1 month')::date AS month),
-         mine AS (SELECT r.created_at, r.closed_at {ORG_REFERRALS}
-                     AND (r.created_at >= date_trunc('month', $2) - interval '11 months'
-                          OR r.closed_at >= date_trunc('month', $2) - interval '11 months')),
-         created AS (SELECT date_trunc('month', created_at)::date AS month, count(*) AS n FROM mine GROUP BY 1),
-         closed AS (SELECT date_trunc('month', closed_at)::date AS month, count(*) AS n FROM mine
+         since AS (SELECT date_trunc('month', $2) - interval '11 months' AS t),
+         received AS (SELECT r.created_at, r.closed_at FROM referrals r, since
+                       WHERE r.to_organization = $1 AND (r.created_at >= since.t OR r.closed_at >= since.t)),
+         sent AS (SELECT date_trunc('month', r.created_at)::date AS month, count(*) AS n FROM referrals r, since
+                   WHERE r.from_organization = $1 AND r.created_at >= since.t GROUP BY 1),
+         got AS (SELECT date_trunc('month', created_at)::date AS month, count(*) AS n FROM received GROUP BY 1),
+         closed AS (SELECT date_trunc('month', closed_at)::date AS month, count(*) AS n FROM received
                      WHERE closed_at IS NOT NULL GROUP BY 1)
-         SELECT m.month, coalesce(c.n, 0), coalesce(d.n, 0)
-           FROM months m LEFT JOIN created c USING (month) LEFT JOIN closed d USING (month)
-          ORDER BY m.month"
-    ))
+         SELECT m.month, coalesce(g.n, 0), coalesce(c.n, 0), coalesce(s.n, 0)
+           FROM months m LEFT JOIN got g USING (month) LEFT JOIN closed c USING (month)
+           LEFT JOIN sent s USING (month)
+          ORDER BY m.month",
+    )
     .bind(org)
     .bind(now)
     .fetch_all(pool)
@@ -473,6 +517,8 @@ pub struct Listed {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub outcome_reason: Option<String>,
+    /// The receiving organization is on Wraparound (otherwise United Way follows up).
+    pub receiver_onboarded: bool,
 }
 
 /// Which referrals a list shows.
@@ -548,7 +594,9 @@ pub async fn list(
     sqlx::query_as(&format!(
         "SELECT r.id, r.status, r.need, sv.name AS program, o.name AS other_organization,
                 split_part(res.name, ' ', 1) AS resident_first_name, r.created_at, r.updated_at,
-                r.outcome_reason
+                r.outcome_reason,
+                EXISTS (SELECT 1 FROM partner_organizations p WHERE p.organization_id = r.to_organization
+                          AND p.onboarded_at IS NOT NULL) AS receiver_onboarded
            FROM referrals r JOIN services sv ON sv.id = r.service_id
            JOIN organizations o ON o.id = {other} JOIN residents res ON res.id = r.resident_id
           WHERE {filter} ORDER BY {order} LIMIT {PAGE} OFFSET $5"
@@ -643,56 +691,186 @@ pub struct ResidentProfile {
     pub preferred_language: String,
 }
 
+impl ResidentProfile {
+    pub fn first_name(&self) -> String {
+        self.name
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// The phone or e-mail for the way the resident asked to be reached.
+    pub fn preferred_address(&self) -> Option<String> {
+        match self.preferred_contact.as_str() {
+            "email" => self.email.clone().or_else(|| self.phone.clone()),
+            _ => self.phone.clone().or_else(|| self.email.clone()),
+        }
+    }
+}
+
+/// What an organization may see of a resident.
+#[derive(Clone, Debug)]
+pub enum ResidentAccess {
+    /// With consent: the profile.
+    Full(ResidentProfile),
+    /// Without: only what helping them needs — the first name and how they asked to be reached
+    /// (the method, and the phone or e-mail for it).
+    Limited {
+        first_name: String,
+        contact: String,
+        address: Option<String>,
+        language: String,
+    },
+}
+
+impl ResidentAccess {
+    pub fn first_name(&self) -> String {
+        match self {
+            ResidentAccess::Full(p) => p.first_name(),
+            ResidentAccess::Limited { first_name, .. } => first_name.clone(),
+        }
+    }
+
+    pub fn language(&self) -> &str {
+        match self {
+            ResidentAccess::Full(p) => &p.preferred_language,
+            ResidentAccess::Limited { language, .. } => language,
+        }
+    }
+}
+
 /// What an organization may see of a resident: the full profile with consent (the ledger alone
-/// decides), otherwise nothing but the first name. Every look at the
-/// full profile is audited.
+/// decides), otherwise the minimum to help. Every look is audited, with what was shown.
 pub async fn resident_for(
     pool: &PgPool,
     resident: Uuid,
     org: Uuid,
     actor: &Actor,
     why: &str,
-) -> sqlx::Result<Result<ResidentProfile, String>> {
-    let row: (ResidentProfile, bool) = {
-        let profile: ResidentProfile = sqlx::query_as(
-            "SELECT name, date_of_birth, phone, email, preferred_contact, preferred_language
-               FROM residents WHERE id = $1",
-        )
-        .bind(resident)
-        .fetch_one(pool)
-        .await?;
-        let allowed = has_consent(pool, resident, org).await?;
-        (profile, allowed)
-    };
-    let (profile, allowed) = row;
-    if !allowed {
-        audit::record(
-            pool,
-            actor,
-            "resident.read",
-            Some(&format!("resident:{resident}")),
-            Outcome::Denied,
-            serde_json::json!({ "reason": "no consent", "context": why }),
-        )
-        .await?;
-        let first = profile
-            .name
-            .split_whitespace()
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        return Ok(Err(first));
-    }
+) -> sqlx::Result<ResidentAccess> {
+    let profile: ResidentProfile = sqlx::query_as(
+        "SELECT name, date_of_birth, phone, email, preferred_contact, preferred_language
+           FROM residents WHERE id = $1",
+    )
+    .bind(resident)
+    .fetch_one(pool)
+    .await?;
+    let allowed = has_consent(pool, resident, org).await?;
     audit::record(
         pool,
         actor,
         "resident.read",
         Some(&format!("resident:{resident}")),
-        Outcome::Ok,
-        serde_json::json!({ "context": why }),
+        if allowed { Outcome::Ok } else { Outcome::Denied },
+        if allowed {
+            serde_json::json!({ "context": why, "shown": "profile" })
+        } else {
+            serde_json::json!({ "reason": "no consent", "context": why, "shown": "first name and contact" })
+        },
     )
     .await?;
-    Ok(Ok(profile))
+    if allowed {
+        return Ok(ResidentAccess::Full(profile));
+    }
+    Ok(ResidentAccess::Limited {
+        first_name: profile.first_name(),
+        address: profile.preferred_address(),
+        contact: profile.preferred_contact.clone(),
+        language: profile.preferred_language.clone(),
+    })
+}
+
+/// How to reach a resident to send them something of their own (their referral summary): read
+/// for that purpose only, and audited as such.
+pub struct Contact {
+    pub first_name: String,
+    pub method: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub language: String,
+}
+
+pub async fn contact_for_sending(
+    pool: &PgPool,
+    resident: Uuid,
+    actor: &Actor,
+    batch: Uuid,
+) -> sqlx::Result<Contact> {
+    let p: ResidentProfile = sqlx::query_as(
+        "SELECT name, date_of_birth, phone, email, preferred_contact, preferred_language
+           FROM residents WHERE id = $1",
+    )
+    .bind(resident)
+    .fetch_one(pool)
+    .await?;
+    audit::record(
+        pool,
+        actor,
+        "resident.contacted",
+        Some(&format!("resident:{resident}")),
+        Outcome::Ok,
+        serde_json::json!({ "purpose": "send the resident their referral summary", "batch": batch, "by": p.preferred_contact }),
+    )
+    .await?;
+    Ok(Contact {
+        first_name: p.first_name(),
+        method: p.preferred_contact,
+        phone: p.phone,
+        email: p.email,
+        language: p.preferred_language,
+    })
+}
+
+/// A program in the referral being put together.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct BasketItem {
+    pub program_id: Uuid,
+    pub name: String,
+    pub organization: String,
+    pub receiver_onboarded: bool,
+    pub category_ids: Vec<String>,
+}
+
+pub async fn basket(pool: &PgPool, program_ids: &[Uuid]) -> sqlx::Result<Vec<BasketItem>> {
+    sqlx::query_as(
+        "SELECT b.id AS program_id, sv.name, o.name AS organization, sv.category_ids,
+                EXISTS (SELECT 1 FROM partner_organizations p WHERE p.organization_id = o.id
+                          AND p.onboarded_at IS NOT NULL) AS receiver_onboarded
+           FROM unnest($1::uuid[]) WITH ORDINALITY AS b(id, n)
+           JOIN services sv ON sv.id = b.id OR sv.id = (SELECT service_id FROM service_at_locations WHERE id = b.id)
+           JOIN organizations o ON o.id = sv.organization_id ORDER BY b.n",
+    )
+    .bind(program_ids)
+    .fetch_all(pool)
+    .await
+}
+
+/// One referral of a batch, for the resident's summary.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct BatchItem {
+    pub referral_id: Uuid,
+    pub resident_id: Uuid,
+    pub program_id: Uuid,
+    pub service_id: Uuid,
+    pub need: String,
+    pub receiver_onboarded: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A batch the organization sent (`None` for one it did not send or that does not exist).
+pub async fn batch(pool: &PgPool, batch: Uuid, from_org: Uuid) -> sqlx::Result<Vec<BatchItem>> {
+    sqlx::query_as(
+        "SELECT r.id AS referral_id, r.resident_id, r.program_id, r.service_id, r.need, r.created_at,
+                EXISTS (SELECT 1 FROM partner_organizations p WHERE p.organization_id = r.to_organization
+                          AND p.onboarded_at IS NOT NULL) AS receiver_onboarded
+           FROM referrals r WHERE r.batch_id = $1 AND r.from_organization = $2
+          ORDER BY r.created_at, r.id",
+    )
+    .bind(batch)
+    .bind(from_org)
+    .fetch_all(pool)
+    .await
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]
