@@ -8,12 +8,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
 ## Serve the release build with the Kentucky demo directory on http://127.0.0.1:3000
 run: setup build
-	@eval "$$(scripts/db.sh)"; \
-	 target/release/server seed-demo; \
-	 source scripts/serve-env.sh; \
-	 export WRAPAROUND_DEV_MAILBOX=1; \
-	 echo "No mail server here: e-mail the demo sends shows at http://127.0.0.1:3000/dev/mailbox"; \
-	 exec target/release/server serve
+	@scripts/run.sh
 
 ## cargo leptos watch (rebuilds on change)
 dev: setup

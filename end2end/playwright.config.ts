@@ -8,6 +8,11 @@ const baseURL = `http://127.0.0.1:${port}`;
 const smtpPort = 3125;
 const oidcPort = 3101;
 const issuer = `http://127.0.0.1:${oidcPort}`;
+const smsPort = 3105;
+const smsURL = `http://127.0.0.1:${smsPort}`;
+const smsAccount = 'AC00000000000000000000000000e2e000';
+const smsToken = 'e2e-sms-token';
+process.env.E2E_SMS_URL = smsURL;
 // Where the SMTP sink writes what it receives (the tests read it).
 const mailDir = process.env.E2E_MAIL_DIR ?? 'target/e2e-mail';
 process.env.E2E_MAIL_DIR = path.resolve(__dirname, '..', mailDir);
@@ -62,6 +67,15 @@ export default defineConfig({
       env: { OIDC_PORT: String(oidcPort), OIDC_REDIRECT: `${baseURL}/auth/oidc/callback` },
     },
     {
+      // The SMS provider's stand-in (same HTTP API), which can also send replies to the app.
+      command: `target/release/server fake-sms-carrier --port ${smsPort} --dir target/e2e-sms --account ${smsAccount} --token ${smsToken} --webhook ${baseURL}/sms/inbound`,
+      cwd: '..',
+      url: `${smsURL}/messages.json`,
+      timeout: 30_000,
+      reuseExistingServer: false,
+      stdout: 'ignore',
+    },
+    {
       command: 'bash -c "source scripts/serve-env.sh && exec target/release/server serve"',
       cwd: '..',
       url: `${baseURL}/`,
@@ -77,6 +91,10 @@ export default defineConfig({
         WRAPAROUND_OIDC_ISSUER: issuer,
         WRAPAROUND_OIDC_CLIENT_ID: 'wraparound',
         WRAPAROUND_OIDC_CLIENT_SECRET: 'e2e-client-secret',
+        WRAPAROUND_SMS_URL: smsURL,
+        WRAPAROUND_SMS_ACCOUNT: smsAccount,
+        WRAPAROUND_SMS_TOKEN: smsToken,
+        WRAPAROUND_SMS_FROM: '+15025550000',
         // Referral queues read "now" from target/test-clock (days ahead) on this test server.
         WRAPAROUND_TEST_CLOCK: '1',
         WRAPAROUND_CLOCK_FILE: path.resolve(__dirname, '..', 'target', 'test-clock'),

@@ -11,7 +11,30 @@ pub struct Deployment {
     pub identity: IdentitySettings,
     pub onboarding: OnboardingSettings,
     pub mail: MailSettings,
+    #[serde(default)]
+    pub sms: SmsSettings,
     pub referrals: ReferralSettings,
+}
+
+/// The SMS provider (its Messages REST API). Empty `url`: texts wait in the outbox. The token
+/// is a secret: only ever read from `$WRAPAROUND_SMS_TOKEN`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct SmsSettings {
+    #[serde(default)]
+    pub url: String,
+    #[serde(default)]
+    pub account: String,
+    /// The number texts come from, E.164 ("+15025550100").
+    #[serde(default)]
+    pub from: String,
+    #[serde(skip)]
+    pub token: String,
+}
+
+impl SmsSettings {
+    pub fn configured(&self) -> bool {
+        !self.url.is_empty() && !self.account.is_empty() && !self.token.is_empty()
+    }
 }
 
 /// United Way referral support thresholds and the pairing rule.
@@ -82,8 +105,9 @@ impl Serialize for IpRange {
 impl<'de> Deserialize<'de> for IpRange {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        IpRange::parse(&s)
-            .ok_or_else(|| serde::de::Error::custom(format!("{s:?} is not an IP address or CIDR range")))
+        IpRange::parse(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!("{s:?} is not an IP address or CIDR range"))
+        })
     }
 }
 
@@ -232,6 +256,16 @@ impl Deployment {
                 .display()
                 .to_string();
         }
+        for (var, field) in [
+            ("WRAPAROUND_SMS_URL", &mut deployment.sms.url),
+            ("WRAPAROUND_SMS_ACCOUNT", &mut deployment.sms.account),
+            ("WRAPAROUND_SMS_FROM", &mut deployment.sms.from),
+            ("WRAPAROUND_SMS_TOKEN", &mut deployment.sms.token),
+        ] {
+            if let Ok(v) = std::env::var(var) {
+                *field = v;
+            }
+        }
         if let Ok(on) = std::env::var("WRAPAROUND_DEV_MAILBOX") {
             deployment.mail.dev_mailbox = on == "1" || on == "true";
         }
@@ -328,7 +362,9 @@ mod ip_range_tests {
         assert!(!lan.contains(&ip("::1")));
         let one = IpRange::parse("127.0.0.1").unwrap();
         assert!(one.contains(&ip("127.0.0.1")) && !one.contains(&ip("127.0.0.2")));
-        assert!(IpRange::parse("0.0.0.0/0").unwrap().contains(&ip("8.8.8.8")));
+        assert!(IpRange::parse("0.0.0.0/0")
+            .unwrap()
+            .contains(&ip("8.8.8.8")));
         assert!(IpRange::parse("::1").unwrap().contains(&ip("::1")));
         assert_eq!(IpRange::parse("10.0.0.0/33"), None);
         assert_eq!(IpRange::parse("proxy.example"), None);

@@ -21,7 +21,9 @@ impl Email {
             && !domain.ends_with('.')
             && !domain.contains("..")
             && !s.chars().any(|c| {
-                c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"' | '\\')
+                c.is_whitespace()
+                    || c.is_control()
+                    || matches!(c, '<' | '>' | ',' | ';' | '"' | '\\')
             });
         ok.then_some(Email(s))
     }

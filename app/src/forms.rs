@@ -191,7 +191,11 @@ pub fn date_time_in(
         )
     } else {
         let (pm, h) = l.hour12();
-        let year = if year.is_empty() { year } else { format!(",{year}") };
+        let year = if year.is_empty() {
+            year
+        } else {
+            format!(",{year}")
+        };
         format!(
             "{} {}{year}, {}:{:02} {}",
             month(locale, l.month()),
@@ -251,7 +255,10 @@ mod time_tests {
             date_time_in(&t, chrono_tz::America::Chicago, Locale::en, next_year),
             "Dec 1, 2026, 9:48 PM"
         );
-        assert_eq!(date_in(&t, chrono_tz::America::Chicago, Locale::en), "Dec 1, 2026");
+        assert_eq!(
+            date_in(&t, chrono_tz::America::Chicago, Locale::en),
+            "Dec 1, 2026"
+        );
         // Noon and midnight.
         let noon = chrono::Utc.with_ymd_and_hms(2026, 7, 1, 17, 0, 0).unwrap();
         assert_eq!(

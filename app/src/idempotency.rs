@@ -8,7 +8,9 @@ use uuid::Uuid;
 
 /// A fresh key for a form being rendered.
 pub fn new_key() -> String {
-    uuid::Builder::from_random_bytes(rand::random()).into_uuid().to_string()
+    uuid::Builder::from_random_bytes(rand::random())
+        .into_uuid()
+        .to_string()
 }
 
 /// The key a form sent, if it is one. Forms without one (scripts, old pages) are not deduplicated.

@@ -47,15 +47,16 @@ pub fn Layout(children: Children) -> impl IntoView {
     // Signed-in people see who they are signed in as, their work and a way out; the page itself
     // is server-rendered.
     #[cfg(feature = "ssr")]
-    let viewer = crate::web::request().viewer;
+    let (signed_in, account, work) = {
+        let viewer = crate::web::request().viewer;
+        (
+            viewer.is_some(),
+            viewer.as_ref().map(|v| v.name.clone()),
+            viewer.map(|v| view! { <HeaderWork viewer=v /> }),
+        )
+    };
     #[cfg(not(feature = "ssr"))]
-    let viewer: Option<crate::identity::Viewer> = None;
-    let signed_in = viewer.is_some();
-    let account = viewer.as_ref().map(|v| v.name.clone());
-    #[cfg(feature = "ssr")]
-    let work = viewer.clone().map(|v| view! { <HeaderWork viewer=v /> });
-    #[cfg(not(feature = "ssr"))]
-    let work: Option<()> = None;
+    let (signed_in, account, work): (bool, Option<String>, Option<()>) = (false, None, None);
     let phone = deployment.site.help_phone.clone();
     // The help line is a tap-to-call link inside the sentence.
     let help = tr!(locale, footer_help);
@@ -120,10 +121,12 @@ fn HeaderWork(viewer: crate::identity::Viewer) -> impl IntoView {
     let counts = async move {
         let state = crate::state::AppState::get();
         let new = match (works, viewer.organization_id) {
-            (true, Some(org)) => crate::referrals::store::tab_counts(&state.pool, org, true, None, None)
-                .await
-                .map(|(n, ..)| n)
-                .ok(),
+            (true, Some(org)) => {
+                crate::referrals::store::tab_counts(&state.pool, org, true, None, None)
+                    .await
+                    .map(|(n, ..)| n)
+                    .ok()
+            }
             _ => None,
         };
         let basket = if refers {

@@ -37,7 +37,10 @@ impl Message {
 
 /// The body as the recipient reads it: the secret link in place, or a note that it is gone.
 pub fn delivered_body(body: &str, secret: Option<&str>) -> String {
-    body.replace(SECRET, secret.unwrap_or("(this link was removed after the message was sent)"))
+    body.replace(
+        SECRET,
+        secret.unwrap_or("(this link was removed after the message was sent)"),
+    )
 }
 
 /// Queues a message. Use the caller's transaction.

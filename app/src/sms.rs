@@ -9,7 +9,15 @@ use sqlx::PgExecutor;
 
 /// The words that stop texts (the FCC's list), and those that resume them.
 pub const STOP_WORDS: &[&str] = &[
-    "STOP", "STOPALL", "QUIT", "END", "REVOKE", "OPT OUT", "OPTOUT", "CANCEL", "UNSUBSCRIBE",
+    "STOP",
+    "STOPALL",
+    "QUIT",
+    "END",
+    "REVOKE",
+    "OPT OUT",
+    "OPTOUT",
+    "CANCEL",
+    "UNSUBSCRIBE",
 ];
 pub const START_WORDS: &[&str] = &["START", "UNSTOP"];
 
@@ -107,13 +115,31 @@ mod tests {
 
     #[test]
     fn stop_and_start_are_read_however_they_are_typed() {
-        for stop in ["STOP", "stop", " Stop. ", "opt out", "OPT-OUT", "Unsubscribe!", "quit", "END", "revoke", "cancel", "stopall"] {
+        for stop in [
+            "STOP",
+            "stop",
+            " Stop. ",
+            "opt out",
+            "OPT-OUT",
+            "Unsubscribe!",
+            "quit",
+            "END",
+            "revoke",
+            "cancel",
+            "stopall",
+        ] {
             assert_eq!(reply(stop), Reply::Stop, "{stop:?}");
         }
         for start in ["START", "start", "Unstop"] {
             assert_eq!(reply(start), Reply::Start, "{start:?}");
         }
-        for other in ["please don't stop", "stop texting me at night maybe", "yes", "", "STOP STOP"] {
+        for other in [
+            "please don't stop",
+            "stop texting me at night maybe",
+            "yes",
+            "",
+            "STOP STOP",
+        ] {
             assert_eq!(reply(other), Reply::Other, "{other:?}");
         }
     }

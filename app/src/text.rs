@@ -91,7 +91,10 @@ mod tests {
         assert_eq!(clean("a\u{1b}b"), Err(TextError::Control(0x1b)));
         assert_eq!(clean("a\u{7f}"), Err(TextError::Control(0x7f)));
         assert_eq!(clean("a\u{85}"), Err(TextError::Control(0x85)));
-        assert_eq!(clean("line one\r\nline two\tend").unwrap(), "line one\r\nline two\tend");
+        assert_eq!(
+            clean("line one\r\nline two\tend").unwrap(),
+            "line one\r\nline two\tend"
+        );
     }
 
     #[test]
@@ -117,7 +120,10 @@ mod tests {
         assert_eq!(field(Some("   "), 5), Ok(None));
         assert_eq!(field(None, 5), Ok(None));
         assert_eq!(field(Some("ééééé"), 5), Ok(Some("ééééé".into())));
-        assert_eq!(field(Some("éééééé"), 5), Err(FieldError::TooLong { max: 5 }));
+        assert_eq!(
+            field(Some("éééééé"), 5),
+            Err(FieldError::TooLong { max: 5 })
+        );
         assert_eq!(required(" ", 5), Err(FieldError::Missing));
     }
 }

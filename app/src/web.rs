@@ -39,7 +39,9 @@ pub fn query_value(name: &str) -> Option<String> {
 /// again for its own action, so a route that reaches it by another path still gets nothing.
 pub fn authorize(action: Action) -> Result<Viewer, Problem> {
     let viewer = request().viewer;
-    let role = viewer.as_ref().map_or(Role::Anonymous, Viewer::effective_role);
+    let role = viewer
+        .as_ref()
+        .map_or(Role::Anonymous, Viewer::effective_role);
     match viewer {
         Some(v) if policy::allows(role, action) => Ok(v),
         _ => Err(Problem::new("denied")),
@@ -296,7 +298,10 @@ mod tests {
             local_path("/referrals/inbox?status=new&need=food"),
             Some("/referrals/inbox?status=new&need=food".into())
         );
-        assert_eq!(local_path("/search?q=caf%C3%A9"), Some("/search?q=caf%C3%A9".into()));
+        assert_eq!(
+            local_path("/search?q=caf%C3%A9"),
+            Some("/search?q=caf%C3%A9".into())
+        );
     }
 
     #[test]

@@ -155,8 +155,8 @@ test('claim, approval, invitation, identity provider account, MFA, training, agr
   await expectNoHorizontalScroll(partner);
 
   // Signing in again through the provider asks for the code; a wrong code is refused.
-  await partner.getByRole('link', { name: 'Your account' }).click();
-  await partner.getByRole('button', { name: 'Sign out' }).click();
+  // Signing out is in the header of every partner page.
+  await partner.getByRole('banner').getByRole('button', { name: 'Sign out' }).click();
   await expect(partner.getByText('You are signed out.')).toBeVisible();
   // A new browser, so the provider asks again too.
   const again = await browser.newContext();

@@ -46,9 +46,21 @@ test('refer a resident to two programs; the receiver works and closes it; both s
   await sender.page.getByLabel(/Someone new only: they agree/).check();
   await sender.page.getByRole('button', { name: 'Send referral' }).click();
   await expect(sender.page.getByRole('heading', { level: 1, name: 'Your referral summary' })).toBeVisible();
+  await expect(sender.page.getByText('Referral sent.')).toBeVisible();
   await expect(sender.page.getByText('For Maria Lopez')).toBeVisible();
   await expect(sender.page.locator('li.card')).toHaveCount(2);
+  // What happens next, for each program, and the hospital is on Wraparound.
+  await expect(sender.page.getByText(/has your referral and will contact you by text message/)).toHaveCount(2);
   await expectAccessible(sender.page);
+  await expectNoHorizontalScroll(sender.page);
+  // Sent to Maria by text, as she asked: the fake carrier gets it.
+  await sender.page.getByRole('button', { name: 'Send this to Maria by text message' }).click();
+  await expect(sender.page.getByText('Sent to Maria by text message.')).toBeVisible();
+  await expect.poll(async () => {
+    const r = await fetch(`${process.env.E2E_SMS_URL}/messages.json`);
+    const { messages } = await r.json();
+    return messages.filter((m: { to: string; body: string }) => m.to === '+15025550188' && m.body.startsWith('Hi Maria.')).length;
+  }, { timeout: 15_000 }).toBe(1);
 
   // Partner 2 gets an e-mail with a link and no resident details.
   const mail = await mailFor(hospital.email, /New referral/);
@@ -65,20 +77,23 @@ test('refer a resident to two programs; the receiver works and closes it; both s
   await expect(receiver.page.getByText('Saved.')).toBeVisible();
   await receiver.page.getByLabel('Reached the resident').check();
   await receiver.page.getByRole('button', { name: 'Record contact attempt' }).click();
-  await expect(receiver.page.getByText('In progress', { exact: true })).toBeVisible();
+  await expect(receiver.page.locator('.badge', { hasText: 'In progress' })).toBeVisible();
   await receiver.page.getByRole('button', { name: 'Close: resource provided' }).click();
-  await expect(receiver.page.getByText('Resource provided', { exact: true })).toBeVisible();
+  await expect(receiver.page.locator('.badge', { hasText: 'Resource provided' })).toBeVisible();
 
   // Partner 1 sees the outcome in the outbox; both dashboards count it.
   await sender.page.goto('/referrals/sent?status=closed');
   await expect(sender.page.locator('li.card').filter({ hasText: 'Resource provided' })).toHaveCount(1);
-  for (const p of [sender.page, receiver.page]) {
-    await p.goto('/partner');
-    const counts = p.getByTestId('dashboard-counts');
-    await expect(counts.locator('tr', { hasText: 'Created' })).toContainText('2');
-    await expect(counts.locator('tr', { hasText: 'Closed' })).toContainText('1');
-    await expect(p.getByTestId('dashboard-figures')).toContainText('50%');
-  }
+  // Counted where they belong: sent by one, received (and half closed) by the other.
+  await sender.page.goto('/partner');
+  await expect(sender.page.getByTestId('row-sent').locator('td').first()).toHaveText('2');
+  await expectAccessible(sender.page);
+  await receiver.page.goto('/partner');
+  await expect(receiver.page.getByTestId('row-received').locator('td').first()).toHaveText('2');
+  await expect(receiver.page.getByTestId('row-received-closed').locator('td').first()).toHaveText('1');
+  await expect(receiver.page.getByTestId('dashboard-figures')).toContainText('50%');
+  // The day's work comes first, with the count of new referrals (one still waits).
+  await expect(receiver.page.getByTestId('partner-work')).toContainText('Referral inbox (1 new)');
   await expectAccessible(receiver.page);
   await sender.context.close();
   await receiver.context.close();

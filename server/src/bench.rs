@@ -397,7 +397,10 @@ pub async fn run(
         "Keep-alive throughput, 8 clients for 5 s each (load generator on the same 2 cores):\n\n\
          | what | clients | requests/s | p50 ms | p95 ms | errors / requests |\n|---|---|---|---|---|---|"
     );
-    let mut targets = vec![("home page `/`", "/".to_string()), ("static `/favicon.svg`", "/favicon.svg".to_string())];
+    let mut targets = vec![
+        ("home page `/`", "/".to_string()),
+        ("static `/favicon.svg`", "/favicon.svg".to_string()),
+    ];
     if let Some(css) = css {
         targets.push(("static CSS bundle", css));
     }

@@ -152,7 +152,11 @@ async fn server_function_errors(req: Request<Body>, next: Next) -> Response {
     } else {
         tracing::error!(%path, error = %text, "server function failed in the framework");
     }
-    let code = if bad_input { "missing_fields" } else { "unavailable" };
+    let code = if bad_input {
+        "missing_fields"
+    } else {
+        "unavailable"
+    };
     if browser {
         let to = app::web::with_error(&back, code);
         return match HeaderValue::from_str(&to) {
@@ -167,7 +171,11 @@ async fn server_function_errors(req: Request<Body>, next: Next) -> Response {
         )
             .into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "Please try again in a minute.").into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Please try again in a minute.",
+        )
+            .into_response()
     }
 }
 
@@ -315,10 +323,9 @@ async fn policy_gate(
 /// or private, keeps a copy.
 fn private_if(signed_in: bool, mut response: Response) -> Response {
     if signed_in {
-        response.headers_mut().insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        );
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
 }
@@ -396,8 +403,12 @@ fn client_ip(req: &Request<Body>, proxies: &[app::config::IpRange]) -> String {
     else {
         return String::new();
     };
-    forwarded_client(peer, header_text(req, header::HeaderName::from_static("x-forwarded-for")).as_deref(), proxies)
-        .to_string()
+    forwarded_client(
+        peer,
+        header_text(req, header::HeaderName::from_static("x-forwarded-for")).as_deref(),
+        proxies,
+    )
+    .to_string()
 }
 
 pub fn forwarded_client(
@@ -517,8 +528,10 @@ pub async fn serve(
             "no SMTP server ($WRAPAROUND_SMTP_URL) and no dev mailbox: e-mail stays queued in the outbox"
         ),
     }
-    if !crate::sms::start(&state.pool)? {
-        tracing::warn!("no SMS provider ($WRAPAROUND_SMS_URL): text messages stay queued in the outbox");
+    if !crate::sms::start(&state.pool, &state.deployment.sms)? {
+        tracing::warn!(
+            "no SMS provider ($WRAPAROUND_SMS_URL): text messages stay queued in the outbox"
+        );
     }
     spawn_session_cleanup(state.pool.clone());
     crate::jobs::spawn(state.pool.clone(), state.deployment.clone());

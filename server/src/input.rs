@@ -47,7 +47,9 @@ pub fn judge_path(path: &str) -> PathVerdict {
             return PathVerdict::NotFound;
         }
         if b == b'%' {
-            let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok());
             let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) else {
                 return PathVerdict::NotFound;
             };
@@ -252,7 +254,9 @@ pub async fn check(req: Request<Body>, next: Next) -> Response {
                 let uri = format!("{path}?{cleaned}");
                 match uri.parse::<Uri>() {
                     Ok(uri) => parts.uri = uri,
-                    Err(_) => return refused(&path, StatusCode::BAD_REQUEST, "The address is not valid."),
+                    Err(_) => {
+                        return refused(&path, StatusCode::BAD_REQUEST, "The address is not valid.")
+                    }
                 }
             }
             Err(e) => return refused(&path, StatusCode::BAD_REQUEST, text_problem(e)),
@@ -265,7 +269,13 @@ pub async fn check(req: Request<Body>, next: Next) -> Response {
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
         .unwrap_or_default();
     let bytes: Bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(b) => b,
@@ -281,7 +291,11 @@ pub async fn check(req: Request<Body>, next: Next) -> Response {
         _ if bytes.is_empty() => bytes,
         "application/x-www-form-urlencoded" => {
             let Ok(s) = std::str::from_utf8(&bytes) else {
-                return refused(&path, StatusCode::BAD_REQUEST, text_problem(TextError::InvalidUtf8));
+                return refused(
+                    &path,
+                    StatusCode::BAD_REQUEST,
+                    text_problem(TextError::InvalidUtf8),
+                );
             };
             match clean_form(s) {
                 Ok(None) => bytes,
@@ -311,7 +325,8 @@ pub async fn check(req: Request<Body>, next: Next) -> Response {
     if let Ok(v) = HeaderValue::from_str(&cleaned.len().to_string()) {
         parts.headers.insert(header::CONTENT_LENGTH, v);
     }
-    next.run(Request::from_parts(parts, Body::from(cleaned))).await
+    next.run(Request::from_parts(parts, Body::from(cleaned)))
+        .await
 }
 
 #[cfg(test)]
@@ -320,7 +335,13 @@ mod tests {
 
     #[test]
     fn canonical_paths_pass() {
-        for p in ["/", "/state/audit", "/programs/abc-123", "/pkg/wraparound.1a2b.js", "/search"] {
+        for p in [
+            "/",
+            "/state/audit",
+            "/programs/abc-123",
+            "/pkg/wraparound.1a2b.js",
+            "/search",
+        ] {
             assert_eq!(judge_path(p), PathVerdict::Canonical, "{p}");
         }
         // An encoded space or accented letter is the only spelling it has.
@@ -334,7 +355,10 @@ mod tests {
             judge_path("/state/audit/"),
             PathVerdict::RedirectTo("/state/audit".into())
         );
-        assert_eq!(judge_path("/api/hsds/"), PathVerdict::RedirectTo("/api/hsds".into()));
+        assert_eq!(
+            judge_path("/api/hsds/"),
+            PathVerdict::RedirectTo("/api/hsds".into())
+        );
     }
 
     #[test]

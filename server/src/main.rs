@@ -245,7 +245,10 @@ async fn run() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::SeedDemo { dir, allow_other_data } => {
+        Command::SeedDemo {
+            dir,
+            allow_other_data,
+        } => {
             let pool = db::connect_owner(4).await?;
             db::prepare(&pool, &deployment).await?;
             demo::check_demo_only(&pool, allow_other_data).await?;

@@ -14,8 +14,7 @@ use axum::Extension;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
@@ -233,12 +232,14 @@ async fn finish_callback(
         .filter(|_| claims.email_verified() == Some(true))
         .and_then(|e| app::contact::Email::parse(e.as_str()));
     if verified_email.is_none() && flow.invitation.is_some() {
-        let info: Result<openidconnect::core::CoreUserInfoClaims, _> = match client
-            .user_info(token.access_token().clone(), Some(claims.subject().clone()))
-        {
-            Ok(request) => request.request_async(&http).await.map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
+        let info: Result<openidconnect::core::CoreUserInfoClaims, _> =
+            match client.user_info(token.access_token().clone(), Some(claims.subject().clone())) {
+                Ok(request) => request
+                    .request_async(&http)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
         match info {
             Ok(info) => {
                 verified_email = info

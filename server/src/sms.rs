@@ -50,15 +50,17 @@ impl HttpSms {
         }
     }
 
-    /// `WRAPAROUND_SMS_URL`, `_ACCOUNT`, `_TOKEN`, `_FROM`; `None` when no provider is set.
-    pub fn from_env() -> Option<HttpSms> {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        Some(HttpSms::new(
-            &var("WRAPAROUND_SMS_URL")?,
-            &var("WRAPAROUND_SMS_ACCOUNT")?,
-            &var("WRAPAROUND_SMS_TOKEN")?,
-            &var("WRAPAROUND_SMS_FROM")?,
-        ))
+    /// The deployment's provider (`[sms]` in Leptos.toml, `$WRAPAROUND_SMS_*`); `None` when
+    /// none is set.
+    pub fn configured(settings: &app::config::SmsSettings) -> Option<HttpSms> {
+        settings.configured().then(|| {
+            HttpSms::new(
+                &settings.url,
+                &settings.account,
+                &settings.token,
+                &settings.from,
+            )
+        })
     }
 }
 
@@ -226,9 +228,10 @@ pub async fn inbound(
 ) -> axum::response::Response {
     use axum::http::StatusCode;
     use axum::response::IntoResponse;
-    let Ok(token) = std::env::var("WRAPAROUND_SMS_TOKEN") else {
+    let token = state.deployment.sms.token.clone();
+    if token.is_empty() {
         return (StatusCode::NOT_FOUND, "Not found").into_response();
-    };
+    }
     let params: Vec<(String, String)> = form_urlencoded::parse(&body)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
@@ -248,12 +251,7 @@ pub async fn inbound(
         tracing::warn!("an SMS webhook with a wrong signature was refused");
         return (StatusCode::FORBIDDEN, "Bad signature").into_response();
     }
-    let get = |k: &str| {
-        params
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-    };
+    let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let (Some(from), Some(text)) = (
         get("From").and_then(|f| app::contact::Phone::parse(&f)),
         get("Body"),
@@ -353,7 +351,8 @@ pub mod fake_carrier {
             )
                 .into_response();
         }
-        let (Some(to), Some(from), Some(body)) = (form.get("To"), form.get("From"), form.get("Body"))
+        let (Some(to), Some(from), Some(body)) =
+            (form.get("To"), form.get("From"), form.get("Body"))
         else {
             return (
                 StatusCode::BAD_REQUEST,
@@ -409,7 +408,10 @@ pub mod fake_carrier {
     }
 
     /// A resident replies: posted to the app's webhook, signed like the provider's.
-    async fn reply(State(c): State<Arc<Carrier>>, Form(form): Form<HashMap<String, String>>) -> Response {
+    async fn reply(
+        State(c): State<Arc<Carrier>>,
+        Form(form): Form<HashMap<String, String>>,
+    ) -> Response {
         let Some(webhook) = c.webhook.clone() else {
             return (StatusCode::BAD_REQUEST, "no webhook configured").into_response();
         };
@@ -419,7 +421,10 @@ pub mod fake_carrier {
             ("AccountSid".to_string(), c.account.clone()),
             ("Body".to_string(), body),
             ("From".to_string(), from),
-            ("MessageSid".to_string(), format!("SM{:032x}", rand::random::<u128>())),
+            (
+                "MessageSid".to_string(),
+                format!("SM{:032x}", rand::random::<u128>()),
+            ),
         ];
         let sig = signature(&c.token, &webhook, &params);
         let sent = reqwest::Client::new()
@@ -430,8 +435,16 @@ pub mod fake_carrier {
             .await;
         match sent {
             Ok(r) if r.status().is_success() => Redirect::to("/").into_response(),
-            Ok(r) => (StatusCode::BAD_GATEWAY, format!("the app answered {}", r.status())).into_response(),
-            Err(e) => (StatusCode::BAD_GATEWAY, format!("the app is unreachable: {e}")).into_response(),
+            Ok(r) => (
+                StatusCode::BAD_GATEWAY,
+                format!("the app answered {}", r.status()),
+            )
+                .into_response(),
+            Err(e) => (
+                StatusCode::BAD_GATEWAY,
+                format!("the app is unreachable: {e}"),
+            )
+                .into_response(),
         }
     }
 
@@ -462,8 +475,8 @@ pub mod fake_carrier {
 }
 
 /// Used by `serve`: the text worker when a provider is configured.
-pub fn start(pool: &PgPool) -> anyhow::Result<bool> {
-    Ok(match HttpSms::from_env() {
+pub fn start(pool: &PgPool, settings: &app::config::SmsSettings) -> anyhow::Result<bool> {
+    Ok(match HttpSms::configured(settings) {
         Some(p) => {
             spawn(pool.clone(), p);
             true

@@ -671,17 +671,27 @@ async fn control_bytes_and_broken_text_in_a_feed_are_dropped_values_not_a_failed
         .iter()
         .map(|w| format!("{}:{}: {}", w.file, w.line, w.reason))
         .collect();
-    let line = |needle: &str| warnings.iter().any(|w| w.starts_with("services.csv:") && w.contains(needle));
+    let line = |needle: &str| {
+        warnings
+            .iter()
+            .any(|w| w.starts_with("services.csv:") && w.contains(needle))
+    };
     assert!(line("control character"), "{warnings:?}");
     assert!(line("not valid UTF-8"), "{warnings:?}");
     // The row with nothing usable as a name is rejected with its line; the others land.
-    assert!(report.rejected.iter().any(|r| r.file == "services.csv" && r.line > 1), "{:?}", report.rejected);
-    let (name, description): (String, Option<String>) = sqlx::query_as(
-        "SELECT name, description FROM services WHERE source_id = '999101'",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    assert!(
+        report
+            .rejected
+            .iter()
+            .any(|r| r.file == "services.csv" && r.line > 1),
+        "{:?}",
+        report.rejected
+    );
+    let (name, description): (String, Option<String>) =
+        sqlx::query_as("SELECT name, description FROM services WHERE source_id = '999101'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert_eq!(name, "Clean name");
     assert_eq!(description, None);
     let stored_nul: i64 = sqlx::query_scalar(

@@ -54,18 +54,23 @@ async fn a_claim_is_filed_once_reviewed_once_and_the_approval_invites(pool: PgPo
     let (claim_id, chapter) = claims[0].clone();
     // The claimant's address is confirmed first: one e-mail with a link, and nothing they typed
     // in it; the chapter hears nothing yet.
-    let mails: Vec<(String, String, Option<String>)> = sqlx::query_as(
-        "SELECT to_address, body, secret FROM outbox ORDER BY created_at",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap();
+    let mails: Vec<(String, String, Option<String>)> =
+        sqlx::query_as("SELECT to_address, body, secret FROM outbox ORDER BY created_at")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
     assert_eq!(mails.len(), 1, "one confirmation e-mail: {mails:?}");
     let (to, body, secret) = &mails[0];
     assert_eq!(to, "jordan@partner.example");
-    assert!(!body.contains("Jordan") && !body.contains("Director"), "{body}");
+    assert!(
+        !body.contains("Jordan") && !body.contains("Director"),
+        "{body}"
+    );
     let link = secret.clone().expect("the confirmation link");
-    assert!(!body.contains(&link), "the link is kept apart from the body");
+    assert!(
+        !body.contains(&link),
+        "the link is kept apart from the body"
+    );
     let token = link.rsplit('/').next().unwrap().to_string();
     let (status, _) = app.page(&format!("/united-way/claims/{claim_id}")).await;
     assert_ne!(status, 200);
@@ -286,22 +291,44 @@ async fn wrong_tries_make_that_place_wait_not_the_owner_and_unknown_accounts_loo
     let (_, email, secret) = person(&pool, Role::StateAdmin, None, true).await;
     let from = |ip: &'static str| move |r: reqwest::RequestBuilder| r.header("X-Forwarded-For", ip);
     let attacker = browser();
-    let sign_in = |client: &reqwest::Client, ip: &'static str, email: String, password: &'static str| {
-        let request = client
-            .post(format!("{}/fn/sign_in", app.base))
-            .header("Origin", &app.base)
-            .header("Sec-Fetch-Site", "same-origin")
-            .form(&[("email", email), ("password", password.to_string())]);
-        async move { location(&from(ip)(request).send().await.unwrap()) }
-    };
+    let sign_in =
+        |client: &reqwest::Client, ip: &'static str, email: String, password: &'static str| {
+            let request = client
+                .post(format!("{}/fn/sign_in", app.base))
+                .header("Origin", &app.base)
+                .header("Sec-Fetch-Site", "same-origin")
+                .form(&[("email", email), ("password", password.to_string())]);
+            async move { location(&from(ip)(request).send().await.unwrap()) }
+        };
     let mut real = Vec::new();
     let mut unknown = Vec::new();
     for _ in 0..7 {
-        real.push(sign_in(&attacker, "203.0.113.9", email.clone(), "wrong but long enough").await);
-        unknown.push(sign_in(&attacker, "203.0.113.9", "nobody@test.example".into(), "wrong but long enough").await);
+        real.push(
+            sign_in(
+                &attacker,
+                "203.0.113.9",
+                email.clone(),
+                "wrong but long enough",
+            )
+            .await,
+        );
+        unknown.push(
+            sign_in(
+                &attacker,
+                "203.0.113.9",
+                "nobody@test.example".into(),
+                "wrong but long enough",
+            )
+            .await,
+        );
     }
     // Five free tries, then a wait that says how long; the same for an address with no account.
-    assert!(real[..5].iter().all(|l| l.ends_with("error=wrong_password")), "{real:?}");
+    assert!(
+        real[..5]
+            .iter()
+            .all(|l| l.ends_with("error=wrong_password")),
+        "{real:?}"
+    );
     assert!(real[5].ends_with("error=locked&wait=1"), "{real:?}");
     assert_eq!(real, unknown, "answers must not tell which accounts exist");
     // While it waits, even the right password from there is refused...
@@ -309,7 +336,10 @@ async fn wrong_tries_make_that_place_wait_not_the_owner_and_unknown_accounts_loo
     assert!(r.contains("error=locked&wait="), "{r}");
     // ...but the owner, somewhere else, signs in as usual.
     let owner = browser();
-    assert_eq!(sign_in(&owner, "198.51.100.7", email.clone(), PASSWORD).await, "/sign-in/code");
+    assert_eq!(
+        sign_in(&owner, "198.51.100.7", email.clone(), PASSWORD).await,
+        "/sign-in/code"
+    );
     // The owner heard about it, once.
     let notices: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM outbox WHERE to_address = $1 AND subject LIKE 'Someone tried to sign in%'",
@@ -319,10 +349,11 @@ async fn wrong_tries_make_that_place_wait_not_the_owner_and_unknown_accounts_loo
     .await
     .unwrap();
     assert_eq!(notices, 1);
-    let nobody: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE to_address = 'nobody@test.example'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let nobody: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE to_address = 'nobody@test.example'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert_eq!(nobody, 0);
 
     // The code step: wrong codes count the same way, and the page says it is waiting.
@@ -335,22 +366,37 @@ async fn wrong_tries_make_that_place_wait_not_the_owner_and_unknown_accounts_loo
         async move { location(&from(ip)(request).send().await.unwrap()) }
     };
     let now = chrono::Utc::now().timestamp() as u64;
-    let wrong_code = if app::identity::mfa::code_at(&secret, now) == "000000" { "000001" } else { "000000" };
+    let wrong_code = if app::identity::mfa::code_at(&secret, now) == "000000" {
+        "000001"
+    } else {
+        "000000"
+    };
     let mut answers = Vec::new();
     for _ in 0..6 {
         answers.push(code_from("198.51.100.7", wrong_code).await);
     }
-    assert!(answers[..5].iter().all(|l| l.ends_with("error=wrong_code")), "{answers:?}");
-    assert!(answers[5].starts_with("/sign-in/code?error=locked&wait="), "{answers:?}");
+    assert!(
+        answers[..5].iter().all(|l| l.ends_with("error=wrong_code")),
+        "{answers:?}"
+    );
+    assert!(
+        answers[5].starts_with("/sign-in/code?error=locked&wait="),
+        "{answers:?}"
+    );
     let (status, page) = {
-        let r = from("198.51.100.7")(owner.get(format!("{}/sign-in/code?error=locked&wait=1", app.base)))
-            .send()
-            .await
-            .unwrap();
+        let r = from("198.51.100.7")(
+            owner.get(format!("{}/sign-in/code?error=locked&wait=1", app.base)),
+        )
+        .send()
+        .await
+        .unwrap();
         (r.status().as_u16(), r.text().await.unwrap())
     };
     assert_eq!(status, 200);
-    assert!(page.contains("Please wait 1 minutes"), "the code page says it is waiting");
+    assert!(
+        page.contains("Please wait 1 minutes"),
+        "the code page says it is waiting"
+    );
     let failures = audited(&pool, "sign_in").await;
     assert!(failures.iter().filter(|(o, ..)| o == "failed").count() >= 12);
 
@@ -562,13 +608,15 @@ async fn a_partner_admin_manages_only_their_own_organization(pool: PgPool) {
         )
         .await;
     assert_eq!(location(&r), "/partner/team?done=invited");
-    let (body, secret): (String, Option<String>) = sqlx::query_as(
-        "SELECT body, secret FROM outbox WHERE to_address = 'drew@partner.example'",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    assert!(!body.contains("/invitations/"), "the token waits apart from the body");
+    let (body, secret): (String, Option<String>) =
+        sqlx::query_as("SELECT body, secret FROM outbox WHERE to_address = 'drew@partner.example'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(
+        !body.contains("/invitations/"),
+        "the token waits apart from the body"
+    );
     let body = app::mail::delivered_body(&body, secret.as_deref());
     let link = body
         .split_whitespace()

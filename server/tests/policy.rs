@@ -145,7 +145,14 @@ async fn no_other_spelling_of_a_path_reaches_a_page(pool: PgPool) {
             (format!("/%2e%2e/{inner}"), false),
             (format!("/{second_slash}"), false),
             (format!("{p}%2F"), false),
-            (format!("/%{:02X}{}", inner.as_bytes().first().copied().unwrap_or(b'x'), inner.get(1..).unwrap_or("")), false),
+            (
+                format!(
+                    "/%{:02X}{}",
+                    inner.as_bytes().first().copied().unwrap_or(b'x'),
+                    inner.get(1..).unwrap_or("")
+                ),
+                false,
+            ),
             (format!("/{}", inner.replacen('/', "\\", 1)), false),
         ];
         if p != "/" {
@@ -163,7 +170,10 @@ async fn no_other_spelling_of_a_path_reaches_a_page(pool: PgPool) {
                     matches!(status, 400 | 404) && body.len() < 400 && !body.contains("<main")
                 };
                 if !fine {
-                    wrong.push(format!("{role:?} GET {variant}: {status} {location} ({} bytes)", body.len()));
+                    wrong.push(format!(
+                        "{role:?} GET {variant}: {status} {location} ({} bytes)",
+                        body.len()
+                    ));
                 }
             }
         }
@@ -179,7 +189,11 @@ async fn no_other_spelling_of_a_path_reaches_a_page(pool: PgPool) {
             }
         }
     }
-    assert!(wrong.is_empty(), "paths that reached something:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "paths that reached something:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
@@ -221,7 +235,10 @@ async fn every_route_answers_every_role_as_the_policy_says(pool: PgPool) {
             if response.status().is_server_error() {
                 let status = response.status();
                 let body = response.text().await.unwrap_or_default();
-                wrong.push(format!("{role:?} {method:?} {path}: {status} {}", &body[..body.len().min(200)]));
+                wrong.push(format!(
+                    "{role:?} {method:?} {path}: {status} {}",
+                    &body[..body.len().min(200)]
+                ));
             }
         }
     }
@@ -239,14 +256,32 @@ async fn every_route_answers_every_role_as_the_policy_says(pool: PgPool) {
 
 /// The kinds of bytes no text field may carry, percent-encoded: NUL, other C0 controls, DEL, a C1
 /// control, and broken UTF-8.
-const HOSTILE: &[&str] = &["%00", "%01", "%1B", "%7F", "%C2%85", "%FF", "%C3", "%ED%A0%80"];
+const HOSTILE: &[&str] = &[
+    "%00",
+    "%01",
+    "%1B",
+    "%7F",
+    "%C2%85",
+    "%FF",
+    "%C3",
+    "%ED%A0%80",
+];
 
 /// Rows that any form could create; none may appear when the input is refused.
 async fn stored(pool: &PgPool) -> Vec<i64> {
     let mut counts = Vec::new();
     for table in [
-        "users", "claims", "invitations", "residents", "consents", "referrals",
-        "referral_events", "outreach", "outbox", "idempotency_keys", "agreement_acceptances",
+        "users",
+        "claims",
+        "invitations",
+        "residents",
+        "consents",
+        "referrals",
+        "referral_events",
+        "outreach",
+        "outbox",
+        "idempotency_keys",
+        "agreement_acceptances",
     ] {
         counts.push(
             sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
@@ -268,25 +303,52 @@ async fn hostile_bytes_anywhere_are_refused_and_change_nothing(pool: PgPool) {
     let clients = clients_for_every_role(&pool, &app).await;
     let before = stored(&pool).await;
     let fields = [
-        "name", "email", "password", "confirm", "note", "reason", "result", "method", "code",
-        "token", "q", "phone", "job_title", "org_type", "organization_id", "referral_id",
-        "version", "action", "queue", "program_id", "decision", "claim_id",
+        "name",
+        "email",
+        "password",
+        "confirm",
+        "note",
+        "reason",
+        "result",
+        "method",
+        "code",
+        "token",
+        "q",
+        "phone",
+        "job_title",
+        "org_type",
+        "organization_id",
+        "referral_id",
+        "version",
+        "action",
+        "queue",
+        "program_id",
+        "decision",
+        "claim_id",
     ];
     let mut wrong = Vec::new();
     for (method, pattern, _) in ROUTES {
         let path = example(pattern);
-        for (role, client, _) in clients.iter().filter(|(r, ..)| {
-            matches!(r, Role::Anonymous | Role::PartnerStaff | Role::StateAdmin)
-        }) {
+        for (role, client, _) in clients
+            .iter()
+            .filter(|(r, ..)| matches!(r, Role::Anonymous | Role::PartnerStaff | Role::StateAdmin))
+        {
             for bad in HOSTILE {
                 let responses = match method {
                     Method::Get => vec![
-                        app.get_with(client, &format!("{path}?q=ok{bad}x&lang=en")).await,
+                        app.get_with(client, &format!("{path}?q=ok{bad}x&lang=en"))
+                            .await,
                     ],
                     Method::Post => {
                         let body: String = fields
                             .iter()
-                            .map(|f| if *f == "note" || *f == "name" { format!("{f}=a{bad}b") } else { format!("{f}=x") })
+                            .map(|f| {
+                                if *f == "note" || *f == "name" {
+                                    format!("{f}=a{bad}b")
+                                } else {
+                                    format!("{f}=x")
+                                }
+                            })
                             .collect::<Vec<_>>()
                             .join("&");
                         let form = client
@@ -320,7 +382,10 @@ async fn hostile_bytes_anywhere_are_refused_and_change_nothing(pool: PgPool) {
                 for r in responses {
                     let status = r.status().as_u16();
                     let body = r.text().await.unwrap_or_default();
-                    if status != 400 || !(body.contains("control characters") || body.contains("not readable text")) {
+                    if status != 400
+                        || !(body.contains("control characters")
+                            || body.contains("not readable text"))
+                    {
                         wrong.push(format!("{role:?} {method:?} {path} with {bad}: {status}"));
                     }
                 }
@@ -342,5 +407,9 @@ async fn hostile_bytes_anywhere_are_refused_and_change_nothing(pool: PgPool) {
         .unwrap();
     assert_eq!(r.status().as_u16(), 413);
     assert!(wrong.is_empty(), "answered wrongly:\n{}", wrong.join("\n"));
-    assert_eq!(stored(&pool).await, before, "refused input stored something");
+    assert_eq!(
+        stored(&pool).await,
+        before,
+        "refused input stored something"
+    );
 }

@@ -184,7 +184,10 @@ async fn without_consent_the_receiver_sees_only_a_first_name(pool: PgPool) {
     // Minimum necessary: the first name, the need, and how she asked to be reached (a text to
     // her phone) — not her last name or date of birth.
     assert!(page.contains("Maria") && !page.contains("Lopez") && !page.contains("1994-03-12"));
-    assert!(page.contains("sms:+15025550188") && page.contains("Text message"), "how to reach her");
+    assert!(
+        page.contains("sms:+15025550188") && page.contains("Text message"),
+        "how to reach her"
+    );
     assert!(audited(&pool, "resident.read")
         .await
         .iter()
@@ -361,7 +364,10 @@ async fn the_dashboard_counts_exactly_the_rows(pool: PgPool) {
         .unwrap();
     assert!(page.contains("83%"), "closure rate on the page");
     // What the organization received is labelled received, not "created"; it sent nothing.
-    assert!(page.contains("Received and closed") && !page.contains(">Created<"), "labels");
+    assert!(
+        page.contains("Received and closed") && !page.contains(">Created<"),
+        "labels"
+    );
     let sent = figures(&pool, s.to_org, now, Side::Sent).await.unwrap();
     assert_eq!(sent.created_all, 0);
 }
@@ -526,14 +532,20 @@ async fn united_way_queues_follow_the_clock_and_reminders_go_once_a_day(pool: Pg
             ],
         )
         .await;
-    assert!(location(&early).ends_with("error=not_found"), "{}", location(&early));
+    assert!(
+        location(&early).ends_with("error=not_found"),
+        "{}",
+        location(&early)
+    );
     // ...and once it closed two weeks ago (the server's clock is the real one: move the closing).
-    sqlx::query("UPDATE referrals SET closed_at = closed_at - make_interval(days => $2) WHERE id = $1")
-        .bind(other)
-        .bind(settings.follow_up_after_days as i32 + 1)
-        .execute(&pool)
-        .await
-        .unwrap();
+    sqlx::query(
+        "UPDATE referrals SET closed_at = closed_at - make_interval(days => $2) WHERE id = $1",
+    )
+    .bind(other)
+    .bind(settings.follow_up_after_days as i32 + 1)
+    .execute(&pool)
+    .await
+    .unwrap();
     let follow = in_days(settings.follow_up_after_days as i64 + 1);
     assert_eq!(
         queue(&pool, Queue::ResidentFollowUp, &settings, follow)
@@ -765,7 +777,13 @@ async fn access_comes_from_the_consent_ledger_alone(pool: PgPool) {
 
     // With pre-consent, the sender's own consent is recorded too: both sides see the profile...
     let landed = refer(&s, true).await;
-    let batch: Uuid = landed.trim_end_matches("?sent=1").rsplit('/').next().unwrap().parse().unwrap();
+    let batch: Uuid = landed
+        .trim_end_matches("?sent=1")
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     let (second, resident): (Uuid, Uuid) = sqlx::query_as(
         "SELECT id, resident_id FROM referrals WHERE batch_id = $1 ORDER BY id LIMIT 1",
     )
@@ -794,7 +812,11 @@ async fn access_comes_from_the_consent_ledger_alone(pool: PgPool) {
     let third_org = receiving_partner(&pool).await;
     let third_program = programs_of(&pool, third_org, 1).await[0];
     s.app
-        .post_form(&s.sender, "/fn/add_to_referral", &[("program_id", &third_program.to_string())])
+        .post_form(
+            &s.sender,
+            "/fn/add_to_referral",
+            &[("program_id", &third_program.to_string())],
+        )
         .await;
     let r = s
         .app
@@ -808,7 +830,11 @@ async fn access_comes_from_the_consent_ledger_alone(pool: PgPool) {
             ],
         )
         .await;
-    assert!(location(&r).starts_with("/referrals/batch/"), "{}", location(&r));
+    assert!(
+        location(&r).starts_with("/referrals/batch/"),
+        "{}",
+        location(&r)
+    );
     let third_consent: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM consents WHERE resident_id = $1 AND organization_id = $2",
     )
@@ -827,14 +853,21 @@ async fn access_comes_from_the_consent_ledger_alone(pool: PgPool) {
     .await
     .unwrap();
     s.app
-        .post_form(&s.sender, "/fn/add_to_referral", &[("program_id", &third_program.to_string())])
+        .post_form(
+            &s.sender,
+            "/fn/add_to_referral",
+            &[("program_id", &third_program.to_string())],
+        )
         .await;
     let r = s
         .app
         .post_form(
             &s.sender,
             "/fn/send_referrals",
-            &[("resident_id", &stranger.to_string()), ("needs[0]", "baby-formula")],
+            &[
+                ("resident_id", &stranger.to_string()),
+                ("needs[0]", "baby-formula"),
+            ],
         )
         .await;
     assert!(location(&r).ends_with("error=denied"), "{}", location(&r));
@@ -845,7 +878,11 @@ async fn a_double_submitted_referral_is_sent_once(pool: PgPool) {
     let s = scene(&pool).await;
     for p in &s.programs {
         s.app
-            .post_form(&s.sender, "/fn/add_to_referral", &[("program_id", &p.to_string())])
+            .post_form(
+                &s.sender,
+                "/fn/add_to_referral",
+                &[("program_id", &p.to_string())],
+            )
             .await;
     }
     let key = app::idempotency::new_key();
@@ -873,7 +910,10 @@ async fn a_double_submitted_referral_is_sent_once(pool: PgPool) {
         .unwrap();
     assert_eq!(residents, 1);
     // Whichever came second went where the first went (or found the basket already sent).
-    assert!(a.starts_with("/referrals/batch/") || b.starts_with("/referrals/batch/"), "{a} {b}");
+    assert!(
+        a.starts_with("/referrals/batch/") || b.starts_with("/referrals/batch/"),
+        "{a} {b}"
+    );
 }
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
@@ -888,7 +928,11 @@ async fn bad_arguments_and_long_text_are_field_errors_that_store_nothing(pool: P
         .post_form(
             &s.receiver,
             "/fn/update_referral",
-            &[("referral_id", &id.to_string()), ("version", "abc"), ("action", "accept")],
+            &[
+                ("referral_id", &id.to_string()),
+                ("version", "abc"),
+                ("action", "accept"),
+            ],
         )
         .await;
     assert_eq!(location(&r), format!("{back}?error=stale"));

@@ -39,7 +39,10 @@ async fn the_audit_hash_tells_fields_apart(pool: PgPool) {
         hash(2, Some("a|b"), None).await,
         hash(2, Some("a"), Some("b")).await
     );
-    assert_ne!(hash(2, Some("a"), None).await, hash(2, None, Some("a")).await);
+    assert_ne!(
+        hash(2, Some("a"), None).await,
+        hash(2, None, Some("a")).await
+    );
     // New entries are version 2, and the chain of old and new entries verifies.
     let actor = app::audit::Actor::default();
     for action in ["one", "two"] {
@@ -54,11 +57,10 @@ async fn the_audit_hash_tells_fields_apart(pool: PgPool) {
         .await
         .unwrap();
     }
-    let versions: Vec<i16> =
-        sqlx::query_scalar("SELECT hash_version FROM audit_log ORDER BY seq")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
+    let versions: Vec<i16> = sqlx::query_scalar("SELECT hash_version FROM audit_log ORDER BY seq")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
     assert_eq!(versions, vec![2, 2]);
     assert!(matches!(
         app::audit::verify(&pool).await.unwrap(),
@@ -77,7 +79,10 @@ async fn the_serving_role_can_append_to_the_audit_trail_and_nothing_more(pool: P
     server::db::check_serving_role(&runtime).await.unwrap();
     server::db::check_schema(&runtime).await.unwrap();
     // The superuser the tests (and careless deployments) connect as is refused.
-    let refused = server::db::check_serving_role(&pool).await.unwrap_err().to_string();
+    let refused = server::db::check_serving_role(&pool)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(refused.contains("superuser"), "{refused}");
 
     app::audit::record(
@@ -148,7 +153,10 @@ async fn no_new_key_while_sealed_secrets_exist_and_no_wrong_key(pool: PgPool) {
     // The key file gone (a redeploy without it, a typo in its path): refused, nothing created.
     let missing = temp_key_path("missing");
     let e = open_checked(&pool, &missing).await.err().unwrap();
-    assert!(matches!(e, KeyError::MissingWithSealedSecrets { .. }), "{e}");
+    assert!(
+        matches!(e, KeyError::MissingWithSealedSecrets { .. }),
+        "{e}"
+    );
     assert!(!missing.exists());
     // Another key: refused.
     let other = temp_key_path("other");
@@ -179,19 +187,33 @@ async fn a_secret_that_cannot_be_opened_never_lets_a_code_in(pool: PgPool) {
         .unwrap();
     let client = browser();
     let r = app
-        .post_form(&client, "/fn/sign_in", &[("email", &email), ("password", PASSWORD)])
+        .post_form(
+            &client,
+            "/fn/sign_in",
+            &[("email", &email), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(location(&r), "/sign-in/code");
     // The code an empty key gives is public: it must not work, nor any other.
     use totp_rs::{Algorithm, TOTP};
     let now = chrono::Utc::now().timestamp() as u64;
-    let empty_key_code = TOTP::new_unchecked(Algorithm::SHA1, 6, 1, 30, vec![], None, String::new())
-        .generate(now);
+    let empty_key_code =
+        TOTP::new_unchecked(Algorithm::SHA1, 6, 1, 30, vec![], None, String::new()).generate(now);
     let r = app
-        .post_form(&client, "/fn/verify_sign_in_code", &[("code", &empty_key_code)])
+        .post_form(
+            &client,
+            "/fn/verify_sign_in_code",
+            &[("code", &empty_key_code)],
+        )
         .await;
     assert_eq!(location(&r), "/sign-in/code?error=unavailable");
-    assert_eq!(app.get_with(&client, "/state/audit").await.status().as_u16(), 303);
+    assert_eq!(
+        app.get_with(&client, "/state/audit")
+            .await
+            .status()
+            .as_u16(),
+        303
+    );
 }
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
@@ -220,14 +242,18 @@ async fn the_dev_mailbox_is_for_this_machine_only(pool: PgPool) {
     server::http::check_deployment(&pool, &d, &options("127.0.0.1:3000"))
         .await
         .unwrap();
-    assert!(server::http::check_deployment(&pool, &d, &options("0.0.0.0:3000"))
-        .await
-        .is_err());
+    assert!(
+        server::http::check_deployment(&pool, &d, &options("0.0.0.0:3000"))
+            .await
+            .is_err()
+    );
     let mut public = d.clone();
     public.site.public_url = "https://wraparound.example".into();
-    assert!(server::http::check_deployment(&pool, &public, &options("127.0.0.1:3000"))
-        .await
-        .is_err());
+    assert!(
+        server::http::check_deployment(&pool, &public, &options("127.0.0.1:3000"))
+            .await
+            .is_err()
+    );
     // ...and refuses to serve demo accounts at a public address.
     public.mail.dev_mailbox = false;
     server::http::check_deployment(&pool, &public, &options("0.0.0.0:3000"))
@@ -254,7 +280,9 @@ async fn demo_accounts_go_only_into_a_demo_database(pool: PgPool) {
         .execute(&pool)
         .await
         .unwrap();
-    let e = server::demo::check_demo_only(&pool, false).await.unwrap_err();
+    let e = server::demo::check_demo_only(&pool, false)
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("not a demo database"), "{e}");
     server::demo::check_demo_only(&pool, true).await.unwrap();
     // A database seeded before stays a demo database (people made accounts while trying it).
@@ -272,7 +300,13 @@ async fn demo_accounts_go_only_into_a_demo_database(pool: PgPool) {
 async fn next_never_leaves_the_site_nor_breaks_sign_in(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
     let (_, email, secret) = person(&pool, Role::StateAdmin, None, true).await;
-    for next in ["/\t/evil.example/x", "/%09/evil.example/x", "/x\ny", "//evil.example", "/\\evil.example"] {
+    for next in [
+        "/\t/evil.example/x",
+        "/%09/evil.example/x",
+        "/x\ny",
+        "//evil.example",
+        "/\\evil.example",
+    ] {
         let client = browser();
         let r = app
             .post_form(
@@ -287,7 +321,10 @@ async fn next_never_leaves_the_site_nor_breaks_sign_in(pool: PgPool) {
             .post_form(&client, "/fn/verify_sign_in_code", &[("code", &code)])
             .await;
         let to = location(&r);
-        assert!(to.starts_with('/') && !to.starts_with("//") && !to.contains("evil"), "{next:?} → {to:?}");
+        assert!(
+            to.starts_with('/') && !to.starts_with("//") && !to.contains("evil"),
+            "{next:?} → {to:?}"
+        );
         // Codes work once: wait for the next step before signing in again.
         sqlx::query("UPDATE users SET last_totp_step = NULL WHERE lower(email) = $1")
             .bind(&email)
@@ -300,7 +337,11 @@ async fn next_never_leaves_the_site_nor_breaks_sign_in(pool: PgPool) {
     app.post_form(
         &client,
         "/fn/sign_in",
-        &[("email", &email), ("password", PASSWORD), ("next", "/state/audit?action=sign_in")],
+        &[
+            ("email", &email),
+            ("password", PASSWORD),
+            ("next", "/state/audit?action=sign_in"),
+        ],
     )
     .await;
     let code = app::identity::mfa::code_at(&secret, chrono::Utc::now().timestamp() as u64);
@@ -319,7 +360,10 @@ async fn signed_in_answers_are_never_stored_and_headers_are_strict(pool: PgPool)
         .to_str()
         .unwrap()
         .contains("camera=()"));
-    assert!(anonymous.headers().get("strict-transport-security").is_none());
+    assert!(anonymous
+        .headers()
+        .get("strict-transport-security")
+        .is_none());
     let (_, email, secret) = person(&pool, Role::StateAdmin, None, true).await;
     let client = browser();
     app.sign_in(&client, &email, &secret).await;
@@ -342,15 +386,31 @@ fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
     let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
     let proxies = vec![app::config::IpRange::parse("10.0.0.0/8").unwrap()];
     // Not from a proxy: the header is whatever the client wrote.
-    assert_eq!(forwarded_client(ip("198.51.100.7"), Some("1.2.3.4"), &proxies), ip("198.51.100.7"));
-    // From the proxy: the nearest address that is not a proxy.
     assert_eq!(
-        forwarded_client(ip("10.0.0.5"), Some("1.2.3.4, 198.51.100.7, 10.0.0.9"), &proxies),
+        forwarded_client(ip("198.51.100.7"), Some("1.2.3.4"), &proxies),
         ip("198.51.100.7")
     );
-    assert_eq!(forwarded_client(ip("10.0.0.5"), None, &proxies), ip("10.0.0.5"));
-    assert_eq!(forwarded_client(ip("10.0.0.5"), Some("garbage"), &proxies), ip("10.0.0.5"));
-    assert_eq!(forwarded_client(ip("10.0.0.5"), Some("1.2.3.4"), &[]), ip("10.0.0.5"));
+    // From the proxy: the nearest address that is not a proxy.
+    assert_eq!(
+        forwarded_client(
+            ip("10.0.0.5"),
+            Some("1.2.3.4, 198.51.100.7, 10.0.0.9"),
+            &proxies
+        ),
+        ip("198.51.100.7")
+    );
+    assert_eq!(
+        forwarded_client(ip("10.0.0.5"), None, &proxies),
+        ip("10.0.0.5")
+    );
+    assert_eq!(
+        forwarded_client(ip("10.0.0.5"), Some("garbage"), &proxies),
+        ip("10.0.0.5")
+    );
+    assert_eq!(
+        forwarded_client(ip("10.0.0.5"), Some("1.2.3.4"), &[]),
+        ip("10.0.0.5")
+    );
 }
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
@@ -398,7 +458,10 @@ async fn an_invitation_redeemed_twice_at_once_makes_one_account(pool: PgPool) {
     );
     let mut outcomes = vec![location(&ra), location(&rb)];
     outcomes.sort();
-    assert!(outcomes[0].ends_with("error=account_exists"), "{outcomes:?}");
+    assert!(
+        outcomes[0].ends_with("error=account_exists"),
+        "{outcomes:?}"
+    );
     assert_eq!(outcomes[1], "/onboarding/mfa");
     let accounts: i64 =
         sqlx::query_scalar("SELECT count(*) FROM users WHERE email = 'twice@partner.example'")
@@ -413,7 +476,12 @@ async fn a_server_function_called_with_missing_arguments_answers_plainly(pool: P
     let app = TestApp::spawn(pool.clone()).await;
     // A browser goes back to the form it came from, with a message for the field...
     let r = app
-        .browser_post(&browser(), "/fn/sign_in", "email=a@b.org", Some("/sign-in?next=/partner"))
+        .browser_post(
+            &browser(),
+            "/fn/sign_in",
+            "email=a@b.org",
+            Some("/sign-in?next=/partner"),
+        )
         .await;
     assert_eq!(r.status().as_u16(), 303);
     assert_eq!(location(&r), "/sign-in?next=/partner&error=missing_fields");
@@ -428,10 +496,18 @@ async fn a_server_function_called_with_missing_arguments_answers_plainly(pool: P
         .unwrap();
     assert_eq!(r.status().as_u16(), 400);
     let body = r.text().await.unwrap();
-    assert!(!body.contains("missing field") && !body.contains("Args"), "{body}");
+    assert!(
+        !body.contains("missing field") && !body.contains("Args"),
+        "{body}"
+    );
     // A referer from another site is not followed.
     let r = app
-        .browser_post(&browser(), "/fn/sign_in", "", Some("https://evil.example/x"))
+        .browser_post(
+            &browser(),
+            "/fn/sign_in",
+            "",
+            Some("https://evil.example/x"),
+        )
         .await;
     assert_eq!(location(&r), "/?error=missing_fields");
 }

@@ -274,10 +274,11 @@ pub fn web_link(url: &str) -> Option<String> {
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))?;
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let clean = !url
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || c == '\\' || c == '"' || c == '<' || c == '>');
-    (clean && !host.is_empty() && !host.starts_with('@') && url.len() <= 2000).then(|| url.to_string())
+    let clean = !url.chars().any(|c| {
+        c.is_whitespace() || c.is_control() || c == '\\' || c == '"' || c == '<' || c == '>'
+    });
+    (clean && !host.is_empty() && !host.starts_with('@') && url.len() <= 2000)
+        .then(|| url.to_string())
 }
 
 #[cfg(test)]
@@ -286,8 +287,14 @@ mod link_tests {
 
     #[test]
     fn only_absolute_web_addresses_are_links() {
-        assert_eq!(web_link("https://example.org/x").as_deref(), Some("https://example.org/x"));
-        assert_eq!(web_link(" http://example.org ").as_deref(), Some("http://example.org"));
+        assert_eq!(
+            web_link("https://example.org/x").as_deref(),
+            Some("https://example.org/x")
+        );
+        assert_eq!(
+            web_link(" http://example.org ").as_deref(),
+            Some("http://example.org")
+        );
         for bad in [
             "javascript:alert(1)",
             "JAVASCRIPT:alert(1)",

@@ -183,21 +183,49 @@ async fn culprits(
 }
 
 /// "No results for age 24 — show programs for any age?"
-fn dropped_filter_text(locale: Locale, p: &SearchParams, f: ActiveFilter, n: i64) -> (String, String) {
+fn dropped_filter_text(
+    locale: Locale,
+    p: &SearchParams,
+    f: ActiveFilter,
+    n: i64,
+) -> (String, String) {
     let tree = CategoryTree::get();
     match f {
-        ActiveFilter::OpenNow => (tr!(locale, no_results_open_now), tr!(locale, show_open_or_not, count = n)),
-        ActiveFilter::Free => (tr!(locale, no_results_free), tr!(locale, show_free_or_not, count = n)),
+        ActiveFilter::OpenNow => (
+            tr!(locale, no_results_open_now),
+            tr!(locale, show_open_or_not, count = n),
+        ),
+        ActiveFilter::Free => (
+            tr!(locale, no_results_free),
+            tr!(locale, show_free_or_not, count = n),
+        ),
         ActiveFilter::Age => (
-            tr!(locale, no_results_age, age = p.age.clone().unwrap_or_default()),
+            tr!(
+                locale,
+                no_results_age,
+                age = p.age.clone().unwrap_or_default()
+            ),
             tr!(locale, show_any_age, count = n),
         ),
         ActiveFilter::Language => (
-            tr!(locale, no_results_language, language = language_name(p.language.as_deref().unwrap_or_default())),
+            tr!(
+                locale,
+                no_results_language,
+                language = language_name(p.language.as_deref().unwrap_or_default())
+            ),
             tr!(locale, show_any_language, count = n),
         ),
         ActiveFilter::Category => (
-            tr!(locale, no_results_category, category = p.category.as_deref().and_then(|c| tree.name(c, locale)).unwrap_or_default().to_string()),
+            tr!(
+                locale,
+                no_results_category,
+                category = p
+                    .category
+                    .as_deref()
+                    .and_then(|c| tree.name(c, locale))
+                    .unwrap_or_default()
+                    .to_string()
+            ),
             tr!(locale, show_any_category, count = n),
         ),
     }
@@ -395,9 +423,16 @@ fn Results(
     // The sort choice is on the page, not hidden among the filters: a plain GET form that keeps
     // the rest of the search.
     let keep: Vec<(&'static str, String)> = [
-        ("q", &params.q), ("near", &params.near), ("lat", &params.lat), ("lon", &params.lon),
-        ("radius", &params.radius), ("category", &params.category), ("open_now", &params.open_now),
-        ("free", &params.free), ("age", &params.age), ("language", &params.language),
+        ("q", &params.q),
+        ("near", &params.near),
+        ("lat", &params.lat),
+        ("lon", &params.lon),
+        ("radius", &params.radius),
+        ("category", &params.category),
+        ("open_now", &params.open_now),
+        ("free", &params.free),
+        ("age", &params.age),
+        ("language", &params.language),
     ]
     .into_iter()
     .filter_map(|(k, v)| v.clone().filter(|v| !v.is_empty()).map(|v| (k, v)))
@@ -528,14 +563,19 @@ pub fn opens_text(locale: Locale, o: super::model::NextOpening) -> String {
     match o.days_ahead() {
         0 => tr!(locale, opens_today, time = time),
         1 => tr!(locale, opens_tomorrow, time = time),
-        _ => tr!(locale, opens_on, day = super::program::day_name(locale, o.day()), time = time),
+        _ => tr!(
+            locale,
+            opens_on,
+            day = super::program::day_name(locale, o.day()),
+            time = time
+        ),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::model::NextOpening;
+    use super::*;
 
     #[test]
     fn only_filters_that_are_set_count() {
@@ -554,12 +594,36 @@ mod tests {
         // Tuesday 20:00 now; opens Wednesday 9:00 → tomorrow.
         let tue_8pm = 1440 + 20 * 60;
         let wed_9am = 2 * 1440 + 9 * 60;
-        let o = NextOpening { now_minute: tue_8pm, opens_at: wed_9am };
+        let o = NextOpening {
+            now_minute: tue_8pm,
+            opens_at: wed_9am,
+        };
         assert_eq!(o.days_ahead(), 1);
         // Monday 9:00 now, opens Monday 13:00 → today; Friday 9:00 → in 4 days.
-        assert_eq!(NextOpening { now_minute: 540, opens_at: 780 }.days_ahead(), 0);
-        assert_eq!(NextOpening { now_minute: 540, opens_at: 4 * 1440 + 540 }.days_ahead(), 4);
+        assert_eq!(
+            NextOpening {
+                now_minute: 540,
+                opens_at: 780
+            }
+            .days_ahead(),
+            0
+        );
+        assert_eq!(
+            NextOpening {
+                now_minute: 540,
+                opens_at: 4 * 1440 + 540
+            }
+            .days_ahead(),
+            4
+        );
         // Only Monday mornings, asked Monday afternoon → next week.
-        assert_eq!(NextOpening { now_minute: 900, opens_at: 540 }.days_ahead(), 7);
+        assert_eq!(
+            NextOpening {
+                now_minute: 900,
+                opens_at: 540
+            }
+            .days_ahead(),
+            7
+        );
     }
 }

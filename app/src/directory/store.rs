@@ -554,8 +554,14 @@ fn card_from_row(row: &PgRow) -> Result<ServiceCard, sqlx::Error> {
         is_free: row.try_get("is_free")?,
         serves_area: row.try_get("serves_area")?,
         is_partner: row.try_get("is_partner")?,
-        opens: match (row.try_get::<Option<i32>, _>("now_minute")?, row.try_get::<Option<i32>, _>("opens_at")?) {
-            (Some(now), Some(at)) => Some(NextOpening { now_minute: now, opens_at: at }),
+        opens: match (
+            row.try_get::<Option<i32>, _>("now_minute")?,
+            row.try_get::<Option<i32>, _>("opens_at")?,
+        ) {
+            (Some(now), Some(at)) => Some(NextOpening {
+                now_minute: now,
+                opens_at: at,
+            }),
             _ => None,
         },
     })

@@ -71,8 +71,7 @@ pub struct SignInRecord {
     pub active: bool,
 }
 
-const SIGN_IN_COLUMNS: &str =
-    "id, email, role, password_hash, totp_secret, last_totp_step, active";
+const SIGN_IN_COLUMNS: &str = "id, email, role, password_hash, totp_secret, last_totp_step, active";
 
 pub async fn by_email(pool: &PgPool, email: &str) -> sqlx::Result<Option<SignInRecord>> {
     sqlx::query_as(&format!(

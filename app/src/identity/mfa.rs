@@ -125,8 +125,13 @@ mod tests {
         let short = "JBSWY3DPEHPK3PXPJBSWY3DP";
         assert_eq!(Secret::Encoded(short.into()).to_bytes().unwrap().len(), 15);
         let short_code = TOTP::new_unchecked(
-            Algorithm::SHA1, 6, 1, STEP,
-            Secret::Encoded(short.into()).to_bytes().unwrap(), None, String::new(),
+            Algorithm::SHA1,
+            6,
+            1,
+            STEP,
+            Secret::Encoded(short.into()).to_bytes().unwrap(),
+            None,
+            String::new(),
         )
         .generate(now);
         assert_eq!(check(short, &short_code, now, None), None);

@@ -272,7 +272,11 @@ pub async fn sign_in(
         if !matches || record.is_none() {
             // Unknown addresses are counted and answered exactly like wrong passwords.
             let started = count_failure(&pool, &email, &ip, record.as_ref()).await?;
-            let reason = if record.is_some() { "wrong password" } else { "unknown or deactivated account" };
+            let reason = if record.is_some() {
+                "wrong password"
+            } else {
+                "unknown or deactivated account"
+            };
             refuse_sign_in(&email, reason, record.as_ref().map(|r| r.id)).await;
             return match started {
                 Some(wait) => Ok(wait_page(&back, wait)),
@@ -379,7 +383,9 @@ pub async fn sign_out() -> Result<(), ServerFnError> {
             serde_json::json!({}),
         )
         .await?;
-        auth.logout().await.map_err(|_| Problem::new("unavailable"))?;
+        auth.logout()
+            .await
+            .map_err(|_| Problem::new("unavailable"))?;
         auth.session.flush().await?;
         Ok("/sign-in?signed_out=1".to_string())
     }

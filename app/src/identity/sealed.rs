@@ -85,7 +85,9 @@ impl SealingKey {
         let _ = std::fs::remove_file(&aside);
         match linked {
             Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(io(e)),
-            Ok(()) => tracing::warn!(path = %path.display(), "created a new secrets key file; keep it safe and out of database backups"),
+            Ok(()) => {
+                tracing::warn!(path = %path.display(), "created a new secrets key file; keep it safe and out of database backups")
+            }
             Err(_) => {}
         }
         Self::load(path)?.ok_or_else(|| KeyError::NotFound(path.display().to_string()))
@@ -192,7 +194,8 @@ pub fn key(deployment: &crate::config::Deployment) -> Result<&'static SealingKey
         return Ok(k);
     }
     let path = key_path(deployment);
-    let k = SealingKey::load(path)?.ok_or_else(|| KeyError::NotFound(path.display().to_string()))?;
+    let k =
+        SealingKey::load(path)?.ok_or_else(|| KeyError::NotFound(path.display().to_string()))?;
     Ok(KEY.get_or_init(|| k))
 }
 

@@ -79,7 +79,11 @@ pub fn ClaimPage() -> impl IntoView {
                 }
             })
             .collect_view();
-        let field = |name: &'static str, label: String, kind: &'static str, auto: &'static str, max: &'static str| {
+        let field = |name: &'static str,
+                     label: String,
+                     kind: &'static str,
+                     auto: &'static str,
+                     max: &'static str| {
             let (bad, described) = invalid(&kept, name);
             view! {
                 <label class="form-field">
@@ -159,10 +163,14 @@ pub fn ClaimConfirmPage() -> impl IntoView {
     let token = param("token");
     let content = async move {
         let state = AppState::get();
-        let organization = store::claim_to_confirm(&state.pool, &token).await.ok().flatten();
+        let organization = store::claim_to_confirm(&state.pool, &token)
+            .await
+            .ok()
+            .flatten();
         let Some(organization) = organization else {
             set_status(404);
-            return view! { <p class="mt-2" role="alert">{tr!(locale, claim_confirm_invalid)}</p> }.into_any();
+            return view! { <p class="mt-2" role="alert">{tr!(locale, claim_confirm_invalid)}</p> }
+                .into_any();
         };
         view! {
             <p class="mt-2">{tr!(locale, claim_confirm_body, organization = organization)}</p>
@@ -238,8 +246,11 @@ pub fn ClaimsQueuePage() -> impl IntoView {
                 view! { <a class="tab" href=format!("/united-way/claims?status={s}") aria-current=current>{label}</a> }
             })
             .collect_view();
+        let none = claims
+            .is_empty()
+            .then(|| view! { <p class="mt-4">{tr!(locale, claims_none)}</p> });
         let rows = if claims.is_empty() {
-            view! { <p class="mt-4">{tr!(locale, claims_none)}</p> }.into_any()
+            ().into_any()
         } else {
             claims
                 .into_iter()
@@ -260,6 +271,7 @@ pub fn ClaimsQueuePage() -> impl IntoView {
         view! {
             <p class="mt-1">{chapter_name}</p>
             <nav class="tabs mt-4" aria-label=tr!(locale, claims_title)>{tabs}</nav>
+            {none}
             <ul class="stack mt-4">{rows}</ul>
         }
         .into_any()

@@ -81,7 +81,9 @@ pub fn PartnerDashboardPage() -> impl IntoView {
                 }
             })
             .collect_view();
-        let listing = store::listing(&state.pool, org.id).await.unwrap_or_default();
+        let listing = store::listing(&state.pool, org.id)
+            .await
+            .unwrap_or_default();
         let listing = listing
             .into_iter()
             .map(|(id, name)| view! { <li><a class="link" href=format!("/programs/{id}")>{name}</a></li> })
@@ -110,16 +112,16 @@ pub fn PartnerDashboardPage() -> impl IntoView {
                 {team_link}
             </ul>
             <h2 class="section-title mt-8">{tr!(locale, dashboard_title)}</h2>
-            <div class="table-wrap mt-2">
+            <div class="table-wrap mt-2" tabindex="0" role="region" aria-label=tr!(locale, dashboard_title)>
                 <table class="data-table" data-testid="dashboard-counts">
                     <caption class="sr-only">{tr!(locale, dashboard_title)}</caption>
                     <thead><tr><th scope="col"></th><th scope="col">{tr!(locale, dash_all_time)}</th>
                         <th scope="col">{tr!(locale, dash_this_year)}</th><th scope="col">{tr!(locale, dash_last_30)}</th></tr></thead>
                     <tbody>
-                        <tr><th scope="row">{tr!(locale, dash_received)}</th><td>{received.created_all}</td><td>{received.created_year}</td><td>{received.created_30}</td></tr>
-                        <tr><th scope="row">{tr!(locale, dash_received_closed)}</th><td>{received.closed_all}</td><td>{received.closed_year}</td><td>{received.closed_30}</td></tr>
-                        <tr><th scope="row">{tr!(locale, dash_sent)}</th><td>{sent.created_all}</td><td>{sent.created_year}</td><td>{sent.created_30}</td></tr>
-                        <tr><th scope="row">{tr!(locale, dash_sent_closed)}</th><td>{sent.closed_all}</td><td>{sent.closed_year}</td><td>{sent.closed_30}</td></tr>
+                        <tr data-testid="row-received"><th scope="row">{tr!(locale, dash_received)}</th><td>{received.created_all}</td><td>{received.created_year}</td><td>{received.created_30}</td></tr>
+                        <tr data-testid="row-received-closed"><th scope="row">{tr!(locale, dash_received_closed)}</th><td>{received.closed_all}</td><td>{received.closed_year}</td><td>{received.closed_30}</td></tr>
+                        <tr data-testid="row-sent"><th scope="row">{tr!(locale, dash_sent)}</th><td>{sent.created_all}</td><td>{sent.created_year}</td><td>{sent.created_30}</td></tr>
+                        <tr data-testid="row-sent-closed"><th scope="row">{tr!(locale, dash_sent_closed)}</th><td>{sent.closed_all}</td><td>{sent.closed_year}</td><td>{sent.closed_30}</td></tr>
                     </tbody>
                 </table>
             </div>
@@ -138,7 +140,7 @@ pub fn PartnerDashboardPage() -> impl IntoView {
             <h3 class="font-semibold mt-4">{tr!(locale, dash_top_reasons)}</h3>
             <ol class="mt-1 list-decimal pl-6">{reasons}</ol>
             <h3 class="font-semibold mt-4">{tr!(locale, dash_monthly)}</h3>
-            <div class="table-wrap mt-1">
+            <div class="table-wrap mt-1" tabindex="0" role="region" aria-label=tr!(locale, dash_monthly)>
                 <table class="data-table">
                     <thead><tr><th scope="col"></th><th scope="col">{tr!(locale, dash_received)}</th>
                         <th scope="col">{tr!(locale, dash_received_closed)}</th><th scope="col">{tr!(locale, dash_sent)}</th></tr></thead>

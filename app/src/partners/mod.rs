@@ -139,7 +139,8 @@ pub async fn claim_site(
         let state = AppState::get();
         let locale = Locale::en;
         // Normalised first, so "A@x.org" and "a@x.org " share one rate limit.
-        let email = crate::contact::Email::parse(&email).ok_or(Problem::at("email", "bad_email"))?;
+        let email =
+            crate::contact::Email::parse(&email).ok_or(Problem::at("email", "bad_email"))?;
         let actor = Actor::current().with_email(email.as_str());
         let organization_id =
             Uuid::parse_str(&organization_id).map_err(|_| Problem::new("not_found"))?;
@@ -170,10 +171,12 @@ pub async fn claim_site(
             return Err(Problem::new("already_partner"));
         }
         let name = required(&name, crate::text::limits::NAME).map_err(|p| p.with_field("name"))?;
-        let job_title =
-            required(&job_title, crate::text::limits::NAME).map_err(|p| p.with_field("job_title"))?;
-        let phone = crate::contact::Phone::parse(&phone).ok_or(Problem::at("phone", "bad_phone"))?;
-        let org_type = OrgType::parse(&org_type).ok_or(Problem::at("org_type", "missing_fields"))?;
+        let job_title = required(&job_title, crate::text::limits::NAME)
+            .map_err(|p| p.with_field("job_title"))?;
+        let phone =
+            crate::contact::Phone::parse(&phone).ok_or(Problem::at("phone", "bad_phone"))?;
+        let org_type =
+            OrgType::parse(&org_type).ok_or(Problem::at("org_type", "missing_fields"))?;
         let chapter = state
             .deployment
             .onboarding
@@ -204,12 +207,19 @@ pub async fn claim_site(
                 serde_json::json!({ "organization": organization_id, "chapter": chapter.id }),
             )
             .await?;
-            let link = format!("{}/claims/confirm/{token}", state.deployment.site.public_url);
+            let link = format!(
+                "{}/claims/confirm/{token}",
+                state.deployment.site.public_url
+            );
             crate::mail::enqueue(
                 &mut *tx,
                 &crate::mail::Message::new(
                     email.as_str(),
-                    tr!(locale, mail_claim_confirm_subject, organization = target.name.clone()),
+                    tr!(
+                        locale,
+                        mail_claim_confirm_subject,
+                        organization = target.name.clone()
+                    ),
                     tr!(
                         locale,
                         mail_claim_confirm_body,
@@ -276,7 +286,11 @@ pub async fn confirm_claim(token: String) -> Result<(), ServerFnError> {
             &mut *tx,
             &crate::mail::Message::new(
                 &claim.email,
-                tr!(locale, mail_claim_received_subject, organization = claim.organization_name.clone()),
+                tr!(
+                    locale,
+                    mail_claim_received_subject,
+                    organization = claim.organization_name.clone()
+                ),
                 tr!(
                     locale,
                     mail_claim_received_body,
@@ -292,12 +306,19 @@ pub async fn confirm_claim(token: String) -> Result<(), ServerFnError> {
                 &mut *tx,
                 &crate::mail::Message::new(
                     &reviewer,
-                    tr!(locale, mail_claim_to_review_subject, organization = claim.organization_name.clone()),
+                    tr!(
+                        locale,
+                        mail_claim_to_review_subject,
+                        organization = claim.organization_name.clone()
+                    ),
                     tr!(
                         locale,
                         mail_claim_to_review_body,
                         organization = claim.organization_name.clone(),
-                        link = format!("{}/united-way/claims/{}", state.deployment.site.public_url, claim.id)
+                        link = format!(
+                            "{}/united-way/claims/{}",
+                            state.deployment.site.public_url, claim.id
+                        )
                     ),
                 ),
             )

@@ -382,10 +382,14 @@ pub async fn pass_training(
         Ok("/onboarding/agreement".to_string())
     }
     .await;
-    let typed = [("q_consent", q_consent), ("q_close", q_close), ("q_account", q_account)]
-        .into_iter()
-        .filter_map(|(k, v)| v.map(|v| (k, v)))
-        .collect();
+    let typed = [
+        ("q_consent", q_consent),
+        ("q_close", q_close),
+        ("q_account", q_account),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| (k, v)))
+    .collect();
     crate::web::finish_keeping("/onboarding/training", "training", typed, outcome).await
 }
 
@@ -462,13 +466,21 @@ pub async fn accept_agreement(
 #[derive(Clone, Debug, PartialEq)]
 enum AgreementBlock {
     Heading(String),
-    Clause { number: u32, lead: String, rest: String },
+    Clause {
+        number: u32,
+        lead: String,
+        rest: String,
+    },
     Paragraph(String),
 }
 
 fn agreement_blocks(markdown: &str) -> Vec<AgreementBlock> {
     let mut blocks = Vec::new();
-    for block in markdown.split("\n\n").map(str::trim).filter(|b| !b.is_empty()) {
+    for block in markdown
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+    {
         let joined = block.lines().map(str::trim).collect::<Vec<_>>().join(" ");
         if let Some(h) = joined.strip_prefix("# ") {
             blocks.push(AgreementBlock::Heading(h.to_string()));
@@ -650,8 +662,16 @@ mod agreement_tests {
             })
             .collect();
         assert_eq!(clauses.len(), 7);
-        assert_eq!(clauses[0], (1, "Use resident information only to help that resident.".into()));
+        assert_eq!(
+            clauses[0],
+            (
+                1,
+                "Use resident information only to help that resident.".into()
+            )
+        );
         assert_eq!(clauses[6].0, 7);
-        assert!(matches!(blocks.last(), Some(AgreementBlock::Paragraph(p)) if p.starts_with("Breaking")));
+        assert!(
+            matches!(blocks.last(), Some(AgreementBlock::Paragraph(p)) if p.starts_with("Breaking"))
+        );
     }
 }

@@ -11,8 +11,8 @@ pub mod support;
 use crate::audit::Actor;
 use crate::state::AppState;
 use crate::web::{finish, Problem};
-use leptos::prelude::*;
 use chrono::Datelike;
+use leptos::prelude::*;
 use status::Move;
 use uuid::Uuid;
 
@@ -48,7 +48,9 @@ pub async fn send_referral_summary(batch_id: String) -> Result<(), ServerFnError
         let batch = Uuid::parse_str(batch_id.trim()).map_err(|_| Problem::new("not_found"))?;
         let items = store::batch(&state.pool, batch, org).await?;
         let first = items.first().ok_or(Problem::new("not_found"))?;
-        let contact = store::contact_for_sending(&state.pool, first.resident_id, &Actor::current(), batch).await?;
+        let contact =
+            store::contact_for_sending(&state.pool, first.resident_id, &Actor::current(), batch)
+                .await?;
         let locale = if contact.language == "es" {
             crate::i18n::Locale::es
         } else {
@@ -76,11 +78,7 @@ pub async fn send_referral_summary(batch_id: String) -> Result<(), ServerFnError
             ("email", _, Some(email)) => {
                 crate::mail::enqueue(
                     &mut *tx,
-                    &crate::mail::Message::new(
-                        email,
-                        tr!(locale, summary_heading),
-                        text,
-                    ),
+                    &crate::mail::Message::new(email, tr!(locale, summary_heading), text),
                 )
                 .await?;
                 "email"
@@ -181,18 +179,25 @@ pub async fn send_referrals(
                 Uuid::parse_str(&id).map_err(|_| Problem::new("not_found"))?,
             ),
             None => {
-                let name = crate::text::required(name.as_deref().unwrap_or(""), crate::text::limits::NAME)
-                    .map_err(|e| Problem::from(e).with_field("name"))?;
+                let name =
+                    crate::text::required(name.as_deref().unwrap_or(""), crate::text::limits::NAME)
+                        .map_err(|e| Problem::from(e).with_field("name"))?;
                 let email = match crate::text::field(email.as_deref(), crate::text::limits::EMAIL)
                     .map_err(|e| Problem::from(e).with_field("email"))?
                 {
-                    Some(e) => Some(crate::contact::Email::parse(&e).ok_or(Problem::at("email", "bad_email"))?),
+                    Some(e) => Some(
+                        crate::contact::Email::parse(&e)
+                            .ok_or(Problem::at("email", "bad_email"))?,
+                    ),
                     None => None,
                 };
                 let phone = match crate::text::field(phone.as_deref(), crate::text::limits::PHONE)
                     .map_err(|e| Problem::from(e).with_field("phone"))?
                 {
-                    Some(p) => Some(crate::contact::Phone::parse(&p).ok_or(Problem::at("phone", "bad_phone"))?),
+                    Some(p) => Some(
+                        crate::contact::Phone::parse(&p)
+                            .ok_or(Problem::at("phone", "bad_phone"))?,
+                    ),
                     None => None,
                 };
                 if phone.is_none() && email.is_none() {
@@ -268,7 +273,9 @@ pub async fn update_referral(
         // The version the page showed; anything else is a page we did not render.
         let version: i32 = version.trim().parse().map_err(|_| Problem::new("stale"))?;
         let contact_result = match result.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
-            Some(r) => Some(status::ContactResult::parse(r).ok_or(Problem::at("result", "missing_fields"))?),
+            Some(r) => Some(
+                status::ContactResult::parse(r).ok_or(Problem::at("result", "missing_fields"))?,
+            ),
             None => None,
         };
         let note = crate::text::field(note.as_deref(), crate::text::limits::NOTE)

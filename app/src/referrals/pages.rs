@@ -187,7 +187,8 @@ pub fn NewReferralPage() -> impl IntoView {
             .collect_view();
         let existing = searched.map(|_| {
             if found.is_empty() {
-                return view! { <p class="mt-2">{tr!(locale, referral_no_resident_found)}</p> }.into_any();
+                return view! { <p class="mt-2">{tr!(locale, referral_no_resident_found)}</p> }
+                    .into_any();
             }
             let options = found
                 .into_iter()
@@ -221,7 +222,11 @@ pub fn NewReferralPage() -> impl IntoView {
                 <button class="button-secondary" type="submit">{tr!(locale, search_button)}</button>
             </form>
         };
-        let text_field = |name: &'static str, label: String, kind: &'static str, max: &'static str, auto: &'static str| {
+        let text_field = |name: &'static str,
+                          label: String,
+                          kind: &'static str,
+                          max: &'static str,
+                          auto: &'static str| {
             let (bad, described) = invalid(&kept, name);
             view! {
                 <label class="form-field">
@@ -296,7 +301,8 @@ pub async fn summary_items(
 ) -> Vec<SummaryItem> {
     let mut out = Vec::new();
     for item in items {
-        let Ok(p) = crate::directory::store::program(pool, item.program_id, item.service_id).await else {
+        let Ok(p) = crate::directory::store::program(pool, item.program_id, item.service_id).await
+        else {
             continue;
         };
         let phone = p.phones.first().map(|ph| ph.number.clone());
@@ -305,7 +311,11 @@ pub async fn summary_items(
             program: p.name.clone(),
             organization: p.organization.name.clone(),
             phone,
-            address: p.location.as_ref().and_then(|l| l.address.as_ref()).map(|a| a.one_line()),
+            address: p
+                .location
+                .as_ref()
+                .and_then(|l| l.address.as_ref())
+                .map(|a| a.one_line()),
             hours: summary::hours_lines(p.hours.as_ref(), locale),
         });
     }
@@ -340,11 +350,21 @@ pub fn BatchPage() -> impl IntoView {
             return not_found();
         };
         let org = viewer.organization_id.unwrap_or_default();
-        let items = store::batch(&state.pool, batch, org).await.unwrap_or_default();
+        let items = store::batch(&state.pool, batch, org)
+            .await
+            .unwrap_or_default();
         let Some(first) = items.first() else {
             return not_found();
         };
-        let Ok(resident) = store::resident_for(&state.pool, first.resident_id, org, &Actor::current(), "referral summary").await else {
+        let Ok(resident) = store::resident_for(
+            &state.pool,
+            first.resident_id,
+            org,
+            &Actor::current(),
+            "referral summary",
+        )
+        .await
+        else {
             set_status(503);
             return view! { <p role="alert">{tr!(locale, err_unavailable)}</p> }.into_any();
         };
@@ -495,8 +515,11 @@ fn ReferralList(inbox: bool) -> impl IntoView {
                 view! { <a class="tab" href=keep(t) aria-current=(t == tab).then_some("page")>{label}</a> }
             })
             .collect_view();
+        let none = rows
+            .is_empty()
+            .then(|| view! { <p class="mt-4">{tr!(locale, referrals_none)}</p> });
         let items = if rows.is_empty() {
-            view! { <p class="mt-4">{tr!(locale, referrals_none)}</p> }.into_any()
+            ().into_any()
         } else {
             rows.into_iter()
                 .map(|r| {
@@ -530,6 +553,7 @@ fn ReferralList(inbox: bool) -> impl IntoView {
                     <input class="field w-full" type="number" name="older_than" min="1" max="3650" value=age.map(|a| a.to_string()).unwrap_or_default() /></label>
                 <button class="button-secondary" type="submit">{tr!(locale, filter_button)}</button>
             </form>
+            {none}
             <ul class="stack mt-4">{items}</ul>
             {more}
         }
@@ -562,11 +586,18 @@ pub fn SentPage() -> impl IntoView {
 
 /// Where a referral page's back link goes: the list the person came from (a fixed set, never a
 /// URL from the query), else their own list.
-fn back_link(locale: Locale, from: Option<&str>, receiving: bool, specialist: bool) -> (String, String) {
+fn back_link(
+    locale: Locale,
+    from: Option<&str>,
+    receiving: bool,
+    specialist: bool,
+) -> (String, String) {
     match (from, receiving, specialist) {
         (Some("sent"), ..) => ("/referrals/sent".into(), tr!(locale, back_to_sent)),
         (Some("inbox"), ..) => ("/referrals/inbox".into(), tr!(locale, back_to_inbox)),
-        (Some("support"), ..) | (None, _, true) => ("/united-way/referrals".into(), tr!(locale, back_to_queue)),
+        (Some("support"), ..) | (None, _, true) => {
+            ("/united-way/referrals".into(), tr!(locale, back_to_queue))
+        }
         (_, true, _) => ("/referrals/inbox".into(), tr!(locale, back_to_inbox)),
         _ => ("/referrals/sent".into(), tr!(locale, back_to_sent)),
     }
@@ -605,7 +636,12 @@ pub fn ReferralPage() -> impl IntoView {
             .into_any();
         };
         let kept = crate::web::take_kept("referral").await;
-        let (back_href, back_text) = back_link(locale, from.as_deref(), org == Some(d.to_organization), specialist);
+        let (back_href, back_text) = back_link(
+            locale,
+            from.as_deref(),
+            org == Some(d.to_organization),
+            specialist,
+        );
         let resident = store::resident_for(
             &state.pool,
             d.resident_id,
@@ -656,7 +692,14 @@ pub fn ReferralPage() -> impl IntoView {
         let status = Status::parse(&d.status).unwrap_or(Status::Sent);
         let may = |mv: Move| {
             next(status, mv).is_some()
-                && store::may_move(mv, org, specialist, d.to_organization, d.from_organization, d.receiver_onboarded)
+                && store::may_move(
+                    mv,
+                    org,
+                    specialist,
+                    d.to_organization,
+                    d.from_organization,
+                    d.receiver_onboarded,
+                )
         };
         let referral_id = d.id.to_string();
         let version = d.version.to_string();
@@ -817,7 +860,6 @@ pub fn ReferralPage() -> impl IntoView {
     }
 }
 
-
 /// `/united-way/referrals`: the referral specialist's three queues, with counts, oldest first.
 #[component]
 pub fn SupportPage() -> impl IntoView {
@@ -864,8 +906,11 @@ pub fn SupportPage() -> impl IntoView {
                 days = settings.follow_up_after_days
             ),
         };
+        let none = items
+            .is_empty()
+            .then(|| view! { <p class="mt-4">{tr!(locale, referrals_none)}</p> });
         let rows = if items.is_empty() {
-            view! { <p class="mt-4">{tr!(locale, referrals_none)}</p> }.into_any()
+            ().into_any()
         } else {
             items
                 .into_iter()
@@ -910,6 +955,7 @@ pub fn SupportPage() -> impl IntoView {
             <nav class="tabs mt-4" aria-label=tr!(locale, support_title)>{tabs}</nav>
             <p class="mt-2 text-sm">{explain}</p>
             <FormAlert />
+            {none}
             <ul class="stack mt-4">{rows}</ul>
         }
         .into_any()

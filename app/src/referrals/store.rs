@@ -318,7 +318,14 @@ pub async fn apply(
     let status = Status::parse(&status).ok_or(Problem::new("unavailable"))?;
     let org = viewer.organization_id;
     let united_way = viewer.effective_role() == crate::policy::Role::ReferralSpecialist;
-    if !may_move(change.mv, org, united_way, to_org, from_org, receiver_onboarded) {
+    if !may_move(
+        change.mv,
+        org,
+        united_way,
+        to_org,
+        from_org,
+        receiver_onboarded,
+    ) {
         drop(tx);
         audit::record_refusal(
             pool,
@@ -361,10 +368,17 @@ pub async fn apply(
         Move::Cancel => "cancelled",
         Move::CloseProvided | Move::CloseNotProvided => "closed",
     };
-    event(&mut tx, change.referral, viewer, kind, serde_json::json!({
-        "status": to.as_str(), "reason": reason, "note": change.note,
-        "result": change.contact_result.map(ContactResult::as_str), "by_united_way": united_way,
-    })).await?;
+    event(
+        &mut tx,
+        change.referral,
+        viewer,
+        kind,
+        serde_json::json!({
+            "status": to.as_str(), "reason": reason, "note": change.note,
+            "result": change.contact_result.map(ContactResult::as_str), "by_united_way": united_way,
+        }),
+    )
+    .await?;
     audit::record(
         &mut *tx,
         actor,
@@ -913,9 +927,14 @@ pub async fn add_note(
         return Err(Problem::new("denied"));
     }
     let mut tx = pool.begin().await?;
-    if crate::idempotency::take(&mut tx, idempotency_key, Some(viewer.user_id), "add_referral_note")
-        .await?
-        .is_some()
+    if crate::idempotency::take(
+        &mut tx,
+        idempotency_key,
+        Some(viewer.user_id),
+        "add_referral_note",
+    )
+    .await?
+    .is_some()
     {
         return Ok(());
     }

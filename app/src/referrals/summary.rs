@@ -76,7 +76,12 @@ pub fn hours_lines(hours: Option<&WeeklyHours>, locale: Locale) -> Vec<String> {
 }
 
 /// What happens next, in a sentence.
-pub fn next_step_text(locale: Locale, item: &SummaryItem, contact: &str, help_phone: &str) -> String {
+pub fn next_step_text(
+    locale: Locale,
+    item: &SummaryItem,
+    contact: &str,
+    help_phone: &str,
+) -> String {
     match item.next {
         NextStep::TheyWillContact => tr!(
             locale,
@@ -128,7 +133,10 @@ pub fn as_text(
             next_step_text(locale, item, contact, help_phone)
         ));
         if let Some(p) = &item.phone {
-            out.push_str(&format!("\n{}", tr!(locale, summary_phone_line, phone = p.clone())));
+            out.push_str(&format!(
+                "\n{}",
+                tr!(locale, summary_phone_line, phone = p.clone())
+            ));
         }
         if let Some(a) = &item.address {
             out.push_str(&format!("\n{a}"));
@@ -163,11 +171,20 @@ mod tests {
 
     #[test]
     fn an_organization_not_on_wraparound_is_never_said_to_have_the_referral() {
-        assert_eq!(NextStep::for_program(true, false), NextStep::TheyWillContact);
+        assert_eq!(
+            NextStep::for_program(true, false),
+            NextStep::TheyWillContact
+        );
         assert_eq!(NextStep::for_program(false, true), NextStep::CallThem);
-        assert_eq!(NextStep::for_program(false, false), NextStep::UnitedWayFollowsUp);
+        assert_eq!(
+            NextStep::for_program(false, false),
+            NextStep::UnitedWayFollowsUp
+        );
         let call = next_step_text(Locale::en, &item(NextStep::CallThem), "text", "211");
-        assert!(call.contains("(270) 555-0100") && call.contains("United Way"), "{call}");
+        assert!(
+            call.contains("(270) 555-0100") && call.contains("United Way"),
+            "{call}"
+        );
         assert!(!call.contains("will contact you"), "{call}");
         let contact = next_step_text(Locale::en, &item(NextStep::TheyWillContact), "text", "211");
         assert!(contact.contains("by text message"), "{contact}");
@@ -176,11 +193,25 @@ mod tests {
     #[test]
     fn the_text_has_every_program_with_phone_address_and_hours_in_the_residents_language() {
         let items = vec![item(NextStep::TheyWillContact), item(NextStep::CallThem)];
-        let en = as_text(Locale::en, "Maria", "Family Resource Center", "text", "211", &items);
+        let en = as_text(
+            Locale::en,
+            "Maria",
+            "Family Resource Center",
+            "text",
+            "211",
+            &items,
+        );
         assert!(en.contains("1. Baby formula pantry — Hope Center"));
         assert!(en.contains("2. Baby formula pantry"));
         assert!(en.contains("42101") && en.contains("Mon: 9:00 AM – 5:00 PM"));
-        let es = as_text(Locale::es, "Maria", "Family Resource Center", "text", "211", &items);
+        let es = as_text(
+            Locale::es,
+            "Maria",
+            "Family Resource Center",
+            "text",
+            "211",
+            &items,
+        );
         assert!(es.contains("Hope Center") && es != en);
         assert!(es.contains("mensaje de texto"), "{es}");
     }

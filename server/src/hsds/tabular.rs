@@ -168,7 +168,11 @@ fn object(table: &Table, row: &Row, fields: &[&str]) -> Map<String, Value> {
 
 pub fn read_dir(dir: &Path) -> Result<Feed, ImportError> {
     let mut dropped = Vec::new();
-    let organizations = read_table(&mut dropped, dir, &["organizations.csv", "organization.csv"])?;
+    let organizations = read_table(
+        &mut dropped,
+        dir,
+        &["organizations.csv", "organization.csv"],
+    )?;
     let services = read_table(&mut dropped, dir, &["services.csv", "service.csv"])?;
     let (Some(org_table), Some(service_table)) = (organizations, services) else {
         return Err(ImportError::NotHsds(format!(
@@ -271,7 +275,7 @@ pub fn read_dir(dir: &Path) -> Result<Feed, ImportError> {
     }
 
     let mut by_service = |names: &[&str],
-                      build: &dyn Fn(&Table, &Row) -> Option<Value>|
+                          build: &dyn Fn(&Table, &Row) -> Option<Value>|
      -> Result<Children, ImportError> {
         let mut out = Children::new();
         if let Some(t) = read_table(&mut dropped, dir, names)? {
@@ -441,7 +445,11 @@ pub fn read_dir(dir: &Path) -> Result<Feed, ImportError> {
             }
         }
     }
-    if let Some(t) = read_table(&mut dropped, dir, &["services_taxonomy.csv", "service_taxonomy.csv"])? {
+    if let Some(t) = read_table(
+        &mut dropped,
+        dir,
+        &["services_taxonomy.csv", "service_taxonomy.csv"],
+    )? {
         for row in &t.rows {
             if let (Some(service), Some(term)) = (
                 t.text(row, "service_id"),

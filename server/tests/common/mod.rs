@@ -247,7 +247,11 @@ impl TestApp {
             .header("Content-Type", "application/x-www-form-urlencoded")
             .body(body.to_string());
         if let Some(r) = referer {
-            let r = if r.starts_with('/') { format!("{}{r}", self.base) } else { r.to_string() };
+            let r = if r.starts_with('/') {
+                format!("{}{r}", self.base)
+            } else {
+                r.to_string()
+            };
             request = request.header("Referer", r);
         }
         request.send().await.expect("post")
