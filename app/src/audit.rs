@@ -95,6 +95,27 @@ pub async fn record<'e>(
     Ok(())
 }
 
+/// An entry's details as a reader takes them in: "key: value · key: value", lists of more than
+/// three things counted ("shown: 12 entries") rather than spelled out.
+pub fn details_text(details: &serde_json::Value) -> String {
+    use serde_json::Value;
+    fn value(v: &Value) -> String {
+        match v {
+            Value::String(s) => s.clone(),
+            Value::Array(items) if items.len() > 3 => format!("{} entries", items.len()),
+            Value::Array(items) => items.iter().map(value).collect::<Vec<_>>().join(", "),
+            Value::Object(map) => map
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| format!("{k}: {}", value(v)))
+                .collect::<Vec<_>>()
+                .join(" · "),
+            other => other.to_string(),
+        }
+    }
+    value(details)
+}
+
 /// Like [`record`], for refusals and failures: the request goes on being refused even if the
 /// audit write fails, but the failure is logged loudly.
 pub async fn record_refusal(
@@ -298,7 +319,7 @@ pub async fn verify(pool: &sqlx::PgPool) -> sqlx::Result<ChainCheck> {
 }
 
 mod page {
-    use super::{search, verify, AuditFilter, ChainCheck, PAGE};
+    use super::{details_text, search, verify, AuditFilter, ChainCheck, PAGE};
     use crate::forms::{date_time, loaded, query};
     use crate::i18n::*;
     use crate::state::AppState;
@@ -385,7 +406,7 @@ mod page {
                                 <span class="block text-sm break-all">{e.subject.clone().unwrap_or_default()}</span></td>
                             <td data-label=outcome.clone() class=outcome_class>{e.outcome.clone()}</td>
                             <td data-label=from.clone()>{e.ip.clone().unwrap_or_default()}</td>
-                            <td data-label=details.clone() class="text-sm mono">{e.details.to_string()}</td>
+                            <td data-label=details.clone() class="text-sm break-all">{details_text(&e.details)}</td>
                         </tr>
                     }
                 })
@@ -479,3 +500,15 @@ mod page {
 }
 
 pub use page::AuditPage;
+
+#[cfg(test)]
+mod tests {
+    use super::details_text;
+
+    #[test]
+    fn details_read_as_words_and_long_lists_are_counted() {
+        let d = serde_json::json!({ "purpose": "search", "shown": [1, 2, 3, 4, 5], "about": null, "n": 2 });
+        assert_eq!(details_text(&d), "n: 2 · purpose: search · shown: 5 entries");
+        assert_eq!(details_text(&serde_json::json!({ "to": ["a", "b"] })), "to: a, b");
+    }
+}

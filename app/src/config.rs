@@ -13,7 +13,18 @@ pub struct Deployment {
     pub mail: MailSettings,
     #[serde(default)]
     pub sms: SmsSettings,
+    pub residents: ResidentSettings,
     pub referrals: ReferralSettings,
+}
+
+/// Residents' privacy settings.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+pub struct ResidentSettings {
+    /// Needs sealed on partner screens (category or subcategory ids).
+    pub sensitive_needs: Vec<String>,
+    /// The version of the consent text in force (its file is `app/consent/<version>.<lang>.md`).
+    pub consent_text_version: String,
+    pub consent_request_valid_days: u32,
 }
 
 /// The SMS provider (its Messages REST API). Empty `url`: texts wait in the outbox. The token
@@ -317,6 +328,17 @@ impl Deployment {
             return Err(
                 "onboarding.default_chapter must be the id of one of onboarding.chapters".into(),
             );
+        }
+        let tree = crate::directory::categories::CategoryTree::get();
+        if let Some(unknown) = self
+            .residents
+            .sensitive_needs
+            .iter()
+            .find(|n| !tree.exists(n))
+        {
+            return Err(format!(
+                "residents.sensitive_needs lists {unknown:?}, which is not a category of categories.toml"
+            ));
         }
         if !self.identity.oidc_issuer.is_empty() && self.identity.oidc_client_id.is_empty() {
             return Err(

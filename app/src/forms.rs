@@ -57,7 +57,10 @@ pub fn problem_text(locale: Locale, code: &str) -> String {
         "nothing_to_refer" => tr!(locale, err_nothing_to_refer),
         "contact_needed" => tr!(locale, err_contact_needed),
         "bad_date" => tr!(locale, err_bad_date),
-        _ => tr!(locale, err_unavailable),
+        other => match crate::residents::ResidentError::parse(other) {
+            Some(e) => e.message(locale),
+            None => tr!(locale, err_unavailable),
+        },
     }
 }
 
@@ -220,6 +223,17 @@ pub fn month_year(d: chrono::NaiveDate) -> String {
 /// A date on a page, in the viewer's zone and language.
 pub fn date(t: &chrono::DateTime<chrono::Utc>) -> String {
     date_in(t, viewer_zone(), locale_now())
+}
+
+/// A calendar date (a date of birth) as people write it: "Apr 2, 1990" / "2 abr 1990".
+pub fn birth_date(d: &chrono::NaiveDate) -> String {
+    use chrono::Datelike;
+    let locale = locale_now();
+    if locale == Locale::es {
+        format!("{} {} {}", d.day(), month(locale, d.month()), d.year())
+    } else {
+        format!("{} {}, {}", month(locale, d.month()), d.day(), d.year())
+    }
 }
 
 /// A moment on a page, in the viewer's zone and language ("Dec 1, 9:48 PM").

@@ -78,6 +78,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <a class="header-account" href="/account">{name}</a>
                 })}
                 {work}
+                {(!signed_in).then(|| view! { <a class="header-link" href="/my-plan">{tr!(locale, my_plan_title)}</a> })}
                 <a
                     class="lang-switch"
                     href=switch_href
@@ -118,6 +119,8 @@ fn HeaderWork(viewer: crate::identity::Viewer) -> impl IntoView {
     let role = viewer.effective_role();
     let works = allows(role, Action::WorkReferrals) && viewer.organization_id.is_some();
     let refers = allows(role, Action::MakeReferrals);
+    let helps = allows(role, Action::HelpResidents);
+    let plans = allows(role, Action::UsePlan);
     let counts = async move {
         let state = crate::state::AppState::get();
         let new = match (works, viewer.organization_id) {
@@ -140,6 +143,8 @@ fn HeaderWork(viewer: crate::identity::Viewer) -> impl IntoView {
         }
     };
     view! {
+        {helps.then(|| view! { <a class="header-link" href="/residents">{tr!(locale, residents_title)}</a> })}
+        {plans.then(|| view! { <a class="header-link" href="/my-plan">{tr!(locale, my_plan_title)}</a> })}
         {crate::forms::loaded(counts)}
         <form class="header-form" method="post" action="/fn/sign_out">
             <button class="header-link" type="submit">{tr!(locale, sign_out_button)}</button>

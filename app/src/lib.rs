@@ -54,6 +54,8 @@ pub mod rate_limit;
 #[cfg(feature = "ssr")]
 pub mod referrals;
 #[cfg(feature = "ssr")]
+pub mod residents;
+#[cfg(feature = "ssr")]
 pub mod sms;
 #[cfg(feature = "ssr")]
 pub mod text;
@@ -139,6 +141,18 @@ fn guard<V: IntoView + 'static>(
     }
 }
 
+/// [`guard`] for a page people who are not signed in may see too (My Plan).
+#[cfg(feature = "ssr")]
+fn guard_open<V: IntoView + 'static>(
+    action: policy::Action,
+    page: fn() -> V,
+) -> impl Fn() -> AnyView + Clone + Send + 'static {
+    move || match web::permit(action) {
+        Ok(_) => page().into_any(),
+        Err(_) => view! { <Refused /> }.into_any(),
+    }
+}
+
 /// What a page behind the policy shows someone it does not allow.
 #[cfg(feature = "ssr")]
 #[component]
@@ -195,6 +209,10 @@ pub fn App() -> impl IntoView {
     use referrals::pages::{
         BatchPage, InboxPage, NewReferralPage, ReferralPage, SentPage, SupportPage,
     };
+    use residents::pages::{
+        ConsentRequestPage, DuplicatesPage, LinkRecordPage, MyPlanPage, NewResidentPage,
+        ResidentPage, ResidentPrintPage, ResidentSearchPage,
+    };
     provide_meta_context();
     view! {
         <I18nContextProvider>
@@ -230,6 +248,14 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/united-way/referrals") view=guard(policy::Action::SupportReferrals, SupportPage) ssr=SsrMode::Async />
                         <Route path=path!("/united-way/claims") view=guard(policy::Action::ReviewClaims, ClaimsQueuePage) ssr=SsrMode::Async />
                         <Route path=path!("/united-way/claims/:id") view=guard(policy::Action::ReviewClaims, ClaimReviewPage) ssr=SsrMode::Async />
+                        <Route path=path!("/residents") view=guard(policy::Action::HelpResidents, ResidentSearchPage) ssr=SsrMode::Async />
+                        <Route path=path!("/residents/new") view=guard(policy::Action::HelpResidents, NewResidentPage) ssr=SsrMode::Async />
+                        <Route path=path!("/residents/:id") view=guard(policy::Action::HelpResidents, ResidentPage) ssr=SsrMode::Async />
+                        <Route path=path!("/residents/:id/print") view=guard(policy::Action::HelpResidents, ResidentPrintPage) ssr=SsrMode::Async />
+                        <Route path=path!("/my-plan") view=guard_open(policy::Action::UsePlan, MyPlanPage) ssr=SsrMode::Async />
+                        <Route path=path!("/my-plan/link") view=guard(policy::Action::ManageOwnRecord, LinkRecordPage) ssr=SsrMode::Async />
+                        <Route path=path!("/consent/:token") view=ConsentRequestPage ssr=SsrMode::Async />
+                        <Route path=path!("/united-way/duplicates") view=guard(policy::Action::ReviewDuplicates, DuplicatesPage) ssr=SsrMode::Async />
                         <Route path=path!("/state/audit") view=guard(policy::Action::SearchAudit, AuditPage) ssr=SsrMode::Async />
                         <Route path=path!("/dev/mailbox") view=MailboxPage ssr=SsrMode::Async />
                         <Route path=path!("/dev/mailbox/:id") view=MailboxMessagePage ssr=SsrMode::Async />

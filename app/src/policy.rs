@@ -101,6 +101,18 @@ pub enum Action {
     /// The SMS provider tells us of a reply (STOP, START): anyone may call it; the handler
     /// checks the provider's signature.
     ReceiveTextReplies,
+    /// Find residents, add one, open their detail screen, ask for consent, add notes and
+    /// household members. What each may see is the residents gate's decision (consent).
+    HelpResidents,
+    /// My Plan and "Save" on program pages: residents, and anyone signed out (saved in the
+    /// browser's session until they sign in).
+    UsePlan,
+    /// A resident's own record: link it, connect to programs, take consent back.
+    ManageOwnRecord,
+    /// Answer a consent request from its one-time link (no account needed).
+    AnswerConsentRequest,
+    /// Review suspected duplicate records, merge them and undo a merge.
+    ReviewDuplicates,
 }
 
 /// Data-dependent limits on an allowed action, checked by the domain code.
@@ -159,6 +171,15 @@ pub const POLICY: &[(Action, &[Role], Scope)] = &[
     (SearchAudit, &[StateAdmin], Scope::Everything),
     (ReadDevMailbox, EVERYONE, Scope::Everything),
     (ReceiveTextReplies, EVERYONE, Scope::Everything),
+    (HelpResidents, PARTNERS, Scope::OwnOrganization),
+    (UsePlan, &[Anonymous, Resident], Scope::Everything),
+    (ManageOwnRecord, &[Resident], Scope::Everything),
+    (AnswerConsentRequest, EVERYONE, Scope::Everything),
+    (
+        ReviewDuplicates,
+        &[ReferralSpecialist, StateAdmin],
+        Scope::Everything,
+    ),
 ];
 
 /// May `role` perform `action`? Deny by default: an action missing from the table is refused.
@@ -260,6 +281,34 @@ pub const ROUTES: &[(Method, &str, Action)] = &[
     (Method::Get, "/dev/mailbox", ReadDevMailbox),
     (Method::Get, "/dev/mailbox/:id", ReadDevMailbox),
     (Method::Post, "/sms/inbound", ReceiveTextReplies),
+    // Residents (issue 11): the partner's side...
+    (Method::Get, "/residents", HelpResidents),
+    (Method::Get, "/residents/new", HelpResidents),
+    (Method::Get, "/residents/:id", HelpResidents),
+    (Method::Get, "/residents/:id/print", HelpResidents),
+    (Method::Post, "/fn/create_resident", HelpResidents),
+    (Method::Post, "/fn/request_consent", HelpResidents),
+    (Method::Post, "/fn/add_household_member", HelpResidents),
+    (Method::Post, "/fn/remove_household_member", HelpResidents),
+    (Method::Post, "/fn/add_resident_note", HelpResidents),
+    (Method::Post, "/fn/break_seal", HelpResidents),
+    // ...the resident's...
+    (Method::Get, "/my-plan", UsePlan),
+    (Method::Post, "/fn/save_program", UsePlan),
+    (Method::Post, "/fn/unsave_program", UsePlan),
+    (Method::Get, "/my-plan/link", ManageOwnRecord),
+    (Method::Post, "/fn/connect_to_program", ManageOwnRecord),
+    (Method::Post, "/fn/revoke_consent", ManageOwnRecord),
+    (Method::Post, "/fn/start_link", ManageOwnRecord),
+    (Method::Post, "/fn/finish_link", ManageOwnRecord),
+    (Method::Post, "/fn/create_own_record", ManageOwnRecord),
+    (Method::Get, "/consent/:token", AnswerConsentRequest),
+    (Method::Post, "/fn/send_consent_code", AnswerConsentRequest),
+    (Method::Post, "/fn/answer_consent", AnswerConsentRequest),
+    // ...and United Way's and the state's.
+    (Method::Get, "/united-way/duplicates", ReviewDuplicates),
+    (Method::Post, "/fn/merge_residents", ReviewDuplicates),
+    (Method::Post, "/fn/undo_merge", ReviewDuplicates),
 ];
 
 /// Does `path` match the route pattern `pattern`?

@@ -34,6 +34,13 @@ pub const CLAIMS_PER_EMAIL: Limit = Limit {
     window_seconds: 3600,
 };
 
+/// Codes sent to link a resident's account to a record: a handful an hour per account.
+pub const LINK_CODES: Limit = Limit {
+    name: "link-code",
+    max: 5,
+    window_seconds: 3600,
+};
+
 /// Counts one attempt for `who` and says whether it is still within the limit.
 pub async fn allow(pool: &PgPool, limit: Limit, who: &str) -> sqlx::Result<bool> {
     let hits: i32 = sqlx::query_scalar(

@@ -73,14 +73,26 @@ pub async fn enqueue(
     to: &Phone,
     body: &str,
 ) -> sqlx::Result<Queued> {
+    enqueue_with_secret(tx, to, body, None).await
+}
+
+/// [`enqueue`] for a text carrying a secret link: `body` holds [`crate::mail::SECRET`] where
+/// the link goes; the link is kept apart and dropped once the text is delivered.
+pub async fn enqueue_with_secret(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    to: &Phone,
+    body: &str,
+    secret: Option<&str>,
+) -> sqlx::Result<Queued> {
     if opted_out(&mut **tx, to).await? {
         return Ok(Queued::OptedOut);
     }
     sqlx::query(
-        "INSERT INTO outbox (channel, to_address, subject, body) VALUES ('sms', $1, '', $2)",
+        "INSERT INTO outbox (channel, to_address, subject, body, secret) VALUES ('sms', $1, '', $2, $3)",
     )
     .bind(to.e164())
     .bind(body)
+    .bind(secret)
     .execute(&mut **tx)
     .await?;
     Ok(Queued::Queued)

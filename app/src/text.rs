@@ -61,6 +61,8 @@ pub mod limits {
     pub const SEARCH: usize = 200;
     pub const EMAIL: usize = 254;
     pub const PHONE: usize = 40;
+    /// A street address on one line.
+    pub const ADDRESS: usize = 300;
     /// Codes, ids and other short tokens.
     pub const TOKEN: usize = 200;
 }

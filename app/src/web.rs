@@ -48,6 +48,19 @@ pub fn authorize(action: Action) -> Result<Viewer, Problem> {
     }
 }
 
+/// [`authorize`] for actions open to people who are not signed in too: the viewer, if any.
+pub fn permit(action: Action) -> Result<Option<Viewer>, Problem> {
+    let viewer = request().viewer;
+    let role = viewer
+        .as_ref()
+        .map_or(Role::Anonymous, Viewer::effective_role);
+    if policy::allows(role, action) {
+        Ok(viewer)
+    } else {
+        Err(Problem::new("denied"))
+    }
+}
+
 /// A form post that cannot go ahead: a short code the page turns into words, and the field it
 /// is about, when there is one (the page shows the message next to that field, USWDS style).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -452,7 +452,7 @@ pub async fn referrals(
         sqlx::query(
             "INSERT INTO users (email, name, role, organization_id, password_hash, totp_secret, mfa_enrolled_at, training_passed_at)
              VALUES ($1, 'Bench Partner', 'partner_staff', $2, $3, $4, now(), now())
-             ON CONFLICT (lower(email)) DO UPDATE SET password_hash = $3, totp_secret = $4, last_totp_step = NULL, failed_sign_ins = 0, locked_until = NULL",
+             ON CONFLICT (lower(email)) WHERE role <> 'resident' DO UPDATE SET password_hash = $3, totp_secret = $4, last_totp_step = NULL",
         )
         .bind(email)
         .bind(org)

@@ -106,6 +106,8 @@ pub async fn grant_runtime(owner: &PgPool, role: &str) -> anyhow::Result<()> {
         format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO \"{role}\""),
         // The audit trail is append-only for the application, whatever the trigger says.
         format!("REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM \"{role}\""),
+        // So are the consent ledger and residents' notes: a correction is a new row.
+        format!("REVOKE UPDATE, DELETE, TRUNCATE ON consent_events, resident_notes FROM \"{role}\""),
         format!("REVOKE INSERT, UPDATE, DELETE ON _sqlx_migrations FROM \"{role}\""),
     ] {
         sqlx::query(&statement).execute(&mut *tx).await?;

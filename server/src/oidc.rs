@@ -231,7 +231,7 @@ async fn finish_callback(
         .email()
         .filter(|_| claims.email_verified() == Some(true))
         .and_then(|e| app::contact::Email::parse(e.as_str()));
-    if verified_email.is_none() && flow.invitation.is_some() {
+    if verified_email.is_none() {
         let info: Result<openidconnect::core::CoreUserInfoClaims, _> =
             match client.user_info(token.access_token().clone(), Some(claims.subject().clone())) {
                 Ok(request) => request
@@ -288,9 +288,36 @@ async fn finish_callback(
             .ok_or(Problem::new("unavailable"))?;
         return after_first_factor(pool, ip, auth, &record, None, "identity provider").await;
     }
-    let record = accounts::by_identity_provider(pool, &issuer, &subject)
-        .await?
-        .filter(|r| r.active)
-        .ok_or(Problem::new("no_account"))?;
+    let record = match accounts::by_identity_provider(pool, &issuer, &subject).await? {
+        Some(r) => r,
+        // Someone new: a resident. Partners and staff only ever join through an invitation.
+        None => {
+            let name = name.unwrap_or_else(|| "Resident".to_string());
+            let email = verified_email.as_ref().map(|e| e.to_string());
+            let id =
+                accounts::create_resident_account(pool, &issuer, &subject, &name, email.as_deref())
+                    .await?;
+            audit::record(
+                pool,
+                &Actor {
+                    id: Some(id),
+                    role: Some("resident".into()),
+                    ip: ip.to_string(),
+                    ..Actor::default()
+                },
+                "account.created",
+                Some(&format!("user:{id}")),
+                Outcome::Ok,
+                serde_json::json!({ "via": "identity provider", "role": "resident" }),
+            )
+            .await?;
+            accounts::by_id(pool, id)
+                .await?
+                .ok_or(Problem::new("unavailable"))?
+        }
+    };
+    if !record.active {
+        return Err(Problem::new("no_account"));
+    }
     after_first_factor(pool, ip, auth, &record, flow.next, "identity provider").await
 }

@@ -125,6 +125,7 @@ struct Queued {
     id: Uuid,
     to_address: String,
     body: String,
+    secret: Option<String>,
     attempts: i32,
 }
 
@@ -133,7 +134,7 @@ struct Queued {
 pub async fn send_one(pool: &PgPool, provider: &dyn SmsProvider) -> anyhow::Result<bool> {
     let mut tx = pool.begin().await?;
     let Some(m): Option<Queued> = sqlx::query_as(
-        "SELECT id, to_address, body, attempts FROM outbox
+        "SELECT id, to_address, body, secret, attempts FROM outbox
           WHERE channel = 'sms' AND sent_at IS NULL AND send_after <= now()
           ORDER BY send_after, created_at
           LIMIT 1 FOR UPDATE SKIP LOCKED",
@@ -157,10 +158,12 @@ pub async fn send_one(pool: &PgPool, provider: &dyn SmsProvider) -> anyhow::Resu
         tx.commit().await?;
         return Ok(true);
     }
-    match provider.send(&m.to_address, &m.body).await {
+    let body = app::mail::delivered_body(&m.body, m.secret.as_deref());
+    match provider.send(&m.to_address, &body).await {
         Ok(_) => {
+            // A secret link (a consent request's) is dropped once it is delivered.
             sqlx::query(
-                "UPDATE outbox SET sent_at = now(), delivered_by = $2, attempts = attempts + 1
+                "UPDATE outbox SET sent_at = now(), delivered_by = $2, attempts = attempts + 1, secret = NULL
                   WHERE id = $1",
             )
             .bind(m.id)

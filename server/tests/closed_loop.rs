@@ -254,7 +254,10 @@ async fn the_residents_summary_tells_the_truth_in_their_language(pool: PgPool) {
         text.starts_with("Hola, Maria.") && text.contains("2. "),
         "{text}"
     );
-    assert_eq!(audited(&pool, "resident.contacted").await.len(), 1);
+    assert_eq!(
+        openings(&pool, "profile", Some("contact_resident")).await,
+        1
+    );
     // She replied STOP once: no text is queued, and the partner is told why.
     let phone = app::contact::Phone::parse("502-555-0188").unwrap();
     app::sms::record_reply(&pool, &phone, "STOP", None)

@@ -126,7 +126,7 @@ async fn several_referrals_in_one_go_with_pre_consent_and_a_private_email(pool: 
     let ids = referral_ids(&pool).await;
     assert_eq!(ids.len(), 2);
     let consents: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM consents WHERE channel = 'at_referral' AND organization_id = $1",
+        "SELECT count(*) FROM consent_events WHERE channel = 'at_referral' AND granted AND organization_id = $1",
     )
     .bind(s.to_org)
     .fetch_one(&pool)
@@ -165,8 +165,7 @@ async fn several_referrals_in_one_go_with_pre_consent_and_a_private_email(pool: 
         .await
         .unwrap();
     assert!(page.contains("Maria Lopez") && page.contains("(502) 555-0188"));
-    let reads = audited(&pool, "resident.read").await;
-    assert!(reads.iter().any(|(outcome, ..)| outcome == "ok"));
+    assert!(openings(&pool, "profile", Some("referral")).await > 0);
 }
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
@@ -188,10 +187,7 @@ async fn without_consent_the_receiver_sees_only_a_first_name(pool: PgPool) {
         page.contains("sms:+15025550188") && page.contains("Text message"),
         "how to reach her"
     );
-    assert!(audited(&pool, "resident.read")
-        .await
-        .iter()
-        .any(|(o, ..)| o == "denied"));
+    assert!(openings(&pool, "first name and contact", Some("referral")).await > 0);
     // Another organization sees nothing at all.
     let other = partner_organization(&pool, "for_profit").await;
     let (_, email, secret) = person(&pool, Role::PartnerStaff, Some(other), true).await;
@@ -408,7 +404,12 @@ async fn a_referral_with_a_bad_program_creates_nothing(pool: PgPool) {
         "{}",
         location(&r)
     );
-    for table in ["residents", "referrals", "referral_events", "consents"] {
+    for table in [
+        "residents",
+        "referrals",
+        "referral_events",
+        "consent_events",
+    ] {
         let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
             .fetch_one(&pool)
             .await
@@ -735,7 +736,12 @@ async fn a_server_killed_while_creating_a_referral_leaves_nothing_half_written(p
         .unwrap();
     drop(blocker);
     until_backends_are_gone(&pool, "killed-referral").await;
-    for table in ["residents", "referrals", "referral_events", "consents"] {
+    for table in [
+        "residents",
+        "referrals",
+        "referral_events",
+        "consent_events",
+    ] {
         let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
             .fetch_one(&pool)
             .await
@@ -769,7 +775,7 @@ async fn access_comes_from_the_consent_ledger_alone(pool: PgPool) {
     refer(&s, false).await;
     let (first, _) = referral_ids(&pool).await[0];
     assert!(!sender_sees_full_profile(&s, first).await);
-    let consents: i64 = sqlx::query_scalar("SELECT count(*) FROM consents")
+    let consents: i64 = sqlx::query_scalar("SELECT count(*) FROM consent_events")
         .fetch_one(&pool)
         .await
         .unwrap();
@@ -793,22 +799,31 @@ async fn access_comes_from_the_consent_ledger_alone(pool: PgPool) {
     .unwrap();
     assert!(sender_sees_full_profile(&s, second).await);
     // ...until the resident revokes it: the next request sees only the first name.
-    sqlx::query("UPDATE consents SET revoked_at = now() WHERE resident_id = $1")
+    let grant = |granted: bool| {
+        sqlx::query(
+            "INSERT INTO consent_events (resident_id, organization_id, granted, scope, channel, text_version)
+             SELECT resident_id, organization_id, $2, 'profile', 'self', '2026-12'
+               FROM consent_events WHERE resident_id = $1 GROUP BY 1, 2",
+        )
         .bind(resident)
+        .bind(granted)
         .execute(&pool)
-        .await
-        .unwrap();
+    };
+    grant(false).await.unwrap();
     assert!(!sender_sees_full_profile(&s, second).await);
-    let denied = audited(&pool, "resident.read").await;
-    assert!(denied.iter().any(|(o, ..)| o == "denied"));
+    let limited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action = 'resident.open' AND subject = $1
+            AND details->>'shown' = 'first name and contact'",
+    )
+    .bind(format!("resident:{resident}"))
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(limited > 0, "the limited look is audited as such");
 
     // An organization holding consent cannot pass the resident on with "pre-consent": ticking
     // it for someone it found is recorded for nobody.
-    sqlx::query("UPDATE consents SET revoked_at = NULL WHERE resident_id = $1")
-        .bind(resident)
-        .execute(&pool)
-        .await
-        .unwrap();
+    grant(true).await.unwrap();
     let third_org = receiving_partner(&pool).await;
     let third_program = programs_of(&pool, third_org, 1).await[0];
     s.app
@@ -836,7 +851,7 @@ async fn access_comes_from_the_consent_ledger_alone(pool: PgPool) {
         location(&r)
     );
     let third_consent: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM consents WHERE resident_id = $1 AND organization_id = $2",
+        "SELECT count(*) FROM consent_events WHERE resident_id = $1 AND organization_id = $2",
     )
     .bind(resident)
     .bind(third_org)
@@ -844,11 +859,10 @@ async fn access_comes_from_the_consent_ledger_alone(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(third_consent, 0);
-    // A resident this organization has no consent for cannot be picked at all.
+    // A resident this organization has neither consent for nor a referral with cannot be picked.
     let stranger: Uuid = sqlx::query_scalar(
-        "SELECT resident_id FROM referrals WHERE batch_id <> $1 ORDER BY created_at LIMIT 1",
+        "INSERT INTO residents (name, phone, preferred_contact) VALUES ('Stranger Person', '(502) 555-0177', 'phone') RETURNING id",
     )
-    .bind(batch)
     .fetch_one(&pool)
     .await
     .unwrap();

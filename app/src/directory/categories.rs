@@ -184,7 +184,12 @@ mod tests {
             assert!(ids.insert(c.id.clone()), "duplicate id {}", c.id);
             for s in &c.sub {
                 assert!(ids.insert(s.id.clone()), "duplicate id {}", s.id);
-                assert!(!s.airs.is_empty(), "{} has no AIRS codes", s.id);
+                // Every kind of help is found by a 211 code or an Open Eligibility term.
+                assert!(
+                    !s.airs.is_empty() || !s.open_eligibility.is_empty(),
+                    "{} has no AIRS codes and no Open Eligibility terms",
+                    s.id
+                );
                 for o in &s.often_with {
                     assert!(t.sub(o).is_some(), "{} pairs with unknown {}", s.id, o);
                 }

@@ -216,6 +216,19 @@ pub struct Program {
     pub active: bool,
 }
 
+/// A program in a list that names it (a plan's saved programs, a referral being put together).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct ProgramSummary {
+    pub program_id: Uuid,
+    pub name: String,
+    pub organization: String,
+    /// The organization is on Wraparound (it takes referrals here).
+    pub receiver_onboarded: bool,
+    pub category_ids: Vec<String>,
+    pub phone: Option<serde_json::Value>,
+}
+
 /// A "frequently paired together" suggestion: another kind of help, with the nearest example.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PairedSuggestion {

@@ -344,6 +344,7 @@ fn ProgramView(page: ProgramPageData) -> impl IntoView {
                 {open}
             </p>
             {refer_button(locale, p.id)}
+            {plan_buttons(locale, p.id, p.organization.name.clone())}
             <div class="mt-4 grid gap-3 sm:grid-cols-2 no-print">
                 {call.map(|ph| view! {
                     <a class="button-primary" href=ph.tel_uri()>
@@ -487,6 +488,23 @@ mod tests {
             "caa-franklin.example.org"
         );
         assert_eq!(host_of("www.example.org"), "www.example.org");
+    }
+}
+
+/// Residents and people signed out see "Save" (and, with a record, "Connect") instead.
+fn plan_buttons(
+    locale: Locale,
+    program: uuid::Uuid,
+    organization: String,
+) -> Option<impl IntoView> {
+    #[cfg(feature = "ssr")]
+    {
+        crate::residents::pages::plan_buttons(locale, program, organization)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = (locale, program, organization);
+        None::<()>
     }
 }
 

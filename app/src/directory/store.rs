@@ -870,3 +870,21 @@ mod tests {
         );
     }
 }
+
+/// Programs by their page ids, in the order given (ids that are no longer there are left out).
+pub async fn program_summaries(pool: &PgPool, ids: &[Uuid]) -> sqlx::Result<Vec<ProgramSummary>> {
+    sqlx::query_as(
+        "SELECT b.id AS program_id, sv.name, o.name AS organization, sv.category_ids,
+                EXISTS (SELECT 1 FROM partner_organizations p WHERE p.organization_id = o.id
+                          AND p.onboarded_at IS NOT NULL) AS receiver_onboarded,
+                coalesce(sal.phones -> 0, sv.phones -> 0, o.phones -> 0) AS phone
+           FROM unnest($1::uuid[]) WITH ORDINALITY AS b(id, n)
+           LEFT JOIN service_at_locations sal ON sal.id = b.id
+           JOIN services sv ON sv.id = coalesce(sal.service_id, b.id)
+           JOIN organizations o ON o.id = sv.organization_id
+          ORDER BY b.n",
+    )
+    .bind(ids)
+    .fetch_all(pool)
+    .await
+}

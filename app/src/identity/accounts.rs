@@ -75,7 +75,9 @@ const SIGN_IN_COLUMNS: &str = "id, email, role, password_hash, totp_secret, last
 
 pub async fn by_email(pool: &PgPool, email: &str) -> sqlx::Result<Option<SignInRecord>> {
     sqlx::query_as(&format!(
-        "SELECT {SIGN_IN_COLUMNS} FROM users WHERE lower(email) = lower($1)"
+        "SELECT {SIGN_IN_COLUMNS} FROM users
+          WHERE lower(email) = lower($1) AND (role <> 'resident' OR password_hash IS NOT NULL)
+          ORDER BY role = 'resident' LIMIT 1"
     ))
     .bind(email.trim())
     .fetch_optional(pool)
@@ -102,6 +104,29 @@ pub async fn by_identity_provider(
     .bind(issuer)
     .bind(subject)
     .fetch_optional(pool)
+    .await
+}
+
+/// A resident signing in with the state identity provider for the first time gets a resident
+/// account (no invitation: anyone may keep a plan). It is not linked to any resident record
+/// until they prove a phone or e-mail on one.
+pub async fn create_resident_account(
+    pool: &PgPool,
+    issuer: &str,
+    subject: &str,
+    name: &str,
+    verified_email: Option<&str>,
+) -> sqlx::Result<Uuid> {
+    sqlx::query_scalar(
+        "INSERT INTO users (email, name, role, oidc_issuer, oidc_subject)
+         VALUES ($1, $2, 'resident', $3, $4)
+         ON CONFLICT (oidc_issuer, oidc_subject) DO UPDATE SET name = users.name RETURNING id",
+    )
+    .bind(verified_email.unwrap_or(""))
+    .bind(name)
+    .bind(issuer)
+    .bind(subject)
+    .fetch_one(pool)
     .await
 }
 
@@ -142,6 +167,7 @@ struct ViewerRow {
     training_passed: bool,
     agreement_accepted: bool,
     time_zone: Option<String>,
+    resident_id: Option<Uuid>,
 }
 
 /// The signed-in person as pages and the policy see them.
@@ -155,7 +181,8 @@ pub async fn viewer(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<Viewer>> {
                          WHERE a.user_id = u.id AND a.version = $2) AS agreement_accepted,
                 (SELECT e.timezone FROM search_entries e
                   WHERE e.organization_id = u.organization_id AND e.timezone IS NOT NULL
-                  LIMIT 1) AS time_zone
+                  LIMIT 1) AS time_zone,
+                u.resident_id
            FROM users u
            LEFT JOIN organizations o ON o.id = u.organization_id
            LEFT JOIN partner_organizations p ON p.organization_id = u.organization_id
@@ -179,6 +206,7 @@ pub async fn viewer(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<Viewer>> {
             training_passed: r.training_passed,
             agreement_accepted: r.agreement_accepted,
             time_zone: r.time_zone,
+            resident_id: r.resident_id,
         })
     }))
 }

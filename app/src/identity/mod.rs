@@ -38,6 +38,9 @@ pub struct Viewer {
     pub agreement_accepted: bool,
     /// The IANA zone of their organization's place (times on their pages are shown in it).
     pub time_zone: Option<String>,
+    /// A resident's account, once linked to their record (after proving a phone or e-mail on
+    /// it with a one-time code).
+    pub resident_id: Option<Uuid>,
 }
 
 impl Viewer {
@@ -76,6 +79,7 @@ impl Viewer {
             Role::PartnerStaff | Role::PartnerAdmin | Role::HospitalStaff => "/partner",
             Role::ChapterReviewer => "/united-way/claims",
             Role::ReferralSpecialist => "/united-way/referrals",
+            Role::Resident => "/my-plan",
             _ => "/account",
         }
     }
@@ -135,7 +139,12 @@ pub async fn after_first_factor(
         return Ok("/sign-in/code".into());
     }
     complete_sign_in(pool, ip, auth, record, via).await?;
-    Ok("/onboarding".into())
+    // No code owed: someone still onboarding (they enrol first) or a resident.
+    let home = accounts::viewer(pool, record.id)
+        .await?
+        .map(|v| v.home().to_string())
+        .unwrap_or_else(|| "/account".into());
+    Ok(next.unwrap_or(home))
 }
 
 /// Both factors are done (or the person is still enrolling): start the signed-in session with a
@@ -161,6 +170,9 @@ pub async fn complete_sign_in(
         .insert(session_keys::SIGNED_IN_AT, chrono::Utc::now().timestamp())
         .await?;
     let viewer = accounts::viewer(pool, record.id).await?;
+    if record.role == "resident" {
+        crate::residents::actions::keep_saved_programs(pool, &auth.session, record.id).await;
+    }
     let actor = Actor::from_viewer(viewer.as_ref(), ip);
     audit::record(
         pool,

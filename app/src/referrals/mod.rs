@@ -11,13 +11,15 @@ pub mod support;
 use crate::audit::Actor;
 use crate::state::AppState;
 use crate::web::{finish, Problem};
-use chrono::Datelike;
 use leptos::prelude::*;
 use status::Move;
 use uuid::Uuid;
 
 /// The programs a partner is gathering for one referral (kept in the session between pages).
 pub const BASKET: &str = "referral_basket";
+
+/// The resident a referral is being put together for, when it was started from their screen.
+pub const REFER_FOR: &str = "referral_for";
 
 /// Takes a program out of the referral being put together (a button inside the referral form,
 /// so what was typed there is kept).
@@ -48,37 +50,43 @@ pub async fn send_referral_summary(batch_id: String) -> Result<(), ServerFnError
         let batch = Uuid::parse_str(batch_id.trim()).map_err(|_| Problem::new("not_found"))?;
         let items = store::batch(&state.pool, batch, org).await?;
         let first = items.first().ok_or(Problem::new("not_found"))?;
-        let contact =
-            store::contact_for_sending(&state.pool, first.resident_id, &Actor::current(), batch)
-                .await?;
-        let locale = if contact.language == "es" {
+        let resident = crate::residents::gate::open(
+            &state.pool,
+            &crate::residents::Principal::Person(viewer.clone()),
+            first.resident_id,
+            crate::residents::Purpose::ContactResident,
+        )
+        .await?;
+        let locale = if resident.language() == "es" {
             crate::i18n::Locale::es
         } else {
             crate::i18n::Locale::en
         };
+        let method = resident.contact().ok_or(Problem::new("contact_needed"))?;
         let summary = pages::summary_items(&state.pool, &items, locale).await;
         let from = viewer.organization_name.clone().unwrap_or_default();
         let text = summary::as_text(
             locale,
-            &contact.first_name,
+            &resident.first_name(),
             &from,
-            &contact.method,
+            method,
             &state.deployment.site.help_phone,
             &summary,
         );
         let mut tx = state.pool.begin().await?;
-        let result = match (contact.method.as_str(), &contact.phone, &contact.email) {
-            ("text", Some(phone), _) => {
-                let phone = crate::contact::Phone::parse(phone).ok_or(Problem::new("bad_phone"))?;
+        let result = match (method, resident.reach()) {
+            (crate::residents::ContactMethod::Text, Some(phone)) => {
+                let phone =
+                    crate::contact::Phone::parse(&phone).ok_or(Problem::new("bad_phone"))?;
                 match crate::sms::enqueue(&mut tx, &phone, &text).await? {
                     crate::sms::Queued::Queued => "text",
                     crate::sms::Queued::OptedOut => "opted_out",
                 }
             }
-            ("email", _, Some(email)) => {
+            (crate::residents::ContactMethod::Email, Some(email)) => {
                 crate::mail::enqueue(
                     &mut *tx,
-                    &crate::mail::Message::new(email, tr!(locale, summary_heading), text),
+                    &crate::mail::Message::new(&email, tr!(locale, summary_heading), text),
                 )
                 .await?;
                 "email"
@@ -114,7 +122,7 @@ pub async fn add_to_referral(program_id: String) -> Result<(), ServerFnError> {
     )
 }
 
-fn optional(s: Option<String>) -> Option<String> {
+pub(crate) fn optional(s: Option<String>) -> Option<String> {
     s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
@@ -175,58 +183,26 @@ pub async fn send_referrals(
             });
         }
         let resident = match optional(resident_id) {
-            Some(id) => store::ResidentChoice::Existing(
-                Uuid::parse_str(&id).map_err(|_| Problem::new("not_found"))?,
-            ),
-            None => {
-                let name =
-                    crate::text::required(name.as_deref().unwrap_or(""), crate::text::limits::NAME)
-                        .map_err(|e| Problem::from(e).with_field("name"))?;
-                let email = match crate::text::field(email.as_deref(), crate::text::limits::EMAIL)
-                    .map_err(|e| Problem::from(e).with_field("email"))?
-                {
-                    Some(e) => Some(
-                        crate::contact::Email::parse(&e)
-                            .ok_or(Problem::at("email", "bad_email"))?,
-                    ),
-                    None => None,
-                };
-                let phone = match crate::text::field(phone.as_deref(), crate::text::limits::PHONE)
-                    .map_err(|e| Problem::from(e).with_field("phone"))?
-                {
-                    Some(p) => Some(
-                        crate::contact::Phone::parse(&p)
-                            .ok_or(Problem::at("phone", "bad_phone"))?,
-                    ),
-                    None => None,
-                };
-                if phone.is_none() && email.is_none() {
-                    return Err(Problem::at("contact", "contact_needed"));
-                }
-                let date_of_birth = match optional(date_of_birth.clone()) {
-                    Some(d) => Some(
-                        chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
-                            .ok()
-                            .filter(|d| *d <= chrono::Utc::now().date_naive() && d.year() > 1900)
-                            .ok_or(Problem::at("date_of_birth", "bad_date"))?,
-                    ),
-                    None => None,
-                };
-                let preferred_contact = optional(preferred_contact)
-                    .filter(|c| ["phone", "text", "email"].contains(&c.as_str()))
-                    .ok_or(Problem::new("missing_fields"))?;
-                let preferred_language = optional(preferred_language)
-                    .filter(|l| ["en", "es"].contains(&l.as_str()))
-                    .unwrap_or_else(|| "en".into());
-                store::ResidentChoice::New(store::NewResident {
-                    name,
-                    date_of_birth,
-                    phone: phone.map(|p| p.display()),
-                    email: email.map(|e| e.to_string()),
-                    preferred_contact,
-                    preferred_language,
-                })
+            Some(id) => {
+                let id = Uuid::parse_str(&id).map_err(|_| Problem::new("not_found"))?;
+                store::ResidentChoice::Existing(
+                    crate::residents::gate::open(
+                        &state.pool,
+                        &crate::residents::Principal::Person(viewer.clone()),
+                        id,
+                        crate::residents::Purpose::NewReferral,
+                    )
+                    .await?,
+                )
             }
+            None => store::ResidentChoice::New(crate::residents::NewResident::check(
+                name.as_deref(),
+                date_of_birth.as_deref(),
+                phone.as_deref(),
+                email.as_deref(),
+                preferred_contact.as_deref(),
+                preferred_language.as_deref(),
+            )?),
         };
         let note = crate::text::field(note.as_deref(), crate::text::limits::NOTE)
             .map_err(|e| Problem::from(e).with_field("note"))?;
@@ -237,12 +213,14 @@ pub async fn send_referrals(
             &items,
             note.as_deref(),
             consent.as_deref() == Some("yes"),
+            &state.deployment.residents.consent_text_version,
             &state.deployment.site.public_url,
             &Actor::current(),
             crate::idempotency::parse(idempotency_key.as_deref()),
         )
         .await?;
         auth.session.remove::<Vec<Uuid>>(BASKET).await?;
+        auth.session.remove::<Uuid>(REFER_FOR).await?;
         Ok(format!("{created}?sent=1"))
     }
     .await;

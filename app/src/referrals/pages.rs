@@ -2,17 +2,15 @@
 //! outbox, and a referral's own page with only the moves its status allows.
 
 use super::status::{next, ContactResult, Move, NotProvidedReason, Status};
-use super::store::{self, ResidentAccess, Tab};
+use super::store::{self, Tab};
 use super::summary::{self, NextStep, SummaryItem};
 use super::BASKET;
-use crate::audit::Actor;
 use crate::directory::categories::CategoryTree;
-use crate::forms::{
-    date, date_time, field_error, invalid, kept_value, loaded, query, FormAlert, Notice,
-};
+use crate::forms::{date, date_time, field_error, kept_value, loaded, query, FormAlert, Notice};
 use crate::i18n::*;
 use crate::identity::accounts::AuthSession;
 use crate::layout::set_status;
+use crate::residents::{gate, ContactMethod, Principal, Purpose, ResidentAccess};
 use crate::state::AppState;
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
@@ -50,12 +48,18 @@ pub fn reason_label(locale: Locale, reason: &str) -> String {
         .unwrap_or_else(|| reason.to_string())
 }
 
-/// "text" → "Text message": how a resident asked to be reached, in words.
-pub fn contact_label(locale: Locale, method: &str) -> String {
-    match method {
-        "text" => tr!(locale, contact_method_text),
-        "email" => tr!(locale, contact_method_email),
-        _ => tr!(locale, contact_method_phone),
+/// A link that calls, texts or writes to a resident the way they asked.
+pub fn contact_link(locale: Locale, method: ContactMethod, address: &str) -> AnyView {
+    let digits: String = address.chars().filter(|c| c.is_ascii_digit()).collect();
+    if address.contains('@') {
+        view! { <a class="link break-all" href=format!("mailto:{address}")>{format!("{} {address}", tr!(locale, write_email_link))}</a> }.into_any()
+    } else if address.is_empty() {
+        ().into_any()
+    } else if method == ContactMethod::Text {
+        view! { <span class="button-row"><a class="call-link" href=format!("sms:+1{digits}")>{format!("{} {address}", tr!(locale, send_text_link))}</a>
+            <a class="call-link" href=format!("tel:+1{digits}")>{tr!(locale, call_link)}</a></span> }.into_any()
+    } else {
+        view! { <a class="call-link" href=format!("tel:+1{digits}")>{format!("{} {address}", tr!(locale, call_link))}</a> }.into_any()
     }
 }
 
@@ -68,7 +72,7 @@ pub fn language_label(locale: Locale, code: &str) -> String {
     }
 }
 
-fn need_name(locale: Locale, need: &str) -> String {
+pub fn need_name(locale: Locale, need: &str) -> String {
     CategoryTree::get()
         .name(need, locale)
         .unwrap_or(need)
@@ -130,6 +134,24 @@ pub async fn basket_ids() -> Vec<Uuid> {
     }
 }
 
+/// The resident the referral being put together is for, kept in the session while the partner
+/// finds programs: `?resident=<id>` sets it (from their detail screen), `?resident=none` clears it.
+async fn refer_for(param: Option<&str>) -> Option<Uuid> {
+    let auth = leptos_axum::extract::<AuthSession>().await.ok()?;
+    match param {
+        Some("none") => {
+            let _ = auth.session.remove::<Uuid>(super::REFER_FOR).await;
+            None
+        }
+        Some(id) => {
+            let id = Uuid::parse_str(id).ok()?;
+            auth.session.insert(super::REFER_FOR, id).await.ok()?;
+            Some(id)
+        }
+        None => auth.session.get(super::REFER_FOR).await.ok().flatten(),
+    }
+}
+
 /// `/referrals/new`: the programs gathered so far (each removable, each marked when its
 /// organization is not on Wraparound), the resident, each program's need, consent. A form that
 /// comes back with a problem keeps what was typed and says what is wrong next to the field.
@@ -137,27 +159,45 @@ pub async fn basket_ids() -> Vec<Uuid> {
 pub fn NewReferralPage() -> impl IntoView {
     let locale = use_i18n().get_locale_untracked();
     let viewer = crate::web::request().viewer;
+    let resident_param = query("resident");
     let content = async move {
         let state = AppState::get();
         let Some(viewer) = viewer else {
             return ().into_any();
         };
         let kept = crate::web::take_kept("new_referral").await;
+        let refer_for = refer_for(resident_param.as_deref()).await;
         let ids = basket_ids().await;
+        let principal = Principal::Person(viewer.clone());
+        // The resident this referral is for, when the partner started from their screen.
+        let chosen = match refer_for {
+            Some(id) => gate::open(&state.pool, &principal, id, Purpose::NewReferral)
+                .await
+                .ok(),
+            None => None,
+        };
         if ids.is_empty() {
-            return view! { <p class="mt-4">{tr!(locale, referral_basket_empty)}</p>
-            <p class="mt-2"><a class="button-primary" href="/">{tr!(locale, link_find_services)}</a></p> }
+            return view! {
+                {chosen.as_ref().map(|c| view! { <p class="mt-4">{tr!(locale, referral_for_line, name = c.first_name())}</p> })}
+                <p class="mt-4">{tr!(locale, referral_basket_empty)}</p>
+                <p class="mt-2"><a class="button-primary" href="/">{tr!(locale, link_find_services)}</a></p>
+            }
             .into_any();
         }
-        let programs = store::basket(&state.pool, &ids).await.unwrap_or_default();
-        let org = viewer.organization_id.unwrap_or_default();
+        let programs = crate::directory::store::program_summaries(&state.pool, &ids)
+            .await
+            .unwrap_or_default();
         // Residents are found by searching (audited), never listed.
-        let searched = query("resident_q");
+        let searched = query("resident_q").filter(|_| chosen.is_none());
         let found = match &searched {
-            Some(q) => store::search_consented(&state.pool, org, q, &Actor::current())
-                .await
-                .unwrap_or_default(),
-            None => Vec::new(),
+            Some(q) => crate::residents::store::search(
+                &state.pool,
+                &principal,
+                &crate::residents::store::MatchKeys::from_query(q),
+            )
+            .await
+            .unwrap_or_default(),
+            None => Default::default(),
         };
         let tree = CategoryTree::get();
         let rows = programs
@@ -185,19 +225,38 @@ pub fn NewReferralPage() -> impl IntoView {
                 }
             })
             .collect_view();
+        let possible = (!found.possible.is_empty()).then(|| {
+            let items = found
+                .possible
+                .iter()
+                .map(|m| {
+                    let who = crate::residents::pages::glimpse_words(locale, &m.glimpse);
+                    view! {
+                        <li>{who}" · "<a class="link" href=format!("/residents/{}", m.glimpse.id)>{tr!(locale, ask_for_consent_link)}</a></li>
+                    }
+                })
+                .collect_view();
+            view! {
+                <div class="alert alert-warning mt-2" role="status">
+                    <p>{tr!(locale, possible_matches_intro)}</p>
+                    <ul class="list-disc pl-5 mt-1">{items}</ul>
+                </div>
+            }
+        });
         let existing = searched.map(|_| {
-            if found.is_empty() {
-                return view! { <p class="mt-2">{tr!(locale, referral_no_resident_found)}</p> }
+            if found.consented.is_empty() {
+                return view! { <p class="mt-2">{tr!(locale, referral_no_resident_found)}</p> {possible} }
                     .into_any();
             }
             let options = found
-                .into_iter()
-                .map(|f| {
-                    let label = match f.date_of_birth {
-                        Some(d) => format!("{} ({d})", f.name),
-                        None => f.name,
+                .consented
+                .iter()
+                .map(|r| {
+                    let label = match r.date_of_birth {
+                        Some(d) => format!("{} ({})", r.name, crate::forms::birth_date(&d)),
+                        None => r.name.clone(),
                     };
-                    view! { <option value=f.id.to_string()>{label}</option> }
+                    view! { <option value=r.id.to_string()>{label}</option> }
                 })
                 .collect_view();
             view! {
@@ -208,10 +267,11 @@ pub fn NewReferralPage() -> impl IntoView {
                         {options}
                     </select>
                 </label>
+                {possible}
             }
             .into_any()
         });
-        let search = view! {
+        let search = chosen.is_none().then(|| view! {
             <form class="filter-row mt-4" method="get" action="/referrals/new">
                 <label class="form-field">
                     <span class="field-label">{tr!(locale, referral_find_resident)}</span>
@@ -221,25 +281,7 @@ pub fn NewReferralPage() -> impl IntoView {
                 </label>
                 <button class="button-secondary" type="submit">{tr!(locale, search_button)}</button>
             </form>
-        };
-        let text_field = |name: &'static str,
-                          label: String,
-                          kind: &'static str,
-                          max: &'static str,
-                          auto: &'static str| {
-            let (bad, described) = invalid(&kept, name);
-            view! {
-                <label class="form-field">
-                    <span class="field-label">{label}</span>
-                    {field_error(locale, &kept, name)}
-                    <input class="field w-full" type=kind name=name maxlength=max autocomplete=auto
-                        value=kept_value(&kept, name, "") aria-invalid=bad aria-describedby=described />
-                </label>
-            }
-        };
-        let contact = kept_value(&kept, "preferred_contact", "phone");
-        let language = kept_value(&kept, "preferred_language", "en");
-        let (contact_bad, contact_described) = invalid(&kept, "contact");
+        });
         view! {
             <FormAlert />
             <p class="mt-2"><a class="link" href="/">{tr!(locale, add_another_program)}</a></p>
@@ -247,37 +289,31 @@ pub fn NewReferralPage() -> impl IntoView {
             {search}
             <form class="stack mt-4" method="post" action="/fn/send_referrals">
                 <input type="hidden" name="idempotency_key" value=crate::idempotency::new_key() />
-                {existing}
-                <fieldset class="form-field">
-                    <legend class="field-label">{tr!(locale, referral_new_resident)}</legend>
-                    {text_field("name", tr!(locale, name_label), "text", "200", "off")}
-                    {text_field("date_of_birth", tr!(locale, date_of_birth_label), "date", "10", "off")}
-                    <div id="contact" aria-invalid=contact_bad aria-describedby=contact_described>
-                        {field_error(locale, &kept, "contact")}
-                        {text_field("phone", tr!(locale, phone_label), "tel", "40", "off")}
-                        {text_field("email", tr!(locale, email_label), "email", "254", "off")}
-                    </div>
-                    <label class="form-field"><span class="field-label">{tr!(locale, preferred_contact_label)}</span>
-                        <select class="field w-full" name="preferred_contact">
-                            {["phone", "text", "email"].into_iter().map(|m| view! {
-                                <option value=m selected=contact == m>{contact_label(locale, m)}</option>
-                            }).collect_view()}
-                        </select></label>
-                    <label class="form-field"><span class="field-label">{tr!(locale, preferred_language_label)}</span>
-                        <select class="field w-full" name="preferred_language">
-                            <option value="en" selected=language == "en">"English"</option>
-                            <option value="es" selected=language == "es">"Español"</option>
-                        </select></label>
-                </fieldset>
+                {match &chosen {
+                    Some(c) => view! {
+                        <input type="hidden" name="resident_id" value=c.id().to_string() />
+                        <p>{tr!(locale, referral_for_line, name = c.first_name())}" "
+                            <a class="link" href="/referrals/new?resident=none">{tr!(locale, choose_someone_else)}</a></p>
+                    }.into_any(),
+                    None => view! {
+                        {existing}
+                        <fieldset class="form-field">
+                            <legend class="field-label">{tr!(locale, referral_new_resident)}</legend>
+                            {crate::residents::pages::resident_fields(locale, &kept)}
+                        </fieldset>
+                    }.into_any(),
+                }}
                 <h2 class="section-title">{tr!(locale, referral_programs)}</h2>
                 <ul class="stack">{rows}</ul>
                 <label class="form-field"><span class="field-label">{tr!(locale, referral_note_label)}</span>
                     {field_error(locale, &kept, "note")}
                     <textarea class="field w-full" name="note" rows="3" maxlength="4000">{kept_value(&kept, "note", "")}</textarea></label>
-                <label class="choice">
-                    <input type="checkbox" name="consent" value="yes" checked=kept.as_ref().is_some_and(|k| k.value("consent").is_some()) />
-                    <span>{tr!(locale, referral_consent_label)}</span>
-                </label>
+                {chosen.is_none().then(|| view! {
+                    <label class="choice">
+                        <input type="checkbox" name="consent" value="yes" checked=kept.as_ref().is_some_and(|k| k.value("consent").is_some()) />
+                        <span>{tr!(locale, referral_consent_label)}</span>
+                    </label>
+                })}
                 <button class="button-primary" type="submit">{tr!(locale, referral_send_button)}</button>
             </form>
         }
@@ -356,12 +392,11 @@ pub fn BatchPage() -> impl IntoView {
         let Some(first) = items.first() else {
             return not_found();
         };
-        let Ok(resident) = store::resident_for(
+        let Ok(resident) = gate::open(
             &state.pool,
+            &Principal::Person(viewer.clone()),
             first.resident_id,
-            org,
-            &Actor::current(),
-            "referral summary",
+            Purpose::ReferralSummary(batch),
         )
         .await
         else {
@@ -369,19 +404,16 @@ pub fn BatchPage() -> impl IntoView {
             return view! { <p role="alert">{tr!(locale, err_unavailable)}</p> }.into_any();
         };
         let res_locale = resident_locale(resident.language());
-        let contact = match &resident {
-            ResidentAccess::Full(p) => p.preferred_contact.clone(),
-            ResidentAccess::Limited { contact, .. } => contact.clone(),
-        };
+        let contact = resident.contact().unwrap_or(ContactMethod::Phone);
         let name = match &resident {
-            ResidentAccess::Full(p) => p.name.clone(),
-            ResidentAccess::Limited { first_name, .. } => first_name.clone(),
+            ResidentAccess::Full { resident, .. } => resident.name.clone(),
+            other => other.first_name(),
         };
         let from = viewer.organization_name.clone().unwrap_or_default();
         let help = state.deployment.site.help_phone.clone();
         let summary = summary_items(&state.pool, &items, res_locale).await;
         let cards = summary.iter().zip(&items).map(|(s, item)| {
-            let next = summary::next_step_text(res_locale, s, &contact, &help);
+            let next = summary::next_step_text(res_locale, s, contact, &help);
             view! {
                 <li class="card break-words">
                     <p class="card-title no-underline">{s.program.clone()}</p>
@@ -399,9 +431,9 @@ pub fn BatchPage() -> impl IntoView {
             }
         }).collect_view();
         let first_name = resident.first_name();
-        let how = summary::contact_words(locale, &contact);
-        let send = match contact.as_str() {
-            "phone" => view! { <p class="mt-2 no-print">{tr!(locale, summary_prefers_calls, name = first_name.clone())}</p> }.into_any(),
+        let how = summary::contact_words(locale, contact);
+        let send = match contact {
+            ContactMethod::Phone => view! { <p class="mt-2 no-print">{tr!(locale, summary_prefers_calls, name = first_name.clone())}</p> }.into_any(),
             _ => view! {
                 <form class="mt-4 no-print" method="post" action="/fn/send_referral_summary">
                     <input type="hidden" name="batch_id" value=batch.to_string() />
@@ -463,7 +495,10 @@ fn ReferralList(inbox: bool) -> impl IntoView {
     };
     let content = async move {
         let state = AppState::get();
-        let Some(org) = viewer.and_then(|v| v.organization_id) else {
+        let Some(viewer_for_names) = viewer else {
+            return ().into_any();
+        };
+        let Some(org) = viewer_for_names.organization_id else {
             return ().into_any();
         };
         // The tab counts and the page's rows are independent reads: run them at once.
@@ -493,6 +528,22 @@ fn ReferralList(inbox: bool) -> impl IntoView {
         let Ok(rows) = rows else {
             set_status(503);
             return view! { <p role="alert">{tr!(locale, err_unavailable)}</p> }.into_any();
+        };
+        // First names come through the residents gate, one audit entry for the page.
+        let residents: Vec<Uuid> = rows.iter().map(|r| r.resident_id).collect();
+        let names = match gate::open_many(
+            &state.pool,
+            &Principal::Person(viewer_for_names.clone()),
+            &residents,
+            Purpose::ReferralList,
+        )
+        .await
+        {
+            Ok(names) => names,
+            Err(_) => {
+                set_status(503);
+                return view! { <p role="alert">{tr!(locale, err_unavailable)}</p> }.into_any();
+            }
         };
         let keep = |t: Tab| {
             let mut q = format!("{base}?status={}", t.as_str());
@@ -524,10 +575,12 @@ fn ReferralList(inbox: bool) -> impl IntoView {
             rows.into_iter()
                 .map(|r| {
                     let reason = r.outcome_reason.as_deref().map(|x| format!(" · {}", reason_label(locale, x)));
+                    let first_name = names.get(&r.resident_id).map(|a| a.first_name()).unwrap_or_default();
+                    let other = r.other_organization.clone().unwrap_or_else(|| tr!(locale, self_referral));
                     view! {
                         <li class="card card-link">
                             <a class="card-title" href=format!("/referrals/{}?from={from}", r.id)>{r.program.clone()}</a>
-                            <p class="text-sm">{format!("{} · {} · {}", r.resident_first_name, need_name(locale, &r.need), r.other_organization)}</p>
+                            <p class="text-sm">{format!("{} · {} · {}", first_name, need_name(locale, &r.need), other)}</p>
                             {(!inbox && !r.receiver_onboarded).then(|| view! { <p class="mt-1"><NotOnWraparound /></p> })}
                             <p class="text-sm"><span class="badge">{status_label(locale, &r.status)}</span>
                                 " "{tr!(locale, referral_sent_on, date = date(&r.created_at))}{reason}</p>
@@ -603,6 +656,60 @@ fn back_link(
     }
 }
 
+/// One entry of a referral's history. `with_notes` shows what people wrote (for the two
+/// organizations of the referral); others — partners coordinating, the resident — see what
+/// happened and when, not the notes.
+pub fn event_item(locale: Locale, e: &store::Event, with_notes: bool) -> impl IntoView {
+    let kind = match e.kind.as_str() {
+        "created" => tr!(locale, event_created),
+        "accepted" => tr!(locale, event_accepted),
+        "declined" => tr!(locale, event_declined),
+        "contact" => tr!(locale, event_contact),
+        "note" => tr!(locale, event_note),
+        "closed" => tr!(locale, event_closed),
+        "cancelled" => tr!(locale, event_cancelled),
+        "outreach" => tr!(locale, event_outreach),
+        _ => tr!(locale, event_corrected),
+    };
+    let text = |k: &str| e.detail.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    let status_word = text("status").map(|s| status_label(locale, &s));
+    // A provided closure's reason (stored by the old shared form) is not shown.
+    let reason = text("reason")
+        .filter(|_| text("status").as_deref() != Some(Status::ResourceProvided.as_str()))
+        .map(|r| reason_label(locale, &r));
+    let result = text("result")
+        .and_then(|r| ContactResult::parse(&r))
+        .map(|r| match r {
+            ContactResult::Reached => tr!(locale, reached_label),
+            ContactResult::NotReached => tr!(locale, not_reached_label),
+        });
+    let what: Vec<String> = [
+        status_word.filter(|_| e.kind == "closed"),
+        result,
+        reason,
+        text("result").filter(|_| e.kind == "outreach" && with_notes),
+        text("note").filter(|_| with_notes),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let who = if with_notes {
+        [e.who.clone(), e.organization.clone()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", ")
+    } else {
+        e.organization.clone().unwrap_or_default()
+    };
+    view! {
+        <li class="timeline-item">
+            <p class="text-sm"><strong>{kind}</strong>" · "{date_time(&e.at)}{(!who.is_empty()).then(|| format!(" · {who}"))}</p>
+            {(!what.is_empty()).then(|| view! { <p class="break-words">{what.join(" · ")}</p> })}
+        </li>
+    }
+}
+
 /// `/referrals/:id`: the program referred to, the resident as consent allows, only the moves the
 /// status allows (each its own form), the history in local time.
 #[component]
@@ -625,7 +732,7 @@ pub fn ReferralPage() -> impl IntoView {
         let specialist = viewer.effective_role() == crate::policy::Role::ReferralSpecialist;
         let Some(d) = detail.filter(|d| {
             org == Some(d.to_organization)
-                || org == Some(d.from_organization)
+                || (org.is_some() && org == d.from_organization)
                 || (specialist && !d.receiver_onboarded)
         }) else {
             set_status(404);
@@ -642,50 +749,44 @@ pub fn ReferralPage() -> impl IntoView {
             org == Some(d.to_organization),
             specialist,
         );
-        let resident = store::resident_for(
+        let resident = gate::open(
             &state.pool,
+            &Principal::Person(viewer.clone()),
             d.resident_id,
-            org.unwrap_or_default(),
-            &Actor::current(),
-            &format!("referral {}", d.id),
+            Purpose::Referral(d.id),
         )
         .await;
-        let contact_links = |method: &str, address: Option<String>| {
-            address.map(|a| {
-                let digits: String = a.chars().filter(|c| c.is_ascii_digit()).collect();
-                if a.contains('@') {
-                    view! { <a class="link break-all" href=format!("mailto:{a}")>{format!("{} {a}", tr!(locale, write_email_link))}</a> }.into_any()
-                } else if method == "text" {
-                    view! { <span class="button-row"><a class="call-link" href=format!("sms:+1{digits}")>{format!("{} {a}", tr!(locale, send_text_link))}</a>
-                        <a class="call-link" href=format!("tel:+1{digits}")>{tr!(locale, call_link)}</a></span> }.into_any()
-                } else {
-                    view! { <a class="call-link" href=format!("tel:+1{digits}")>{format!("{} {a}", tr!(locale, call_link))}</a> }.into_any()
-                }
-            })
+        let contact_links = |method: ContactMethod, address: Option<String>| {
+            address.map(|a| contact_link(locale, method, &a))
         };
         let resident_view = match resident {
-            Ok(ResidentAccess::Full(p)) => {
+            Ok(ResidentAccess::Full { resident: p, .. }) => {
                 let preferred = p.preferred_address();
+                let may_open = org.is_some();
                 view! {
                     <dl class="facts mt-2">
-                        <dt>{tr!(locale, name_label)}</dt><dd>{p.name.clone()}</dd>
-                        <dt>{tr!(locale, date_of_birth_label)}</dt><dd>{p.date_of_birth.map(|d| d.to_string()).unwrap_or_default()}</dd>
-                        <dt>{tr!(locale, preferred_contact_label)}</dt><dd>{contact_label(locale, &p.preferred_contact)}
-                            <span class="block">{contact_links(&p.preferred_contact, preferred)}</span></dd>
+                        <dt>{tr!(locale, name_label)}</dt><dd>{p.name.clone()}
+                            {may_open.then(|| view! { <a class="link block" href=format!("/residents/{}", p.id)>{tr!(locale, open_resident_link)}</a> })}</dd>
+                        <dt>{tr!(locale, date_of_birth_label)}</dt><dd>{p.date_of_birth.map(|d| crate::forms::birth_date(&d)).unwrap_or_default()}</dd>
+                        <dt>{tr!(locale, preferred_contact_label)}</dt><dd>{p.preferred_contact.label(locale)}
+                            <span class="block">{contact_links(p.preferred_contact, preferred)}</span></dd>
                         <dt>{tr!(locale, phone_label)}</dt><dd>{p.phone.clone().unwrap_or_default()}</dd>
                         <dt>{tr!(locale, email_label)}</dt><dd class="break-all">{p.email.clone().unwrap_or_default()}</dd>
                         <dt>{tr!(locale, preferred_language_label)}</dt><dd>{language_label(locale, &p.preferred_language)}</dd>
                     </dl>
                 }.into_any()
             }
-            Ok(ResidentAccess::Limited { first_name, contact, address, language }) => view! {
-                <p class="mt-2">{tr!(locale, limited_view_note, name = first_name.clone())}</p>
+            Ok(ResidentAccess::Limited(l)) => view! {
+                <p class="mt-2">{tr!(locale, limited_view_note, name = l.first_name.clone())}</p>
                 <dl class="facts mt-2">
-                    <dt>{tr!(locale, name_label)}</dt><dd>{first_name}</dd>
-                    <dt>{tr!(locale, preferred_contact_label)}</dt><dd>{contact_label(locale, &contact)}
-                        <span class="block">{contact_links(&contact, address)}</span></dd>
-                    <dt>{tr!(locale, preferred_language_label)}</dt><dd>{language_label(locale, &language)}</dd>
+                    <dt>{tr!(locale, name_label)}</dt><dd>{l.first_name.clone()}</dd>
+                    <dt>{tr!(locale, preferred_contact_label)}</dt><dd>{l.contact.label(locale)}
+                        <span class="block">{contact_links(l.contact, l.address.clone())}</span></dd>
+                    <dt>{tr!(locale, preferred_language_label)}</dt><dd>{language_label(locale, &l.language)}</dd>
                 </dl>
+            }.into_any(),
+            Ok(ResidentAccess::Glimpse(_)) | Err(crate::residents::ResidentError::Denied) => view! {
+                <p class="mt-2">{tr!(locale, err_denied)}</p>
             }.into_any(),
             Err(_) => view! { <p role="alert">{tr!(locale, err_unavailable)}</p> }.into_any(),
         };
@@ -776,38 +877,12 @@ pub fn ReferralPage() -> impl IntoView {
                 </form>
             })}
         };
-        let history = store::events(&state.pool, d.id).await.unwrap_or_default().into_iter().map(|e| {
-            let kind = match e.kind.as_str() {
-                "created" => tr!(locale, event_created),
-                "accepted" => tr!(locale, event_accepted),
-                "declined" => tr!(locale, event_declined),
-                "contact" => tr!(locale, event_contact),
-                "note" => tr!(locale, event_note),
-                "closed" => tr!(locale, event_closed),
-                "cancelled" => tr!(locale, event_cancelled),
-                "outreach" => tr!(locale, event_outreach),
-                _ => tr!(locale, event_corrected),
-            };
-            let text = |k: &str| e.detail.get(k).and_then(|v| v.as_str()).map(str::to_string);
-            let status_word = text("status").map(|s| status_label(locale, &s));
-            // A provided closure's reason (stored by the old shared form) is not shown.
-            let reason = text("reason")
-                .filter(|_| text("status").as_deref() != Some(Status::ResourceProvided.as_str()))
-                .map(|r| reason_label(locale, &r));
-            let result = text("result").and_then(|r| ContactResult::parse(&r)).map(|r| match r {
-                ContactResult::Reached => tr!(locale, reached_label),
-                ContactResult::NotReached => tr!(locale, not_reached_label),
-            });
-            let what: Vec<String> = [status_word.filter(|_| e.kind == "closed"), result, reason, text("result").filter(|_| e.kind == "outreach"), text("note")]
-                .into_iter().flatten().collect();
-            let who = [e.who.clone(), e.organization.clone()].into_iter().flatten().collect::<Vec<_>>().join(", ");
-            view! {
-                <li class="timeline-item">
-                    <p class="text-sm"><strong>{kind}</strong>" · "{date_time(&e.at)}{(!who.is_empty()).then(|| format!(" · {who}"))}</p>
-                    {(!what.is_empty()).then(|| view! { <p class="break-words">{what.join(" · ")}</p> })}
-                </li>
-            }
-        }).collect_view();
+        let history = store::events(&state.pool, d.id)
+            .await
+            .unwrap_or_default()
+            .iter()
+            .map(|e| event_item(locale, e, true))
+            .collect_view();
         view! {
             <p><a class="link" href=back_href>{back_text}</a></p>
             <h1 class="page-title mt-2 break-words">{d.program.clone()}</h1>
@@ -820,7 +895,10 @@ pub fn ReferralPage() -> impl IntoView {
                     <dl class="facts">
                         <dt>{tr!(locale, referral_program_label)}</dt><dd><a class="link" href=format!("/programs/{}", d.program_id)>{d.program.clone()}</a></dd>
                         <dt>{tr!(locale, referral_need_label)}</dt><dd>{need_name(locale, &d.need)}</dd>
-                        <dt>{tr!(locale, referral_from)}</dt><dd>{format!("{} ({})", d.from_organization_name, d.from_user_name)}</dd>
+                        <dt>{tr!(locale, referral_from)}</dt><dd>{match &d.from_organization_name {
+                            Some(from) => format!("{} ({})", from, d.from_user_name),
+                            None => tr!(locale, self_referral),
+                        }}</dd>
                         <dt>{tr!(locale, referral_to)}</dt><dd>{d.to_organization_name.clone()}</dd>
                         <dt>{tr!(locale, referral_sent_label)}</dt><dd>{date_time(&d.created_at)}</dd>
                         {d.closed_at.map(|c| view! { <dt>{tr!(locale, referral_closed_label)}</dt><dd>{date_time(&c)}
@@ -834,7 +912,7 @@ pub fn ReferralPage() -> impl IntoView {
                     <h2 class="section-title">{tr!(locale, referral_actions)}</h2>
                     <FormAlert />
                     {actions}
-                    {(org == Some(d.to_organization) || org == Some(d.from_organization)).then(|| view! {
+                    {(org == Some(d.to_organization) || (org.is_some() && org == d.from_organization)).then(|| view! {
                         <form class="stack mt-4" method="post" action="/fn/add_referral_note">
                             <input type="hidden" name="idempotency_key" value=crate::idempotency::new_key() />
                             <input type="hidden" name="referral_id" value=d.id.to_string() />
@@ -867,6 +945,8 @@ pub fn SupportPage() -> impl IntoView {
     let locale = use_i18n().get_locale_untracked();
     let current = Queue::parse(&query("queue").unwrap_or_default());
     let done = query("done").map(|_| tr!(locale, referral_updated_notice));
+    let reach = query("reach").and_then(|r| Uuid::parse_str(&r).ok());
+    let viewer = crate::web::request().viewer;
     let content = async move {
         let state = AppState::get();
         let now = crate::referrals::clock_now();
@@ -909,6 +989,23 @@ pub fn SupportPage() -> impl IntoView {
         let none = items
             .is_empty()
             .then(|| view! { <p class="mt-4">{tr!(locale, referrals_none)}</p> });
+        // Following up with a resident: the contact they chose, opened for this referral only
+        // (one audited opening, when the specialist asks for it).
+        let reached = match (current, reach, &viewer) {
+            (Queue::ResidentFollowUp, Some(r), Some(v)) => match items.iter().find(|i| i.id == r) {
+                Some(item) => gate::open(
+                    &state.pool,
+                    &Principal::Person(v.clone()),
+                    item.resident_id,
+                    Purpose::FollowUp(r),
+                )
+                .await
+                .ok()
+                .map(|a| (r, a)),
+                None => None,
+            },
+            _ => None,
+        };
         let rows = if items.is_empty() {
             ().into_any()
         } else {
@@ -916,6 +1013,19 @@ pub fn SupportPage() -> impl IntoView {
                 .into_iter()
                 .map(|item| {
                     let id = item.id.to_string();
+                    let follow_up = (current == Queue::ResidentFollowUp).then(|| match &reached {
+                        Some((r, access)) if *r == item.id => {
+                            let method = access.contact().unwrap_or(ContactMethod::Phone);
+                            let address = access.reach().unwrap_or_default();
+                            view! {
+                                <p class="mt-2">{tr!(locale, follow_up_reach_line, name = access.first_name(), how = method.label(locale), address = address.clone())}</p>
+                                <p class="mt-1">{contact_link(locale, method, &address)}</p>
+                            }.into_any()
+                        }
+                        _ => view! {
+                            <p class="mt-2"><a class="link" href=format!("/united-way/referrals?queue=resident_follow_up&reach={}", item.id)>{tr!(locale, follow_up_show_contact)}</a></p>
+                        }.into_any(),
+                    });
                     let action = match current {
                         Queue::NotOnboarded => view! {
                             <p class="mt-2"><a class="link" href=format!("/referrals/{}?from=support", item.id)>{tr!(locale, work_referral_link)}</a></p>
@@ -941,9 +1051,10 @@ pub fn SupportPage() -> impl IntoView {
                         <li class="card">
                             <p class="card-title">{item.program.clone()}</p>
                             <p class="text-sm">{tr!(locale, queue_item_line, to = item.to_organization.clone(),
-                                from = item.from_organization.clone(), date = date(&item.created_at))}</p>
+                                from = item.from_organization.clone().unwrap_or_else(|| tr!(locale, self_referral)), date = date(&item.created_at))}</p>
                             <p class="text-sm"><span class="badge">{status_label(locale, &item.status)}</span>
                                 {item.last_outreach.map(|d| format!(" · {}", tr!(locale, last_outreach, date = date(&d))))}</p>
+                            {follow_up}
                             {action}
                         </li>
                     }

@@ -6,99 +6,24 @@
 use super::status::{next, ContactResult, Move, NotProvidedReason, ReasonRule, Status};
 use crate::audit::{self, Actor, Outcome};
 use crate::identity::Viewer;
+use crate::residents::consent::{Channel, ConsentGrant, Scope};
+use crate::residents::{NewResident, ResidentAccess};
 use crate::web::Problem;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-/// Who the referral is for: someone already known to the organization, or a new minimal record.
+/// Who the referral is for: a resident the gate has opened for this organization (with or
+/// without consent: a referral needs no consent), or a new record made right here.
 pub enum ResidentChoice {
-    Existing(Uuid),
+    Existing(ResidentAccess),
     New(NewResident),
-}
-
-pub struct NewResident {
-    pub name: String,
-    pub date_of_birth: Option<NaiveDate>,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub preferred_contact: String,
-    pub preferred_language: String,
 }
 
 /// One program to refer to, and the need it answers (a category id).
 pub struct Item {
     pub program_id: Uuid,
     pub need: String,
-}
-
-/// A resident an organization found by searching: shown in full only with consent.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct Found {
-    pub id: Uuid,
-    pub name: String,
-    pub date_of_birth: Option<NaiveDate>,
-}
-
-/// The residents an organization holds consent for (the ledger alone decides), matching a name,
-/// phone, e-mail or date of birth. No query, no list: nobody browses residents. One audit entry
-/// per search, naming who was shown.
-pub async fn search_consented(
-    pool: &PgPool,
-    organization: Uuid,
-    query: &str,
-    actor: &Actor,
-) -> sqlx::Result<Vec<Found>> {
-    let q = query.trim();
-    if q.chars().count() < 2 {
-        return Ok(Vec::new());
-    }
-    let digits: String = q.chars().filter(|c| c.is_ascii_digit()).collect();
-    let date = NaiveDate::parse_from_str(q, "%Y-%m-%d").ok();
-    let found: Vec<Found> = sqlx::query_as(
-        "SELECT r.id, r.name, r.date_of_birth FROM residents r
-          WHERE EXISTS (SELECT 1 FROM consents c WHERE c.resident_id = r.id
-                          AND c.organization_id = $1 AND c.revoked_at IS NULL)
-            AND (lower(r.name) LIKE '%' || lower($2) || '%'
-                 OR lower(r.email) = lower($2)
-                 OR (length($3) >= 7 AND regexp_replace(coalesce(r.phone, ''), '[^0-9]', '', 'g') LIKE '%' || $3)
-                 OR r.date_of_birth = $4)
-          ORDER BY lower(r.name), r.id LIMIT 20",
-    )
-    .bind(organization)
-    .bind(q)
-    .bind(&digits)
-    .bind(date)
-    .fetch_all(pool)
-    .await?;
-    audit::record(
-        pool,
-        actor,
-        "resident.search",
-        None,
-        Outcome::Ok,
-        serde_json::json!({ "shown": found.iter().map(|f| f.id).collect::<Vec<_>>(), "purpose": "referral" }),
-    )
-    .await?;
-    Ok(found)
-}
-
-/// Does the organization hold consent for the resident? The consent ledger alone decides:
-/// having created the record or sent a referral grants nothing, and a revoked consent is no
-/// consent from the next request on.
-pub async fn has_consent<'e>(
-    db: impl sqlx::PgExecutor<'e>,
-    resident: Uuid,
-    organization: Uuid,
-) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM consents WHERE resident_id = $1 AND organization_id = $2
-                          AND revoked_at IS NULL)",
-    )
-    .bind(resident)
-    .bind(organization)
-    .fetch_one(db)
-    .await
 }
 
 /// Creates referrals for one resident in one transaction: the resident (if new), each referral
@@ -117,6 +42,7 @@ pub async fn create(
     items: &[Item],
     note: Option<&str>,
     pre_consent: bool,
+    consent_text_version: &str,
     public_url: &str,
     actor: &Actor,
     idempotency_key: Option<Uuid>,
@@ -139,33 +65,15 @@ pub async fn create(
     let new_resident = matches!(resident, ResidentChoice::New(_));
     let pre_consent = pre_consent && new_resident;
     let resident_id = match resident {
-        ResidentChoice::Existing(id) => {
-            if !has_consent(&mut *tx, id, from_org).await? {
-                return Err(Problem::new("denied"));
-            }
-            id
-        }
+        ResidentChoice::Existing(access) => access.id(),
         ResidentChoice::New(r) => {
-            sqlx::query_scalar(
-                "INSERT INTO residents (name, date_of_birth, phone, email, preferred_contact,
-                                        preferred_language, created_by_organization, created_by)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-            )
-            .bind(&r.name)
-            .bind(r.date_of_birth)
-            .bind(&r.phone)
-            .bind(&r.email)
-            .bind(&r.preferred_contact)
-            .bind(&r.preferred_language)
-            .bind(from_org)
-            .bind(viewer.user_id)
-            .fetch_one(&mut *tx)
-            .await?
+            crate::residents::store::create(&mut tx, viewer, &r, actor).await?
         }
     };
     let batch_id: Uuid = sqlx::query_scalar("SELECT gen_random_uuid()")
         .fetch_one(&mut *tx)
         .await?;
+    let mut consented = Vec::new();
     for item in items {
         let target: Option<(Uuid, Uuid, String)> = sqlx::query_as(
             "SELECT sv.id, sv.organization_id, sv.name FROM services sv
@@ -201,46 +109,151 @@ pub async fn create(
         .await?;
         if pre_consent {
             for org in [from_org, to_org] {
-                sqlx::query(
-                    "INSERT INTO consents (resident_id, organization_id, channel, recorded_by)
-                     SELECT $1, $2, 'at_referral', $3
-                      WHERE NOT EXISTS (SELECT 1 FROM consents WHERE resident_id = $1
-                                          AND organization_id = $2 AND revoked_at IS NULL)",
+                if consented.contains(&org) {
+                    continue;
+                }
+                consented.push(org);
+                crate::residents::store::record_consent(
+                    &mut tx,
+                    &ConsentGrant::new(
+                        resident_id,
+                        org,
+                        Scope::Profile,
+                        Channel::AtReferral,
+                        Some(viewer.user_id),
+                        consent_text_version,
+                    ),
+                    actor,
                 )
-                .bind(resident_id)
-                .bind(org)
-                .bind(viewer.user_id)
-                .execute(&mut *tx)
                 .await?;
             }
         }
         audit::record(&mut *tx, actor, "referral.created", Some(&format!("referral:{id}")), Outcome::Ok,
             serde_json::json!({ "resident": resident_id, "to_organization": to_org, "pre_consent": pre_consent })).await?;
-        // Only an onboarded organization's people hear about it; others are worked by United Way.
-        let people: Vec<String> = sqlx::query_scalar(
-            "SELECT u.email FROM users u JOIN partner_organizations p ON p.organization_id = u.organization_id
-              WHERE u.organization_id = $1 AND u.active AND p.onboarded_at IS NOT NULL",
-        )
-        .bind(to_org)
-        .fetch_all(&mut *tx)
-        .await?;
-        for to in people {
-            crate::mail::enqueue(&mut *tx, &crate::mail::Message {
-                to,
-                subject: format!("New referral: {service_name}"),
-                body: format!(
-                    "Your organization has a new referral for {service_name}.\n\nSign in to see it:\n\n{public_url}/referrals/{id}\n\nFor the resident's privacy, this e-mail carries no details about them."
-                ),
-                secret: None,
-            })
-            .await?;
-        }
+        notify_receiver(&mut tx, to_org, &service_name, public_url, id).await?;
     }
     let next = format!("/referrals/batch/{batch_id}");
     crate::idempotency::complete(&mut tx, idempotency_key, &next).await?;
     tx.commit().await?;
     crate::mail::nudge(pool).await;
     Ok(next)
+}
+
+/// Only an onboarded organization's people hear about a new referral (others are worked by
+/// United Way), by an e-mail that carries nothing about the resident.
+async fn notify_receiver(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    to_org: Uuid,
+    service_name: &str,
+    public_url: &str,
+    referral: Uuid,
+) -> sqlx::Result<()> {
+    let people: Vec<String> = sqlx::query_scalar(
+        "SELECT u.email FROM users u JOIN partner_organizations p ON p.organization_id = u.organization_id
+          WHERE u.organization_id = $1 AND u.active AND p.onboarded_at IS NOT NULL",
+    )
+    .bind(to_org)
+    .fetch_all(&mut **tx)
+    .await?;
+    for to in people {
+        crate::mail::enqueue(&mut **tx, &crate::mail::Message {
+            to,
+            subject: format!("New referral: {service_name}"),
+            body: format!(
+                "Your organization has a new referral for {service_name}.\n\nSign in to see it:\n\n{public_url}/referrals/{referral}\n\nFor the resident's privacy, this e-mail carries no details about them."
+            ),
+            secret: None,
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+/// A resident connects to a program themselves (a self-referral): a referral with no sending
+/// organization, which the receiving organization works like any other. With `share`, the
+/// resident lets that organization see their profile (a consent they give themselves).
+#[allow(clippy::too_many_arguments)]
+pub async fn connect(
+    pool: &PgPool,
+    viewer: &Viewer,
+    resident: &ResidentAccess,
+    program_id: Uuid,
+    need: &str,
+    share: bool,
+    consent_text_version: &str,
+    public_url: &str,
+    actor: &Actor,
+) -> Result<Uuid, Problem> {
+    // Only the resident's own record: the gate gave them their own, in full.
+    let own = match resident {
+        ResidentAccess::Full { resident, .. } if viewer.resident_id == Some(resident.id) => {
+            resident.id
+        }
+        _ => return Err(Problem::new("denied")),
+    };
+    let mut tx = pool.begin().await?;
+    let target: Option<(Uuid, Uuid, String)> = sqlx::query_as(
+        "SELECT sv.id, sv.organization_id, sv.name FROM services sv
+          WHERE sv.active AND (sv.id = $1 OR sv.id = (SELECT service_id FROM service_at_locations WHERE id = $1))",
+    )
+    .bind(program_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (service_id, to_org, service_name) = target.ok_or(Problem::new("not_found"))?;
+    // Connecting twice to the same program while the first is open is the same request.
+    let open: Option<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM referrals WHERE resident_id = $1 AND service_id = $2 AND from_organization IS NULL
+            AND status IN ('sent', 'accepted', 'in_progress') LIMIT 1",
+    )
+    .bind(own)
+    .bind(service_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(id) = open {
+        return Ok(id);
+    }
+    let id: Uuid = sqlx::query_scalar(
+        "INSERT INTO referrals (batch_id, resident_id, from_organization, from_user, service_id,
+                                program_id, to_organization, need)
+         VALUES (gen_random_uuid(), $1, NULL, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(own)
+    .bind(viewer.user_id)
+    .bind(service_id)
+    .bind(program_id)
+    .bind(to_org)
+    .bind(need)
+    .fetch_one(&mut *tx)
+    .await?;
+    event(
+        &mut tx,
+        id,
+        viewer,
+        "created",
+        serde_json::json!({ "need": need, "self_referral": true }),
+    )
+    .await?;
+    if share {
+        crate::residents::store::record_consent(
+            &mut tx,
+            &ConsentGrant::new(
+                own,
+                to_org,
+                Scope::Profile,
+                Channel::SelfService,
+                None,
+                consent_text_version,
+            ),
+            actor,
+        )
+        .await?;
+    }
+    audit::record(&mut *tx, actor, "referral.created", Some(&format!("referral:{id}")), Outcome::Ok,
+        serde_json::json!({ "resident": own, "to_organization": to_org, "self_referral": true, "shared_profile": share })).await?;
+    notify_receiver(&mut tx, to_org, &service_name, public_url, id).await?;
+    tx.commit().await?;
+    crate::mail::nudge(pool).await;
+    Ok(id)
 }
 
 async fn event(
@@ -304,7 +317,7 @@ pub async fn apply(
         return Err(Problem::at("result", "missing_fields"));
     }
     let mut tx = pool.begin().await?;
-    let row: Option<(String, i32, Uuid, Uuid, bool)> = sqlx::query_as(
+    let row: Option<(String, i32, Uuid, Option<Uuid>, bool)> = sqlx::query_as(
         "SELECT r.status, r.version, r.to_organization, r.from_organization,
                 EXISTS (SELECT 1 FROM partner_organizations p
                          WHERE p.organization_id = r.to_organization AND p.onboarded_at IS NOT NULL)
@@ -399,11 +412,12 @@ pub fn may_move(
     org: Option<Uuid>,
     united_way: bool,
     to_org: Uuid,
-    from_org: Uuid,
+    from_org: Option<Uuid>,
     receiver_onboarded: bool,
 ) -> bool {
     match mv {
-        Move::Cancel => org == Some(from_org),
+        // A self-referral has no sending organization to withdraw it.
+        Move::Cancel => org.is_some() && org == from_org,
         Move::CloseProvided | Move::CloseNotProvided if united_way => !receiver_onboarded,
         _ => org == Some(to_org) && receiver_onboarded,
     }
@@ -526,8 +540,9 @@ pub struct Listed {
     pub status: String,
     pub need: String,
     pub program: String,
-    pub other_organization: String,
-    pub resident_first_name: String,
+    /// `None` for a self-referral seen from the inbox (the resident sent it).
+    pub other_organization: Option<String>,
+    pub resident_id: Uuid,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub outcome_reason: Option<String>,
@@ -607,12 +622,12 @@ pub async fn list(
     );
     sqlx::query_as(&format!(
         "SELECT r.id, r.status, r.need, sv.name AS program, o.name AS other_organization,
-                split_part(res.name, ' ', 1) AS resident_first_name, r.created_at, r.updated_at,
+                r.resident_id, r.created_at, r.updated_at,
                 r.outcome_reason,
                 EXISTS (SELECT 1 FROM partner_organizations p WHERE p.organization_id = r.to_organization
                           AND p.onboarded_at IS NOT NULL) AS receiver_onboarded
            FROM referrals r JOIN services sv ON sv.id = r.service_id
-           JOIN organizations o ON o.id = {other} JOIN residents res ON res.id = r.resident_id
+           LEFT JOIN organizations o ON o.id = {other}
           WHERE {filter} ORDER BY {order} LIMIT {PAGE} OFFSET $5"
     ))
     .bind(org)
@@ -664,8 +679,9 @@ pub struct Detail {
     pub program: String,
     pub to_organization: Uuid,
     pub to_organization_name: String,
-    pub from_organization: Uuid,
-    pub from_organization_name: String,
+    /// `None` for a self-referral (the resident connected to the program themselves).
+    pub from_organization: Option<Uuid>,
+    pub from_organization_name: Option<String>,
     pub from_user_name: String,
     pub outcome_reason: Option<String>,
     pub outcome_note: Option<String>,
@@ -686,177 +702,12 @@ pub async fn detail(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<Detail>> {
                           AND p.onboarded_at IS NOT NULL) AS receiver_onboarded,
                 r.resident_id
            FROM referrals r JOIN services sv ON sv.id = r.service_id
-           JOIN organizations t ON t.id = r.to_organization JOIN organizations f ON f.id = r.from_organization
+           JOIN organizations t ON t.id = r.to_organization LEFT JOIN organizations f ON f.id = r.from_organization
            JOIN users u ON u.id = r.from_user
           WHERE r.id = $1",
     )
     .bind(id)
     .fetch_optional(pool)
-    .await
-}
-
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct ResidentProfile {
-    pub name: String,
-    pub date_of_birth: Option<NaiveDate>,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub preferred_contact: String,
-    pub preferred_language: String,
-}
-
-impl ResidentProfile {
-    pub fn first_name(&self) -> String {
-        self.name
-            .split_whitespace()
-            .next()
-            .unwrap_or_default()
-            .to_string()
-    }
-
-    /// The phone or e-mail for the way the resident asked to be reached.
-    pub fn preferred_address(&self) -> Option<String> {
-        match self.preferred_contact.as_str() {
-            "email" => self.email.clone().or_else(|| self.phone.clone()),
-            _ => self.phone.clone().or_else(|| self.email.clone()),
-        }
-    }
-}
-
-/// What an organization may see of a resident.
-#[derive(Clone, Debug)]
-pub enum ResidentAccess {
-    /// With consent: the profile.
-    Full(ResidentProfile),
-    /// Without: only what helping them needs — the first name and how they asked to be reached
-    /// (the method, and the phone or e-mail for it).
-    Limited {
-        first_name: String,
-        contact: String,
-        address: Option<String>,
-        language: String,
-    },
-}
-
-impl ResidentAccess {
-    pub fn first_name(&self) -> String {
-        match self {
-            ResidentAccess::Full(p) => p.first_name(),
-            ResidentAccess::Limited { first_name, .. } => first_name.clone(),
-        }
-    }
-
-    pub fn language(&self) -> &str {
-        match self {
-            ResidentAccess::Full(p) => &p.preferred_language,
-            ResidentAccess::Limited { language, .. } => language,
-        }
-    }
-}
-
-/// What an organization may see of a resident: the full profile with consent (the ledger alone
-/// decides), otherwise the minimum to help. Every look is audited, with what was shown.
-pub async fn resident_for(
-    pool: &PgPool,
-    resident: Uuid,
-    org: Uuid,
-    actor: &Actor,
-    why: &str,
-) -> sqlx::Result<ResidentAccess> {
-    let profile: ResidentProfile = sqlx::query_as(
-        "SELECT name, date_of_birth, phone, email, preferred_contact, preferred_language
-           FROM residents WHERE id = $1",
-    )
-    .bind(resident)
-    .fetch_one(pool)
-    .await?;
-    let allowed = has_consent(pool, resident, org).await?;
-    audit::record(
-        pool,
-        actor,
-        "resident.read",
-        Some(&format!("resident:{resident}")),
-        if allowed { Outcome::Ok } else { Outcome::Denied },
-        if allowed {
-            serde_json::json!({ "context": why, "shown": "profile" })
-        } else {
-            serde_json::json!({ "reason": "no consent", "context": why, "shown": "first name and contact" })
-        },
-    )
-    .await?;
-    if allowed {
-        return Ok(ResidentAccess::Full(profile));
-    }
-    Ok(ResidentAccess::Limited {
-        first_name: profile.first_name(),
-        address: profile.preferred_address(),
-        contact: profile.preferred_contact.clone(),
-        language: profile.preferred_language.clone(),
-    })
-}
-
-/// How to reach a resident to send them something of their own (their referral summary): read
-/// for that purpose only, and audited as such.
-pub struct Contact {
-    pub first_name: String,
-    pub method: String,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub language: String,
-}
-
-pub async fn contact_for_sending(
-    pool: &PgPool,
-    resident: Uuid,
-    actor: &Actor,
-    batch: Uuid,
-) -> sqlx::Result<Contact> {
-    let p: ResidentProfile = sqlx::query_as(
-        "SELECT name, date_of_birth, phone, email, preferred_contact, preferred_language
-           FROM residents WHERE id = $1",
-    )
-    .bind(resident)
-    .fetch_one(pool)
-    .await?;
-    audit::record(
-        pool,
-        actor,
-        "resident.contacted",
-        Some(&format!("resident:{resident}")),
-        Outcome::Ok,
-        serde_json::json!({ "purpose": "send the resident their referral summary", "batch": batch, "by": p.preferred_contact }),
-    )
-    .await?;
-    Ok(Contact {
-        first_name: p.first_name(),
-        method: p.preferred_contact,
-        phone: p.phone,
-        email: p.email,
-        language: p.preferred_language,
-    })
-}
-
-/// A program in the referral being put together.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct BasketItem {
-    pub program_id: Uuid,
-    pub name: String,
-    pub organization: String,
-    pub receiver_onboarded: bool,
-    pub category_ids: Vec<String>,
-}
-
-pub async fn basket(pool: &PgPool, program_ids: &[Uuid]) -> sqlx::Result<Vec<BasketItem>> {
-    sqlx::query_as(
-        "SELECT b.id AS program_id, sv.name, o.name AS organization, sv.category_ids,
-                EXISTS (SELECT 1 FROM partner_organizations p WHERE p.organization_id = o.id
-                          AND p.onboarded_at IS NOT NULL) AS receiver_onboarded
-           FROM unnest($1::uuid[]) WITH ORDINALITY AS b(id, n)
-           JOIN services sv ON sv.id = b.id OR sv.id = (SELECT service_id FROM service_at_locations WHERE id = b.id)
-           JOIN organizations o ON o.id = sv.organization_id ORDER BY b.n",
-    )
-    .bind(program_ids)
-    .fetch_all(pool)
     .await
 }
 
@@ -917,13 +768,15 @@ pub async fn add_note(
     actor: &Actor,
     idempotency_key: Option<Uuid>,
 ) -> Result<(), Problem> {
-    let sides: Option<(Uuid, Uuid)> =
+    let sides: Option<(Uuid, Option<Uuid>)> =
         sqlx::query_as("SELECT to_organization, from_organization FROM referrals WHERE id = $1")
             .bind(referral)
             .fetch_optional(pool)
             .await?;
     let (to, from) = sides.ok_or(Problem::new("not_found"))?;
-    if viewer.organization_id != Some(to) && viewer.organization_id != Some(from) {
+    if viewer.organization_id.is_none()
+        || (viewer.organization_id != Some(to) && viewer.organization_id != from)
+    {
         return Err(Problem::new("denied"));
     }
     let mut tx = pool.begin().await?;
@@ -958,4 +811,94 @@ pub async fn add_note(
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// A resident's referral, as the detail screen's timeline and My Plan show it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Activity {
+    pub referral_id: Uuid,
+    pub program_id: Uuid,
+    pub program: String,
+    pub need: String,
+    /// The need is sensitive and the viewer has not opened the seal: shown as "sealed".
+    #[sqlx(default)]
+    pub sealed: bool,
+    pub from_organization: Option<Uuid>,
+    /// `None` for a self-referral (the resident connected to the program themselves).
+    pub from_organization_name: Option<String>,
+    pub to_organization: Uuid,
+    pub to_organization_name: String,
+    pub receiver_onboarded: bool,
+    pub status: String,
+    pub outcome_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    #[sqlx(skip)]
+    pub events: Vec<Event>,
+}
+
+/// The referrals of a resident (whom the caller has opened through the residents gate), newest
+/// first, each with its history; only those sent by or to `only_with` when given.
+pub async fn activity_for(
+    pool: &PgPool,
+    resident: Uuid,
+    only_with: Option<Uuid>,
+) -> sqlx::Result<Vec<Activity>> {
+    let mut items: Vec<Activity> = sqlx::query_as(
+        "SELECT r.id AS referral_id, r.program_id, sv.name AS program, r.need, r.from_organization,
+                f.name AS from_organization_name, r.to_organization, t.name AS to_organization_name,
+                EXISTS (SELECT 1 FROM partner_organizations p WHERE p.organization_id = r.to_organization
+                          AND p.onboarded_at IS NOT NULL) AS receiver_onboarded,
+                r.status, r.outcome_reason, r.created_at, r.closed_at
+           FROM referrals r JOIN services sv ON sv.id = r.service_id
+           JOIN organizations t ON t.id = r.to_organization
+           LEFT JOIN organizations f ON f.id = r.from_organization
+          WHERE r.resident_id = $1
+            AND ($2::uuid IS NULL OR r.to_organization = $2 OR r.from_organization = $2)
+          ORDER BY r.created_at DESC, r.id LIMIT 100",
+    )
+    .bind(resident)
+    .bind(only_with)
+    .fetch_all(pool)
+    .await?;
+    let ids: Vec<Uuid> = items.iter().map(|a| a.referral_id).collect();
+    let events: Vec<(Uuid, Event)> = sqlx::query_as::<_, EventRow>(
+        "SELECT e.referral_id, e.at, e.kind, u.name AS who, o.name AS organization, e.detail
+           FROM referral_events e LEFT JOIN users u ON u.id = e.user_id
+           LEFT JOIN organizations o ON o.id = e.organization_id
+          WHERE e.referral_id = ANY($1) ORDER BY e.at, e.id",
+    )
+    .bind(&ids)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| {
+        (
+            r.referral_id,
+            Event {
+                at: r.at,
+                kind: r.kind,
+                who: r.who,
+                organization: r.organization,
+                detail: r.detail,
+            },
+        )
+    })
+    .collect();
+    for (id, e) in events {
+        if let Some(a) = items.iter_mut().find(|a| a.referral_id == id) {
+            a.events.push(e);
+        }
+    }
+    Ok(items)
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    referral_id: Uuid,
+    at: DateTime<Utc>,
+    kind: String,
+    who: Option<String>,
+    organization: Option<String>,
+    detail: serde_json::Value,
 }

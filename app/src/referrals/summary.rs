@@ -5,6 +5,7 @@
 
 use crate::directory::hours::{format_time, WeeklyHours};
 use crate::i18n::*;
+use crate::residents::ContactMethod;
 
 /// What the resident should expect from one program.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,7 +80,7 @@ pub fn hours_lines(hours: Option<&WeeklyHours>, locale: Locale) -> Vec<String> {
 pub fn next_step_text(
     locale: Locale,
     item: &SummaryItem,
-    contact: &str,
+    contact: ContactMethod,
     help_phone: &str,
 ) -> String {
     match item.next {
@@ -106,11 +107,11 @@ pub fn next_step_text(
 }
 
 /// "by text message", "by phone", "by e-mail".
-pub fn contact_words(locale: Locale, contact: &str) -> String {
+pub fn contact_words(locale: Locale, contact: ContactMethod) -> String {
     match contact {
-        "text" => tr!(locale, summary_by_text),
-        "email" => tr!(locale, summary_by_email),
-        _ => tr!(locale, summary_by_phone),
+        ContactMethod::Text => tr!(locale, summary_by_text),
+        ContactMethod::Email => tr!(locale, summary_by_email),
+        ContactMethod::Phone => tr!(locale, summary_by_phone),
     }
 }
 
@@ -119,7 +120,7 @@ pub fn as_text(
     locale: Locale,
     first_name: &str,
     from: &str,
-    contact: &str,
+    contact: ContactMethod,
     help_phone: &str,
     items: &[SummaryItem],
 ) -> String {
@@ -180,13 +181,23 @@ mod tests {
             NextStep::for_program(false, false),
             NextStep::UnitedWayFollowsUp
         );
-        let call = next_step_text(Locale::en, &item(NextStep::CallThem), "text", "211");
+        let call = next_step_text(
+            Locale::en,
+            &item(NextStep::CallThem),
+            ContactMethod::Text,
+            "211",
+        );
         assert!(
             call.contains("(270) 555-0100") && call.contains("United Way"),
             "{call}"
         );
         assert!(!call.contains("will contact you"), "{call}");
-        let contact = next_step_text(Locale::en, &item(NextStep::TheyWillContact), "text", "211");
+        let contact = next_step_text(
+            Locale::en,
+            &item(NextStep::TheyWillContact),
+            ContactMethod::Text,
+            "211",
+        );
         assert!(contact.contains("by text message"), "{contact}");
     }
 
@@ -197,7 +208,7 @@ mod tests {
             Locale::en,
             "Maria",
             "Family Resource Center",
-            "text",
+            ContactMethod::Text,
             "211",
             &items,
         );
@@ -208,7 +219,7 @@ mod tests {
             Locale::es,
             "Maria",
             "Family Resource Center",
-            "text",
+            ContactMethod::Text,
             "211",
             &items,
         );

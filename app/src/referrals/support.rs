@@ -76,14 +76,16 @@ pub struct QueueItem {
     pub id: Uuid,
     pub program: String,
     pub to_organization: String,
-    pub from_organization: String,
+    /// `None` for a self-referral.
+    pub from_organization: Option<String>,
+    pub resident_id: Uuid,
     pub status: String,
     pub created_at: DateTime<Utc>,
     pub last_outreach: Option<DateTime<Utc>>,
 }
 
 const QUEUE_FROM: &str = "FROM referrals r JOIN services sv ON sv.id = r.service_id
-    JOIN organizations t ON t.id = r.to_organization JOIN organizations f ON f.id = r.from_organization
+    JOIN organizations t ON t.id = r.to_organization LEFT JOIN organizations f ON f.id = r.from_organization
     LEFT JOIN partner_organizations p ON p.organization_id = r.to_organization";
 
 /// A queue, oldest first.
@@ -94,7 +96,7 @@ pub async fn queue(
     now: DateTime<Utc>,
 ) -> sqlx::Result<Vec<QueueItem>> {
     sqlx::query_as(&format!(
-        "SELECT r.id, sv.name AS program, t.name AS to_organization, f.name AS from_organization, r.status,
+        "SELECT r.id, sv.name AS program, t.name AS to_organization, f.name AS from_organization, r.resident_id, r.status,
                 r.created_at, (SELECT max(x.at) FROM outreach x WHERE x.referral_id = r.id) AS last_outreach
          {QUEUE_FROM} WHERE {} ORDER BY r.created_at, r.id LIMIT 200",
         q.condition()

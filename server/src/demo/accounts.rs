@@ -121,7 +121,7 @@ pub async fn seed(
             "INSERT INTO users (email, name, role, organization_id, chapter, password_hash,
                                 totp_secret, mfa_enrolled_at, training_passed_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, now(), now())
-             ON CONFLICT (lower(email)) DO NOTHING",
+             ON CONFLICT (lower(email)) WHERE role <> 'resident' DO NOTHING",
         )
         .bind(&email)
         .bind(name)

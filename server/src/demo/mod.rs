@@ -955,7 +955,9 @@ mod tests {
             );
         }
         for c in &tree.categories {
-            for s in &c.sub {
+            // Kinds of help found only by Open Eligibility terms (no 211 code) have no demo
+            // programs: the demo's feed speaks 211 codes.
+            for s in c.sub.iter().filter(|s| !s.airs.is_empty()) {
                 assert!(
                     t.template.iter().filter(|x| x.subcategory == s.id).count() >= 2,
                     "{} has too few templates",

@@ -14,11 +14,15 @@ pub fn deployment() -> Deployment {
     Deployment::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../Leptos.toml")).expect("Leptos.toml")
 }
 
-/// `../shared/data/...` from the repository root.
+/// `../shared/data/...` from the repository root (`$WRAPAROUND_SHARED_DATA` when the checkout
+/// is somewhere else).
 pub fn shared(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data")
-        .join(path)
+    let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
+    let root = match std::env::var_os("WRAPAROUND_SHARED_DATA") {
+        Some(dir) => PathBuf::from(dir),
+        None => beside,
+    };
+    root.join(path)
 }
 
 pub fn options(source: &str, full: bool) -> ImportOptions {
@@ -301,6 +305,20 @@ pub async fn audited(pool: &PgPool, action: &str) -> Vec<(String, Option<String>
     )
     .bind(action)
     .fetch_all(pool)
+    .await
+    .expect("audit")
+}
+
+/// How many times the residents gate opened someone's data showing `shown` ("profile", "first
+/// name and contact", ...), for `purpose` when given.
+pub async fn openings(pool: &PgPool, shown: &str, purpose: Option<&str>) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action = 'resident.open' AND details->>'shown' = $1
+            AND ($2::text IS NULL OR details->>'purpose' = $2)",
+    )
+    .bind(shown)
+    .bind(purpose)
+    .fetch_one(pool)
     .await
     .expect("audit")
 }
