@@ -508,7 +508,13 @@ mod tests {
     #[test]
     fn details_read_as_words_and_long_lists_are_counted() {
         let d = serde_json::json!({ "purpose": "search", "shown": [1, 2, 3, 4, 5], "about": null, "n": 2 });
-        assert_eq!(details_text(&d), "n: 2 · purpose: search · shown: 5 entries");
-        assert_eq!(details_text(&serde_json::json!({ "to": ["a", "b"] })), "to: a, b");
+        assert_eq!(
+            details_text(&d),
+            "n: 2 · purpose: search · shown: 5 entries"
+        );
+        assert_eq!(
+            details_text(&serde_json::json!({ "to": ["a", "b"] })),
+            "to: a, b"
+        );
     }
 }

@@ -20,18 +20,6 @@ struct Loop {
     programs: Vec<Uuid>,
 }
 
-async fn programs_of(pool: &PgPool, org: Uuid, n: i64) -> Vec<Uuid> {
-    sqlx::query_scalar(
-        "SELECT sal.id FROM service_at_locations sal JOIN services s ON s.id = sal.service_id
-          WHERE s.organization_id = $1 AND s.active ORDER BY sal.id LIMIT $2",
-    )
-    .bind(org)
-    .bind(n)
-    .fetch_all(pool)
-    .await
-    .unwrap()
-}
-
 async fn setup(pool: &PgPool) -> Loop {
     load_small_demo(pool).await;
     let app = TestApp::spawn(pool.clone()).await;

@@ -9,37 +9,6 @@ use common::*;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-/// Two programs of `org` (page ids: service-at-location ids).
-async fn programs_of(pool: &PgPool, org: Uuid, n: i64) -> Vec<Uuid> {
-    sqlx::query_scalar(
-        "SELECT sal.id FROM service_at_locations sal JOIN services s ON s.id = sal.service_id
-          WHERE s.organization_id = $1 AND s.active ORDER BY sal.id LIMIT $2",
-    )
-    .bind(org)
-    .bind(n)
-    .fetch_all(pool)
-    .await
-    .unwrap()
-}
-
-/// An organization with at least two programs, made an onboarded partner.
-async fn receiving_partner(pool: &PgPool) -> Uuid {
-    let org: Uuid = sqlx::query_scalar(
-        "SELECT s.organization_id FROM services s JOIN service_at_locations sal ON sal.service_id = s.id
-          WHERE s.active AND NOT EXISTS (SELECT 1 FROM partner_organizations p WHERE p.organization_id = s.organization_id)
-          GROUP BY s.organization_id HAVING count(*) >= 2 ORDER BY s.organization_id LIMIT 1",
-    )
-    .fetch_one(pool)
-    .await
-    .unwrap();
-    sqlx::query("INSERT INTO partner_organizations (organization_id, org_type, chapter, onboarded_at) VALUES ($1, 'nonprofit', 'uw-kentucky', now())")
-        .bind(org)
-        .execute(pool)
-        .await
-        .unwrap();
-    org
-}
-
 struct Scene {
     app: TestApp,
     sender: reqwest::Client,

@@ -425,13 +425,24 @@ fn done_text(locale: Locale, done: &str) -> Option<String> {
 }
 
 /// One referral in the resident's activity: what, for which need (sealed when it must be), who
-/// sent it, who holds it, where it stands, and its history.
+/// sent it, who holds it, where it stands, and its history. A sealed referral shows only that
+/// it exists, where it stands and when: its program and organizations would tell the need.
 fn activity_card(
     locale: Locale,
     a: &Activity,
     own_org: Option<Uuid>,
     with_history: bool,
-) -> impl IntoView {
+) -> AnyView {
+    if a.sealed {
+        return view! {
+            <li class="card">
+                <p class="card-title no-underline">{tr!(locale, sealed_need)}</p>
+                <p class="text-sm"><span class="badge">{status_label(locale, &a.status)}</span>
+                    " "{tr!(locale, referral_sent_on, date = date(&a.created_at))}</p>
+            </li>
+        }
+        .into_any();
+    }
     let involved =
         own_org.is_some() && (own_org == Some(a.to_organization) || own_org == a.from_organization);
     let need = if a.sealed {
@@ -477,6 +488,7 @@ fn activity_card(
             {history}
         </li>
     }
+    .into_any()
 }
 
 /// `/residents/:id`: the Resident Detail Screen. With consent: who they are, quick actions,

@@ -205,6 +205,37 @@ pub async fn partner_organization(pool: &PgPool, org_type: &str) -> uuid::Uuid {
     id
 }
 
+/// Two programs of `org` (page ids: service-at-location ids).
+pub async fn programs_of(pool: &PgPool, org: uuid::Uuid, n: i64) -> Vec<uuid::Uuid> {
+    sqlx::query_scalar(
+        "SELECT sal.id FROM service_at_locations sal JOIN services s ON s.id = sal.service_id
+          WHERE s.organization_id = $1 AND s.active ORDER BY sal.id LIMIT $2",
+    )
+    .bind(org)
+    .bind(n)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+/// An organization with at least two programs, made an onboarded partner.
+pub async fn receiving_partner(pool: &PgPool) -> uuid::Uuid {
+    let org: uuid::Uuid = sqlx::query_scalar(
+        "SELECT s.organization_id FROM services s JOIN service_at_locations sal ON sal.service_id = s.id
+          WHERE s.active AND NOT EXISTS (SELECT 1 FROM partner_organizations p WHERE p.organization_id = s.organization_id)
+          GROUP BY s.organization_id HAVING count(*) >= 2 ORDER BY s.organization_id LIMIT 1",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO partner_organizations (organization_id, org_type, chapter, onboarded_at) VALUES ($1, 'nonprofit', 'uw-kentucky', now())")
+        .bind(org)
+        .execute(pool)
+        .await
+        .unwrap();
+    org
+}
+
 /// A browser-like client: keeps cookies, does not follow redirects, asks for HTML.
 pub fn browser() -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
