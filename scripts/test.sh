@@ -29,7 +29,7 @@ if [[ $what == all || $what == e2e ]]; then
   scripts/db.sh create wraparound_e2e
   # Loaded as the owner; served (by Playwright's webServer) as the runtime role.
   DATABASE_URL="$E2E_DATABASE_URL" WRAPAROUND_OWNER_URL=$(in_e2e "$WRAPAROUND_OWNER_URL") \
-    target/release/server seed-demo --dir target/demo/ky >/dev/null
+    target/release/server seed-demo --dir target/demo/ky --without-residents >/dev/null
   rm -rf target/e2e-mail target/e2e-sms target/e2e-code-steps.json
   export E2E_DATABASE_URL E2E_MAIL_DIR="$PWD/target/e2e-mail"
   (cd end2end && npx playwright test)

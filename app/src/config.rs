@@ -153,6 +153,11 @@ pub struct IdentitySettings {
     pub oidc_issuer: String,
     #[serde(default)]
     pub oidc_client_id: String,
+    /// Where people create an account with the state identity provider (the first of the two
+    /// links an invitation carries); $WRAPAROUND_OIDC_REGISTRATION_URL overrides. Empty: the
+    /// provider's address.
+    #[serde(default)]
+    pub registration_url: String,
     /// Signed-in sessions end after this long without a request...
     pub idle_timeout_minutes: u32,
     /// ...and after this long in any case.
@@ -248,6 +253,9 @@ impl Deployment {
         }
         if let Ok(id) = std::env::var("WRAPAROUND_OIDC_CLIENT_ID") {
             deployment.identity.oidc_client_id = id;
+        }
+        if let Ok(url) = std::env::var("WRAPAROUND_OIDC_REGISTRATION_URL") {
+            deployment.identity.registration_url = url;
         }
         if let Ok(file) = std::env::var("WRAPAROUND_SECRETS_KEY_FILE") {
             deployment.identity.secrets_key_file = file;

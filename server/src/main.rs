@@ -65,6 +65,9 @@ enum Command {
         /// though the database holds other directory data or accounts.
         #[arg(long)]
         allow_other_data: bool,
+        /// Leave out the demo residents (the end-to-end suite makes its own).
+        #[arg(long)]
+        without_residents: bool,
     },
     /// Load 1 million referrals (once) and time referral creation, the inbox and the dashboard
     /// against a running server.
@@ -248,6 +251,7 @@ async fn run() -> anyhow::Result<()> {
         Command::SeedDemo {
             dir,
             allow_other_data,
+            without_residents,
         } => {
             let pool = db::connect_owner(4).await?;
             db::prepare(&pool, &deployment).await?;
@@ -267,7 +271,18 @@ async fn run() -> anyhow::Result<()> {
                 app::identity::sealed::prepare(&pool, &deployment).await?,
             )
             .await?;
-            print!("{}", demo::accounts::describe(&accounts));
+            let resident = if without_residents {
+                String::new()
+            } else {
+                demo::residents::seed(
+                    &pool,
+                    &deployment,
+                    &format!("partner.staff@{}", demo::accounts::DOMAIN),
+                    &format!("hospital.staff@{}", demo::accounts::DOMAIN),
+                )
+                .await?
+            };
+            print!("{}{resident}", demo::accounts::describe(&accounts));
             Ok(())
         }
         Command::BenchReferrals { url, requests } => {

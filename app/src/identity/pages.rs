@@ -38,10 +38,11 @@ pub fn SignInPage() -> impl IntoView {
         };
         view! {
             <p class="mt-6">
-                <a class="button-secondary w-full" href=href>
+                <a class="button-primary w-full" href=href>
                     {tr!(locale, sign_in_with_idp, provider = deployment.identity.provider_name.clone())}
                 </a>
             </p>
+            <p class="mt-2 text-sm">{tr!(locale, sign_in_residents_idp, provider = deployment.identity.provider_name.clone())}</p>
             <p class="divider">{tr!(locale, or_divider)}</p>
         }
     });

@@ -84,13 +84,21 @@ fn invitation_email(
     // The token is the secret: the body holds a placeholder, the outbox drops the link once
     // the message is delivered.
     let link = format!("{}/invitations/{token}", d.site.public_url);
+    // With the state identity provider, the two links the seed describes: create a state
+    // account, or use the one you have.
     let idp = if d.identity.oidc_issuer.is_empty() {
         String::new()
     } else {
+        let register = if d.identity.registration_url.is_empty() {
+            d.identity.oidc_issuer.clone()
+        } else {
+            d.identity.registration_url.clone()
+        };
         tr!(
             locale,
             mail_invitation_idp,
             provider = d.identity.provider_name.clone(),
+            register = register,
             link = format!("{}?via=idp", crate::mail::SECRET)
         )
     };

@@ -22,7 +22,8 @@ pub struct Facts {
     /// The principal's organization holds consent to the profile / to sensitive needs.
     pub profile_consent: bool,
     pub sensitive_consent: bool,
-    /// A referral for this resident was sent by or to the principal's organization.
+    /// The principal's organization is helping this resident: a referral for them was sent by
+    /// or to it, or it made their record.
     pub referral_with_org: bool,
     /// The resident has any referral (United Way follows those up).
     pub any_referral: bool,
@@ -155,8 +156,9 @@ fn query_sql(one: bool) -> String {
                 coalesce(r.id = $3, false) AS own,
                 ($2::uuid IS NOT NULL AND {profile}) AS profile_consent,
                 ($2::uuid IS NOT NULL AND {sensitive}) AS sensitive_consent,
-                ($2::uuid IS NOT NULL AND EXISTS (SELECT 1 FROM referrals f WHERE f.resident_id = r.id
-                    AND (f.to_organization = $2 OR f.from_organization = $2))) AS referral_with_org,
+                ($2::uuid IS NOT NULL AND (coalesce(r.created_by_organization = $2, false)
+                    OR EXISTS (SELECT 1 FROM referrals f WHERE f.resident_id = r.id
+                                 AND (f.to_organization = $2 OR f.from_organization = $2)))) AS referral_with_org,
                 EXISTS (SELECT 1 FROM referrals f WHERE f.resident_id = r.id) AS any_referral
            FROM residents r WHERE {filter}",
         profile = granted_sql("r.id", "$2", Scope::Profile),
