@@ -86,3 +86,34 @@ export async function mailFor(to: string, subject: RegExp): Promise<Mail> {
   }
   throw new Error(`no mail to ${to} matching ${subject}`);
 }
+
+/** The identity provider's development login and consent screens (a fresh browser context, so
+ * the provider does not remember anyone). Returns once back at Wraparound. */
+export async function signInAtProvider(page: Page, login: string) {
+  await page.waitForURL(/127\.0\.0\.1:3101\/interaction\//);
+  const loginPage = page.url();
+  await page.locator('input[name=login]').fill(login);
+  await page.locator('input[name=password]').fill('any password works here');
+  await page.locator('button[type=submit]').first().click();
+  await page.waitForURL((u) => u.href !== loginPage);
+  if (new URL(page.url()).port === '3101') {
+    // The consent screen.
+    await page.locator('button[type=submit]').first().click();
+  }
+  await page.waitForURL((u) => u.port === '3100');
+}
+
+/** The newest text message the fake carrier holds for `to` (E.164) whose body matches `re`
+ * (waits for it). */
+export async function textFor(to: string, re: RegExp): Promise<string> {
+  for (let i = 0; i < 60; i++) {
+    const r = await fetch(`${process.env.E2E_SMS_URL}/messages.json`);
+    const { messages } = (await r.json()) as { messages: { to: string; body: string }[] };
+    const found = messages.filter((m) => m.to === to && re.test(m.body));
+    if (found.length) return found[found.length - 1].body;
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  throw new Error(`no text to ${to} matching ${re}`);
+}
+
+export const LAPTOP = { viewport: { width: 1280, height: 900 }, isMobile: false, hasTouch: false };

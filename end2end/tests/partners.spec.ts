@@ -1,6 +1,6 @@
 import { test, expect, Page, Browser } from '@playwright/test';
 import {
-  DEMO, codeField, expectAccessible, expectNoHorizontalScroll, mailFor, nextCodeWindow, signIn, totp,
+  DEMO, codeField, expectAccessible, expectNoHorizontalScroll, mailFor, nextCodeWindow, signIn, signInAtProvider, totp,
 } from '../support/helpers';
 
 // Onboarding a Community Partner, end to end: claim → chapter review → invitation e-mail (from
@@ -68,21 +68,6 @@ async function review(browser: Browser, org: string, decide: (page: Page) => Pro
   await context.close();
 }
 
-/** The identity provider's development login and consent screens (a fresh browser context, so
- * the provider does not remember anyone). Returns once back at Wraparound. */
-async function signInAtProvider(page: Page, login: string) {
-  await page.waitForURL(/127\.0\.0\.1:3101\/interaction\//);
-  const loginPage = page.url();
-  await page.locator('input[name=login]').fill(login);
-  await page.locator('input[name=password]').fill('any password works here');
-  await page.locator('button[type=submit]').first().click();
-  await page.waitForURL((u) => u.href !== loginPage);
-  if (new URL(page.url()).port === '3101') {
-    // The consent screen.
-    await page.locator('button[type=submit]').first().click();
-  }
-  await page.waitForURL((u) => u.port === '3100');
-}
 
 test('claim, approval, invitation, identity provider account, MFA, training, agreement, dashboard', async ({ browser, page }) => {
   const claimant = `claimant-${stamp}@partner.example`;

@@ -374,12 +374,12 @@ fn header_text(req: &Request<Body>, name: header::HeaderName) -> Option<String> 
 
 /// A state-changing request from another site: the browser says so (`Sec-Fetch-Site`), or its
 /// `Origin` is neither this host nor the configured public URL. Requests without either header
-/// come from non-browser clients, which carry no ambient cookies to abuse.
+/// come from non-browser clients, which carry no ambient cookies to abuse. A browser that says
+/// `same-origin` is believed (a page cannot forge it): pages that send no referrer, such as the
+/// consent page whose URL holds a token, post with `Origin: null`.
 fn is_cross_site(req: &Request<Body>, deployment: &Deployment) -> bool {
     if let Some(site) = header_text(req, header::HeaderName::from_static("sec-fetch-site")) {
-        if site != "same-origin" && site != "none" {
-            return true;
-        }
+        return site != "same-origin" && site != "none";
     }
     let Some(origin) = header_text(req, header::ORIGIN) else {
         return false;

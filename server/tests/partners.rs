@@ -512,7 +512,29 @@ async fn cross_site_posts_are_refused_and_audited(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 403);
-    assert_eq!(audited(&pool, "request.cross_site_refused").await.len(), 2);
+    // A page sent without a referrer posts `Origin: null`: refused unless the browser says the
+    // post came from this site.
+    let r = client
+        .post(format!("{}/fn/sign_out", app.base))
+        .header("Origin", "null")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    assert_eq!(audited(&pool, "request.cross_site_refused").await.len(), 3);
+    let r = browser()
+        .post(format!("{}/fn/save_program", app.base))
+        .header("Origin", "null")
+        .header("Sec-Fetch-Site", "same-origin")
+        .form(&[("program_id", uuid::Uuid::nil().to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(
+        r.status().as_u16(),
+        403,
+        "a same-origin post from a no-referrer page"
+    );
     // Still signed in: the forged sign-out did nothing.
     assert_eq!(
         app.get_with(&client, "/account").await.status().as_u16(),
