@@ -57,9 +57,13 @@ pub fn problem_text(locale: Locale, code: &str) -> String {
         "nothing_to_refer" => tr!(locale, err_nothing_to_refer),
         "contact_needed" => tr!(locale, err_contact_needed),
         "bad_date" => tr!(locale, err_bad_date),
-        other => match crate::residents::ResidentError::parse(other) {
-            Some(e) => e.message(locale),
-            None => tr!(locale, err_unavailable),
+        other => match (
+            crate::residents::ResidentError::parse(other),
+            crate::assessments::AssessmentError::parse(other),
+        ) {
+            (Some(e), _) => e.message(locale),
+            (None, Some(e)) => e.message(locale),
+            (None, None) => tr!(locale, err_unavailable),
         },
     }
 }

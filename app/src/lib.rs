@@ -38,6 +38,8 @@ pub mod state;
 // Signed-in work is rendered on the server only: none of it, nor its SQL, is in the browser
 // bundle.
 #[cfg(feature = "ssr")]
+pub mod assessments;
+#[cfg(feature = "ssr")]
 pub mod audit;
 #[cfg(feature = "ssr")]
 pub mod forms;
@@ -195,6 +197,10 @@ fn NotFoundApp() -> impl IntoView {
 #[cfg(feature = "ssr")]
 #[component]
 pub fn App() -> impl IntoView {
+    use assessments::pages::{
+        AssessmentPage, AssessmentQuestionsPage, SelfAssessmentPage, SelfAssessmentQuestionsPage,
+        SelfAssessmentResultsPage, StartAssessmentPage,
+    };
     use audit::AuditPage;
     use identity::pages::{AccountPage, SignInCodePage, SignInPage};
     use mail::{MailboxMessagePage, MailboxPage};
@@ -256,6 +262,12 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/my-plan/link") view=guard(policy::Action::ManageOwnRecord, LinkRecordPage) ssr=SsrMode::Async />
                         <Route path=path!("/consent/:token") view=ConsentRequestPage ssr=SsrMode::Async />
                         <Route path=path!("/united-way/duplicates") view=guard(policy::Action::ReviewDuplicates, DuplicatesPage) ssr=SsrMode::Async />
+                        <Route path=path!("/assessment") view=guard_open(policy::Action::TakeSelfAssessment, SelfAssessmentPage) ssr=SsrMode::Async />
+                        <Route path=path!("/assessment/questions/:page") view=guard_open(policy::Action::TakeSelfAssessment, SelfAssessmentQuestionsPage) ssr=SsrMode::Async />
+                        <Route path=path!("/assessment/results") view=guard_open(policy::Action::TakeSelfAssessment, SelfAssessmentResultsPage) ssr=SsrMode::Async />
+                        <Route path=path!("/residents/:id/assess") view=guard(policy::Action::AdministerAssessments, StartAssessmentPage) ssr=SsrMode::Async />
+                        <Route path=path!("/assessments/:id") view=guard(policy::Action::AdministerAssessments, AssessmentPage) ssr=SsrMode::Async />
+                        <Route path=path!("/assessments/:id/:page") view=guard(policy::Action::AdministerAssessments, AssessmentQuestionsPage) ssr=SsrMode::Async />
                         <Route path=path!("/state/audit") view=guard(policy::Action::SearchAudit, AuditPage) ssr=SsrMode::Async />
                         <Route path=path!("/dev/mailbox") view=MailboxPage ssr=SsrMode::Async />
                         <Route path=path!("/dev/mailbox/:id") view=MailboxMessagePage ssr=SsrMode::Async />

@@ -113,6 +113,14 @@ pub enum Action {
     AnswerConsentRequest,
     /// Review suspected duplicate records, merge them and undo a merge.
     ReviewDuplicates,
+    /// The self-assessment: anyone, no account needed.
+    TakeSelfAssessment,
+    /// Assess a resident who consented (the self-assessment read with them, and what their
+    /// role may administer besides).
+    AdministerAssessments,
+    /// The CMS AHC HRSN screening: hospital users only. Checked by the assessments code for
+    /// the instrument chosen (the routes are [`AdministerAssessments`]').
+    ScreenWithAhc,
 }
 
 /// Data-dependent limits on an allowed action, checked by the domain code.
@@ -180,6 +188,9 @@ pub const POLICY: &[(Action, &[Role], Scope)] = &[
         &[ReferralSpecialist, StateAdmin],
         Scope::Everything,
     ),
+    (TakeSelfAssessment, EVERYONE, Scope::Everything),
+    (AdministerAssessments, PARTNERS, Scope::OwnOrganization),
+    (ScreenWithAhc, &[HospitalStaff], Scope::OwnOrganization),
 ];
 
 /// May `role` perform `action`? Deny by default: an action missing from the table is refused.
@@ -309,6 +320,31 @@ pub const ROUTES: &[(Method, &str, Action)] = &[
     (Method::Get, "/united-way/duplicates", ReviewDuplicates),
     (Method::Post, "/fn/merge_residents", ReviewDuplicates),
     (Method::Post, "/fn/undo_merge", ReviewDuplicates),
+    // Assessments (issue 12): anyone's self-assessment...
+    (Method::Get, "/assessment", TakeSelfAssessment),
+    (
+        Method::Get,
+        "/assessment/questions/:page",
+        TakeSelfAssessment,
+    ),
+    (Method::Get, "/assessment/results", TakeSelfAssessment),
+    (
+        Method::Post,
+        "/fn/answer_self_assessment",
+        TakeSelfAssessment,
+    ),
+    (
+        Method::Post,
+        "/fn/restart_self_assessment",
+        TakeSelfAssessment,
+    ),
+    (Method::Post, "/fn/save_self_assessment", UsePlan),
+    // ...and assessments with a resident who consented.
+    (Method::Get, "/residents/:id/assess", AdministerAssessments),
+    (Method::Post, "/fn/start_assessment", AdministerAssessments),
+    (Method::Get, "/assessments/:id", AdministerAssessments),
+    (Method::Get, "/assessments/:id/:page", AdministerAssessments),
+    (Method::Post, "/fn/answer_assessment", AdministerAssessments),
 ];
 
 /// Does `path` match the route pattern `pattern`?
@@ -368,6 +404,17 @@ mod tests {
     fn only_state_administrators_search_the_audit_trail() {
         for role in Role::ALL {
             assert_eq!(allows(role, SearchAudit), role == StateAdmin);
+        }
+    }
+
+    #[test]
+    fn only_hospital_users_screen_with_ahc() {
+        for role in Role::ALL {
+            assert_eq!(allows(role, ScreenWithAhc), role == HospitalStaff);
+            assert!(
+                allows(role, TakeSelfAssessment),
+                "anyone may take the self-assessment"
+            );
         }
     }
 

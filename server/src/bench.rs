@@ -12,6 +12,8 @@ use std::fmt::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+pub mod residents;
+
 const KEYWORDS: &[&str] = &[
     "food",
     "food pantry",
@@ -120,6 +122,43 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     }
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i].as_secs_f64() * 1000.0
+}
+
+const PARTNER_PASSWORD: &str = "bench passphrase for partners";
+const PARTNER_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXZ";
+
+/// A bench partner (made by [`referrals`]) signed in as a browser would: password, then code.
+async fn sign_in_partner(base_url: &str, email: &str) -> anyhow::Result<reqwest::Client> {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    let post = |path: &str, form: Vec<(&str, String)>| {
+        client
+            .post(format!("{base_url}{path}"))
+            .header("accept", "text/html")
+            .form(&form)
+            .send()
+    };
+    post(
+        "/fn/sign_in",
+        vec![
+            ("email", email.into()),
+            ("password", PARTNER_PASSWORD.into()),
+        ],
+    )
+    .await?;
+    let code = app::identity::mfa::code_at(PARTNER_SECRET, chrono::Utc::now().timestamp() as u64);
+    let r = post("/fn/verify_sign_in_code", vec![("code", code)]).await?;
+    let to = r
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    anyhow::ensure!(to == "/partner", "bench sign-in failed: {to}");
+    Ok(client)
 }
 
 fn stats_row(name: &str, times: &[Duration]) -> String {
@@ -422,9 +461,7 @@ pub async fn referrals(
     key: &app::identity::sealed::SealingKey,
 ) -> anyhow::Result<String> {
     const TOTAL: i64 = 1_000_000;
-    const PASSWORD: &str = "bench passphrase for partners";
-    let secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXZ";
-    let hash = app::identity::passwords::hash(PASSWORD);
+    let hash = app::identity::passwords::hash(PARTNER_PASSWORD);
     // 200 onboarded partner organizations, each with programs, and two bench people.
     sqlx::query(
         "INSERT INTO partner_organizations (organization_id, org_type, chapter, onboarded_at)
@@ -457,7 +494,7 @@ pub async fn referrals(
         .bind(email)
         .bind(org)
         .bind(&hash)
-        .bind(key.seal(secret))
+        .bind(key.seal(PARTNER_SECRET))
         .execute(pool)
         .await?;
         sqlx::query(
@@ -538,38 +575,8 @@ pub async fn referrals(
             .fetch_one(pool)
             .await?;
 
-    // Sign in as a browser would (password, then the code).
-    let sign_in = |email: &'static str| async move {
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(30))
-            .build()?;
-        let post = |path: &str, form: Vec<(&str, String)>| {
-            client
-                .post(format!("{base_url}{path}"))
-                .header("accept", "text/html")
-                .form(&form)
-                .send()
-        };
-        post(
-            "/fn/sign_in",
-            vec![("email", email.into()), ("password", PASSWORD.into())],
-        )
-        .await?;
-        let code = app::identity::mfa::code_at(secret, chrono::Utc::now().timestamp() as u64);
-        let r = post("/fn/verify_sign_in_code", vec![("code", code)]).await?;
-        let to = r
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        anyhow::ensure!(to == "/partner", "bench sign-in failed: {to}");
-        Ok::<_, anyhow::Error>(client)
-    };
-    let receiver = sign_in("bench.receiver@bench.example").await?;
-    let sender = sign_in("bench.sender@bench.example").await?;
+    let receiver = sign_in_partner(base_url, "bench.receiver@bench.example").await?;
+    let sender = sign_in_partner(base_url, "bench.sender@bench.example").await?;
 
     // Creation: add a program to the referral, then send it for a new resident.
     let programs: Vec<uuid::Uuid> = sqlx::query_scalar(

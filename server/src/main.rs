@@ -77,6 +77,15 @@ enum Command {
         #[arg(long, default_value_t = 300)]
         requests: usize,
     },
+    /// With 1 million residents (topped up once) beside the 1 million referrals of
+    /// `bench-referrals`: time the Resident Detail Screen, the resident search and the consent
+    /// check against a running server.
+    BenchResidents {
+        #[arg(long)]
+        url: String,
+        #[arg(long, default_value_t = 300)]
+        requests: usize,
+    },
     /// The audit trail: `server audit verify` checks the hash chain.
     Audit {
         #[command(subcommand)]
@@ -294,6 +303,20 @@ async fn run() -> anyhow::Result<()> {
                     url.trim_end_matches('/'),
                     requests,
                     app::identity::sealed::prepare(&pool, &deployment).await?,
+                )
+                .await?
+            );
+            Ok(())
+        }
+        Command::BenchResidents { url, requests } => {
+            let pool = db::connect_owner(4).await?;
+            print!(
+                "{}",
+                bench::residents::residents(
+                    &pool,
+                    url.trim_end_matches('/'),
+                    requests,
+                    &deployment.residents.sensitive_needs,
                 )
                 .await?
             );

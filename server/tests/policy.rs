@@ -43,6 +43,7 @@ fn example(pattern: &str) -> String {
         .replace(":id", "00000000-0000-0000-0000-000000000000")
         .replace(":code", "abcdefghjkmn")
         .replace(":token", "no-such-token")
+        .replace(":page", "home")
         .replace('*', "missing.js")
 }
 
@@ -286,6 +287,8 @@ async fn stored(pool: &PgPool) -> Vec<i64> {
         "outbox",
         "idempotency_keys",
         "agreement_acceptances",
+        "assessments",
+        "sdoh_indicators",
     ] {
         counts.push(
             sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))

@@ -938,9 +938,55 @@ async fn every_resident_route_for_every_role_and_consent_state(pool: PgPool) {
                 _ => assert!(to.contains("error="), "{role:?} seal ({surname}): {to}"),
             }
             checked += 2;
+            // Assessing them: only with consent (the limited view is not enough), audited.
+            let before = opens_of(&pool, resident).await;
+            let r = app
+                .get_with(client, &format!("/residents/{resident}/assess"))
+                .await;
+            let (status, refused) = (
+                r.status().as_u16(),
+                r.headers().contains_key("x-wraparound-refused"),
+            );
+            let body = r.text().await.unwrap();
+            let what = format!("{role:?} assess ({surname})");
+            match expect {
+                Expect::Full | Expect::Sealed | Expect::Unsealed => {
+                    assert_eq!(status, 200, "{what}");
+                    assert!(body.contains("Start an assessment with"), "{what}");
+                }
+                _ if partner => {
+                    assert_eq!(status, 403, "{what}");
+                    assert!(!body.contains(surname), "{what}");
+                }
+                _ => assert!(refused, "{what}"),
+            }
+            let r = app
+                .post_form(
+                    client,
+                    "/fn/start_assessment",
+                    &[
+                        ("resident_id", &resident.to_string()),
+                        ("instrument", "self-assessment"),
+                    ],
+                )
+                .await;
+            let to = location(&r);
+            match expect {
+                Expect::Full | Expect::Sealed | Expect::Unsealed => {
+                    assert!(to.starts_with("/assessments/"), "{what}: {to}")
+                }
+                _ if partner => assert!(to.contains("error=no_consent"), "{what}: {to}"),
+                _ => assert!(matches!(r.status().as_u16(), 303 | 401 | 403), "{what}"),
+            }
+            assert_eq!(
+                opens_of(&pool, resident).await - before,
+                if partner { 2 } else { 0 },
+                "{what}"
+            );
+            checked += 2;
         }
     }
-    assert_eq!(checked, people.len() * states.len() * 4);
+    assert_eq!(checked, people.len() * states.len() * 6);
     // System clients pass the same gate, each for its own purpose only, audited as themselves.
     use app::residents::{gate, Principal, Purpose, SystemClient};
     let hie = Principal::System(SystemClient::HealthExchange);

@@ -78,6 +78,7 @@ pub fn HomePage() -> impl IntoView {
             <div class="mt-4">
                 <SearchForm params=SearchParams::default() />
             </div>
+            <p class="mt-4"><a class="link" href="/assessment">{tr!(locale, home_assessment_link)}</a></p>
             <h2 class="section-title">{tr!(locale, browse_heading)}</h2>
             <ul class="category-grid">
                 {tree

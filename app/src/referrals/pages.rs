@@ -160,6 +160,8 @@ pub fn NewReferralPage() -> impl IntoView {
     let locale = use_i18n().get_locale_untracked();
     let viewer = crate::web::request().viewer;
     let resident_param = query("resident");
+    // "Refer" from a need on the detail screen: that need, and programs that meet it.
+    let need_param = query("need").filter(|n| CategoryTree::get().sub(n).is_some());
     let content = async move {
         let state = AppState::get();
         let Some(viewer) = viewer else {
@@ -180,7 +182,7 @@ pub fn NewReferralPage() -> impl IntoView {
             return view! {
                 {chosen.as_ref().map(|c| view! { <p class="mt-4">{tr!(locale, referral_for_line, name = c.first_name())}</p> })}
                 <p class="mt-4">{tr!(locale, referral_basket_empty)}</p>
-                <p class="mt-2"><a class="button-primary" href="/">{tr!(locale, link_find_services)}</a></p>
+                <p class="mt-2"><a class="button-primary" href=need_param.as_ref().map_or("/".to_string(), |n| format!("/search?category={}", crate::directory::query::encode(n)))>{tr!(locale, link_find_services)}</a></p>
             }
             .into_any();
         }
@@ -206,7 +208,7 @@ pub fn NewReferralPage() -> impl IntoView {
             .map(|(i, p)| {
                 let first_sub = p.category_ids.iter().find(|c| tree.sub(c).is_some()).cloned().unwrap_or_default();
                 let kept_need = kept.as_ref().and_then(|k| k.value(&format!("needs[{i}]")));
-                let selected = kept_need.unwrap_or(first_sub);
+                let selected = kept_need.or_else(|| need_param.clone()).unwrap_or(first_sub);
                 let id = format!("need-{i}");
                 view! {
                     <li class="card">

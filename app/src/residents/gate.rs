@@ -388,6 +388,12 @@ mod tests {
             );
             assert_eq!(decide(&p, Purpose::DetailScreen, &NONE), Decision::Denied);
             assert_eq!(decide(&p, Purpose::OwnPlan, &NONE), Decision::Denied);
+            // An assessment needs consent: helping with a referral is not enough.
+            assert_eq!(decide(&p, Purpose::Assessment, &related), Decision::Denied);
+            assert_eq!(
+                decide(&p, Purpose::Assessment, &consented),
+                Decision::Full { sensitive: false }
+            );
             assert_eq!(decide(&p, referral, &NONE), Decision::Denied);
             assert_eq!(
                 decide(&p, Purpose::DuplicateReview, &NONE),

@@ -211,6 +211,8 @@ pub enum Purpose {
     Record,
     /// The resident's own plan.
     OwnPlan,
+    /// Taking an assessment with them, or reading one (the assessments tab).
+    Assessment,
     /// The state eligibility system's feed.
     EligibilityFeed,
     /// The health information exchange.
@@ -232,6 +234,7 @@ impl Purpose {
             Purpose::DuplicateReview => "duplicate_review",
             Purpose::Record => "record",
             Purpose::OwnPlan => "own_plan",
+            Purpose::Assessment => "assessment",
             Purpose::EligibilityFeed => "eligibility_feed",
             Purpose::HealthExchange => "health_exchange",
         }
@@ -259,6 +262,7 @@ impl Purpose {
             "follow_up" => tr!(locale, purpose_follow_up),
             "duplicate_review" => tr!(locale, purpose_duplicate_review),
             "record" => tr!(locale, purpose_record),
+            "assessment" => tr!(locale, purpose_assessment),
             "seal_broken" => tr!(locale, purpose_seal_broken),
             "eligibility_feed" => tr!(locale, purpose_eligibility_feed),
             "health_exchange" => tr!(locale, purpose_health_exchange),

@@ -319,22 +319,11 @@ fn ConsentText(scope: Scope, organization: String) -> impl IntoView {
     let render = move |l: Locale| {
         let text = consent::text(&version, scope, l, &organization).unwrap_or_default();
         let (title, blocks) = consent::text_blocks(&text);
-        let mut items = Vec::new();
-        let mut paragraphs = Vec::new();
-        for (is_item, t) in blocks {
-            if is_item {
-                items.push(t);
-            } else {
-                paragraphs.push(t);
-            }
-        }
         let lang = if l == Locale::es { "es" } else { "en" };
         view! {
             <div class="prose-text" lang=lang>
                 <p class="font-semibold">{title}</p>
-                {paragraphs.first().cloned().map(|p| view! { <p class="mt-1">{p}</p> })}
-                <ul class="list-disc pl-5 mt-1">{items.into_iter().map(|i| view! { <li>{i}</li> }).collect_view()}</ul>
-                {paragraphs.into_iter().skip(1).map(|p| view! { <p class="mt-1">{p}</p> }).collect_view()}
+                {consent_blocks(blocks)}
             </div>
         }
     };
@@ -350,6 +339,28 @@ fn ConsentText(scope: Scope, organization: String) -> impl IntoView {
             {render(other)}
         </details>
     }
+}
+
+/// The consent text's paragraphs and lists in their order, each run of list items in one list.
+fn consent_blocks(blocks: Vec<(bool, String)>) -> AnyView {
+    let mut out: Vec<AnyView> = Vec::new();
+    let mut items: Vec<String> = Vec::new();
+    let flush = |items: &mut Vec<String>, out: &mut Vec<AnyView>| {
+        if !items.is_empty() {
+            let list = std::mem::take(items);
+            out.push(view! { <ul class="list-disc pl-5 mt-1">{list.into_iter().map(|i| view! { <li>{i}</li> }).collect_view()}</ul> }.into_any());
+        }
+    };
+    for (is_item, t) in blocks {
+        if is_item {
+            items.push(t);
+        } else {
+            flush(&mut items, &mut out);
+            out.push(view! { <p class="mt-1">{t}</p> }.into_any());
+        }
+    }
+    flush(&mut items, &mut out);
+    out.into_iter().collect_view().into_any()
 }
 
 /// The two ways a partner asks for consent: a one-time link sent the way the resident asked to
@@ -420,6 +431,7 @@ fn done_text(locale: Locale, done: &str) -> Option<String> {
         "household_removed" => tr!(locale, done_household_removed),
         "note" => tr!(locale, done_note_added),
         "seal" => tr!(locale, done_seal_broken),
+        "assessment_saved" => tr!(locale, done_assessment_saved),
         _ => return None,
     })
 }
@@ -707,6 +719,7 @@ fn render_screen(
                     <a class="button-secondary" href="#add-note">{tr!(locale, quick_add_note)}</a>
                     {may_ask.then(|| view! { <a class="button-secondary" href="#consent">{tr!(locale, quick_request_consent)}</a> })}
                     <a class="button-secondary" href="#household">{tr!(locale, quick_add_member)}</a>
+                    <a class="button-secondary" href=format!("/residents/{id}/assess")>{tr!(locale, quick_start_assessment)}</a>
                     <a class="button-secondary" href=format!("/residents/{id}/print")>{tr!(locale, quick_print)}</a>
                 </nav>
                 <section id="activity" class="mt-6">
@@ -715,6 +728,8 @@ fn render_screen(
                     {no_activity}
                     <ul class="stack mt-2">{activity}</ul>
                 </section>
+                {crate::assessments::pages::detail_panels(locale, id, &screen.indicators, &screen.assessments, own_org, screen.seal_open,
+                    r.address.as_deref().and_then(crate::assessments::pages::zip_of))}
                 <div class="two-columns">
                     <section id="household" class="mt-6">
                         <h2 class="section-title">{tr!(locale, household_title)}</h2>
@@ -961,6 +976,7 @@ pub fn MyPlanPage() -> impl IntoView {
             "revoked" => tr!(locale, done_revoked),
             "linked" => tr!(locale, done_linked),
             "record_created" => tr!(locale, done_record_created),
+            "assessment_saved" => tr!(locale, done_assessment_saved),
             _ => return None,
         })
     });
@@ -1090,6 +1106,7 @@ pub fn MyPlanPage() -> impl IntoView {
                 </div>
             })}
             {saved_section}
+            {crate::assessments::pages::plan_section(locale, &plan.assessments, &plan.indicators)}
             {linked.then(|| view! {
                 <section id="referrals" class="mt-6">
                     <h2 class="section-title">{tr!(locale, plan_referrals_title)}</h2>
@@ -1262,16 +1279,7 @@ pub fn ConsentRequestPage() -> impl IntoView {
         )
         .unwrap_or_default();
         let (title, blocks) = consent::text_blocks(&text);
-        let blocks = blocks
-            .into_iter()
-            .map(|(item, t)| {
-                if item {
-                    view! { <li class="ml-5 list-disc">{t}</li> }.into_any()
-                } else {
-                    view! { <p class="mt-2">{t}</p> }.into_any()
-                }
-            })
-            .collect_view();
+        let blocks = consent_blocks(blocks);
         let where_to = if r.channel == "email" {
             tr!(locale, consent_code_to_email)
         } else {

@@ -186,31 +186,75 @@ pub async fn search(
     {
         return Ok(SearchResults::default());
     }
-    // Candidates by what matched, best names first; nothing about them leaves this function
-    // but their ids and which keys matched.
-    let candidates: Vec<Candidate> = sqlx::query_as(
-        "SELECT id, on_name, on_dob, on_phone, on_email FROM (
-             SELECT r.id,
-                    ($1::text IS NOT NULL AND (lower(r.name) % lower($1) OR lower(r.name) LIKE '%' || lower($1) || '%')) AS on_name,
-                    ($2::date IS NOT NULL AND r.date_of_birth = $2) AS on_dob,
-                    ($3::text IS NOT NULL AND r.phone_digits = $3) AS on_phone,
-                    ($4::text IS NOT NULL AND lower(r.email) = lower($4)) AS on_email,
-                    similarity(lower(r.name), lower(coalesce($1, ''))) AS score
-               FROM residents r
-              WHERE r.retired_at IS NULL AND (
-                    ($1::text IS NOT NULL AND lower(r.name) % lower($1))
-                 OR ($1::text IS NOT NULL AND lower(r.name) LIKE '%' || lower($1) || '%')
-                 OR ($2::date IS NOT NULL AND r.date_of_birth = $2)
-                 OR ($3::text IS NOT NULL AND r.phone_digits = $3)
-                 OR ($4::text IS NOT NULL AND lower(r.email) = lower($4)))
-              ORDER BY score DESC, r.id LIMIT 200) c",
-    )
-    .bind(name)
-    .bind(keys.date_of_birth)
-    .bind(keys.phone_digits.as_deref())
-    .bind(keys.email.as_deref())
-    .fetch_all(pool)
-    .await?;
+    let org = match principal {
+        super::Principal::Person(v) => v.organization_id,
+        super::Principal::System(_) => None,
+    };
+    // Each word of the name, widened to the words names really hold that sound the same, are
+    // spelt closely, or start with it ("Mraia" finds Maria, "Whit" Whitfield).
+    let words: Vec<Vec<String>> = match name {
+        Some(name) => sqlx::query_scalar::<_, Vec<String>>(
+            "SELECT coalesce(array_agg(DISTINCT v.word) FILTER (WHERE v.word IS NOT NULL), '{}')
+               FROM (SELECT q.w, q.i FROM unnest(resident_name_words($1)) WITH ORDINALITY AS q(w, i) LIMIT 4) q
+               LEFT JOIN LATERAL (
+                   (SELECT word FROM resident_name_vocabulary WHERE word = q.w)
+                   UNION ALL (SELECT word FROM resident_name_vocabulary WHERE length(q.w) >= 3 AND word LIKE q.w || '%' ORDER BY word LIMIT 10)
+                   UNION ALL (SELECT word FROM resident_name_vocabulary WHERE sound = dmetaphone(q.w) LIMIT 20)
+                   UNION ALL (SELECT word FROM resident_name_vocabulary WHERE word % q.w ORDER BY similarity(word, q.w) DESC LIMIT 10)
+               ) v ON true
+              GROUP BY q.i ORDER BY q.i",
+        )
+        .bind(name)
+        .fetch_all(pool)
+        .await?,
+        None => Vec::new(),
+    };
+    // A name matches when every word of it matches (a word no name holds matches nothing).
+    let name_words_known = name.is_some() && !words.is_empty();
+    let on_name = if name_words_known {
+        (0..words.len())
+            .map(|i| format!("r.name_words && ${}", 6 + i))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    } else {
+        "false".to_string()
+    };
+    // Candidates, found two ways so each uses an index: the residents this organization holds
+    // consent for, matching any key (best names first), and strong matches anywhere (the exact
+    // phone or e-mail, or the name with the exact date of birth) that may be the same person.
+    // Nothing about them leaves this function but their ids and what matched.
+    let sql = format!(
+        "WITH mine AS (SELECT r.id FROM residents r
+                        WHERE r.retired_at IS NULL AND $5::uuid IS NOT NULL
+                          AND (({on_name}) OR r.date_of_birth = $2 OR r.phone_digits = $3 OR lower(r.email) = lower($4))
+                          AND {consented}
+                        ORDER BY similarity(lower(r.name), lower(coalesce($1, ''))) DESC, r.id LIMIT 25),
+              strong AS (
+                  (SELECT r.id FROM residents r WHERE r.phone_digits = $3 AND r.retired_at IS NULL ORDER BY r.id LIMIT 25)
+                  UNION (SELECT r.id FROM residents r WHERE lower(r.email) = lower($4) AND r.retired_at IS NULL ORDER BY r.id LIMIT 25)
+                  UNION (SELECT r.id FROM residents r WHERE r.date_of_birth = $2 AND ({on_name})
+                            AND r.retired_at IS NULL ORDER BY r.id LIMIT 25))
+         SELECT r.id, ({on_name}) AS on_name,
+                coalesce(r.date_of_birth = $2, false) AS on_dob,
+                coalesce(r.phone_digits = $3, false) AS on_phone,
+                coalesce(lower(r.email) = lower($4), false) AS on_email
+           FROM residents r
+          WHERE r.id IN (SELECT id FROM mine UNION SELECT id FROM strong)
+          ORDER BY similarity(lower(r.name), lower(coalesce($1, ''))) DESC, r.id",
+        consented = super::consent::granted_sql("r.id", "$5", super::consent::Scope::Profile),
+    );
+    let mut query = sqlx::query_as::<_, Candidate>(&sql)
+        .bind(name)
+        .bind(keys.date_of_birth)
+        .bind(keys.phone_digits.as_deref())
+        .bind(keys.email.as_deref())
+        .bind(org);
+    if name_words_known {
+        for w in &words {
+            query = query.bind(w);
+        }
+    }
+    let candidates: Vec<Candidate> = query.fetch_all(pool).await?;
     // A possible match must match on something that tells people apart: an exact phone or
     // e-mail, or (when both were given) a name and the exact date of birth.
     let both = name.is_some() && keys.date_of_birth.is_some();
@@ -986,6 +1030,9 @@ pub async fn suspected_duplicates(pool: &PgPool) -> sqlx::Result<Vec<SuspectedDu
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize, PartialEq)]
 pub struct Moved {
     pub referrals: Vec<Uuid>,
+    /// Assessments and SDoH indicators (older merges moved none).
+    #[serde(default)]
+    pub assessments: crate::assessments::store::Moved,
     pub consent_events: Vec<i64>,
     pub household: Vec<Uuid>,
     pub requests: Vec<Uuid>,
@@ -1023,6 +1070,7 @@ pub async fn merge(
     let moved = Moved {
         referrals: sqlx::query_scalar("UPDATE referrals SET resident_id = $1 WHERE resident_id = $2 RETURNING id")
             .bind(survivor).bind(retired).fetch_all(&mut *tx).await?,
+        assessments: crate::assessments::store::move_for_merge(&mut tx, survivor, retired).await?,
         consent_events: sqlx::query_scalar(
             "INSERT INTO consent_events (resident_id, organization_id, granted, scope, channel, recorded_by, text_version,
                                          proxy_name, proxy_relationship, request_id, at)
@@ -1092,6 +1140,7 @@ pub async fn unmerge(
         return Err(ResidentError::AlreadyDone);
     }
     let moved: Moved = serde_json::from_value(moved).unwrap_or_default();
+    crate::assessments::store::undo_move(&mut tx, retired, &moved.assessments).await?;
     sqlx::query("UPDATE referrals SET resident_id = $2 WHERE id = ANY($1)")
         .bind(&moved.referrals)
         .bind(retired)

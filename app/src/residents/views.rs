@@ -23,6 +23,9 @@ pub struct DetailScreen {
     /// How many referrals have a sealed need, and whether this person opened the seal today.
     pub sealed: usize,
     pub seal_open: bool,
+    /// Current SDoH indicators (positive first) and every assessment, newest first.
+    pub indicators: Vec<crate::assessments::store::StoredIndicator>,
+    pub assessments: Vec<crate::assessments::store::Summary>,
 }
 
 pub async fn detail_screen(
@@ -57,6 +60,26 @@ pub async fn detail_screen(
             }
         }
     }
+    // Assessments inform the indicators; both are part of the profile (consent only).
+    let (indicators, assessments) = if full {
+        let indicators = crate::assessments::store::indicators(pool, resident)
+            .await
+            .map_err(|_| ResidentError::Unavailable)?;
+        let assessments = crate::assessments::store::summaries(pool, Some(resident), None)
+            .await
+            .map_err(|_| ResidentError::Unavailable)?;
+        (indicators, assessments)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    // A sensitive need another organization found is sealed like a sensitive referral.
+    let sealed_needs = indicators
+        .iter()
+        .filter(|i| i.sensitive && i.organization_id != Some(org))
+        .count();
+    if sealed_needs > 0 {
+        sealed += sealed_needs;
+    }
     let (consent, requests, household, notes) = if full {
         (
             consent::holdings(pool, resident)
@@ -85,6 +108,8 @@ pub async fn detail_screen(
         notes,
         sealed,
         seal_open,
+        indicators,
+        assessments,
     })
 }
 
@@ -97,11 +122,18 @@ pub struct MyPlan {
     pub referrals: Vec<Activity>,
     pub holdings: Vec<Holding>,
     pub disclosures: Vec<Disclosure>,
+    /// Self-assessments they kept, and their current needs (once their record is linked).
+    pub assessments: Vec<crate::assessments::store::Summary>,
+    pub indicators: Vec<crate::assessments::store::StoredIndicator>,
 }
 
 pub async fn my_plan(pool: &PgPool, viewer: &Viewer) -> Result<MyPlan, ResidentError> {
     let saved_ids = store::saved(pool, viewer.user_id).await?;
     let saved = crate::directory::store::program_summaries(pool, &saved_ids).await?;
+    let assessments =
+        crate::assessments::store::summaries(pool, viewer.resident_id, Some(viewer.user_id))
+            .await
+            .map_err(|_| ResidentError::Unavailable)?;
     let Some(resident) = viewer.resident_id else {
         return Ok(MyPlan {
             resident: None,
@@ -109,6 +141,8 @@ pub async fn my_plan(pool: &PgPool, viewer: &Viewer) -> Result<MyPlan, ResidentE
             referrals: Vec::new(),
             holdings: Vec::new(),
             disclosures: Vec::new(),
+            assessments,
+            indicators: Vec::new(),
         });
     };
     let access = gate::open(
@@ -124,11 +158,16 @@ pub async fn my_plan(pool: &PgPool, viewer: &Viewer) -> Result<MyPlan, ResidentE
     let referrals = crate::referrals::store::activity_for(pool, resident.id, None).await?;
     let holdings = consent::holdings(pool, resident.id).await?;
     let disclosures = store::disclosures(pool, resident.id, viewer.user_id).await?;
+    let indicators = crate::assessments::store::indicators(pool, resident.id)
+        .await
+        .map_err(|_| ResidentError::Unavailable)?;
     Ok(MyPlan {
         resident: Some(resident),
         saved,
         referrals,
         holdings,
         disclosures,
+        assessments,
+        indicators,
     })
 }

@@ -5,6 +5,9 @@
 //! limited view); one at risk (address hidden); two records of one person for United Way to
 //! merge; and Amy's own account for My Plan. Idempotent: a database that has Amy is left alone.
 
+use app::assessments::instrument::{Answers, Instrument};
+use app::assessments::store as assessments;
+use app::assessments::Mode;
 use app::audit::Actor;
 use app::identity::{accounts, Viewer};
 use app::referrals::store::{self as referrals, Item, ResidentChoice};
@@ -12,6 +15,48 @@ use app::residents::consent::{Channel, ConsentGrant, Scope};
 use app::residents::{gate, store, ContactMethod, NewResident, NoteKind, Principal, Purpose};
 use sqlx::PgPool;
 use uuid::Uuid;
+
+/// An assessment made as a partner makes one: the gate opens the resident for it, the store
+/// keeps the answers, completing it records the indicators.
+async fn assess(
+    pool: &PgPool,
+    by: &Viewer,
+    resident: Uuid,
+    instrument: &str,
+    mode: Mode,
+    answers: &[(&str, &[&str])],
+    complete: bool,
+) -> anyhow::Result<()> {
+    let instrument =
+        Instrument::get(instrument).ok_or_else(|| anyhow::anyhow!("no instrument {instrument}"))?;
+    gate::open(
+        pool,
+        &Principal::Person(by.clone()),
+        resident,
+        Purpose::Assessment,
+    )
+    .await?;
+    let mut given = Answers::new();
+    for (item, codes) in answers {
+        let answer = instrument
+            .parse_answer(item, codes)
+            .map_err(|e| anyhow::anyhow!("demo answer {item}: {e:?}"))?;
+        given.insert(item.to_string(), answer);
+    }
+    let given = instrument.prune(&given);
+    let who = assessments::Administered {
+        by: by.user_id,
+        organization: by.organization_id.unwrap_or_default(),
+        mode,
+    };
+    let id = assessments::start(pool, resident, instrument, &who)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo assessment: {e}"))?;
+    assessments::save(pool, id, |_| (given, None, complete))
+        .await
+        .map_err(|e| anyhow::anyhow!("demo assessment: {e}"))?;
+    Ok(())
+}
 
 pub const RESIDENT_EMAIL: &str = "amy.brand@demo.wraparound.example";
 
@@ -335,9 +380,9 @@ pub async fn seed(
     );
     keisha.address = Some("(confidential shelter address)".into());
     keisha.at_risk = true;
-    create(pool, &pat, &keisha, Some(Channel::InPerson), version).await?;
+    let keisha = create(pool, &pat, &keisha, Some(Channel::InPerson), version).await?;
     // Dana Whitfield, twice: the nonprofit and the hospital each made a record.
-    create(
+    let dana = create(
         pool,
         &pat,
         &new_resident(
@@ -365,6 +410,90 @@ pub async fn seed(
         ),
         None,
         version,
+    )
+    .await?;
+
+    // Assessments: the hospital's AHC screening of Amy (food and rent; she declined one safety
+    // question, so safety is "not answered"), the self-assessment the nonprofit read with her
+    // later (child care, work), Keisha's (safety: a sensitive need, sealed for the hospital),
+    // and one the nonprofit started with Dana and did not finish.
+    assess(
+        pool,
+        &harper,
+        amy,
+        "ahc-hrsn-core",
+        Mode::Hospital,
+        &[
+            ("71802-3", &["LA31994-9"]),
+            ("96778-6", &["LA9-3"]),
+            ("88122-7", &["LA28397-0"]),
+            ("88123-5", &["LA6729-3"]),
+            ("93030-5", &["LA32-8"]),
+            ("96779-4", &["LA32-8"]),
+            ("95618-5", &["LA6270-8"]),
+            ("95617-7", &["LA30122-8"]),
+            ("95616-9", &["LA6270-8"]),
+            ("95615-1", &["LA6270-8"]),
+        ],
+        true,
+    )
+    .await?;
+    assess(
+        pool,
+        &pat,
+        amy,
+        "self-assessment",
+        Mode::Partner,
+        &[
+            ("self-home", &["worried"]),
+            ("self-home-problems", &["none"]),
+            ("self-food-worry", &["sometimes"]),
+            ("self-food-ran-out", &["never"]),
+            ("self-utilities", &["no"]),
+            ("self-money", &["somewhat-hard"]),
+            ("self-rides", &["no"]),
+            ("self-work", &["keep"]),
+            ("self-school", &["no"]),
+            ("self-kids", &["yes"]),
+            ("self-child-care", &["yes"]),
+            ("self-lonely", &["rarely"]),
+            ("self-insurance", &["yes"]),
+            ("self-care", &["yes"]),
+            ("self-stress", &["no"]),
+            ("self-hurt", &["no"]),
+            ("self-afraid", &["no"]),
+        ],
+        true,
+    )
+    .await?;
+    assess(
+        pool,
+        &pat,
+        keisha,
+        "self-assessment",
+        Mode::Partner,
+        &[
+            ("self-home", &["none"]),
+            ("self-tonight", &["yes"]),
+            ("self-food-worry", &["often"]),
+            ("self-food-ran-out", &["sometimes"]),
+            ("self-hurt", &["yes"]),
+            ("self-afraid", &["yes"]),
+        ],
+        true,
+    )
+    .await?;
+    assess(
+        pool,
+        &pat,
+        dana,
+        "self-assessment",
+        Mode::Partner,
+        &[
+            ("self-home", &["steady"]),
+            ("self-home-problems", &["heat"]),
+        ],
+        false,
     )
     .await?;
 
