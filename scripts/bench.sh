@@ -66,7 +66,7 @@ measure wraparound_bench_ky bench-residents
   echo
   echo "Budgets: search p95 ≤ 30 ms at Kentucky scale and ≤ 80 ms at national scale; first HTML ≤ 50 KB;"
   echo "JS + WASM + CSS ≤ 350 KB compressed; an organization's inbox page and dashboard p95 ≤ 50 ms with 1 million referrals;"
-  echo "Resident Detail Screen p95 ≤ 20 ms and resident search p95 ≤ 30 ms with 1 million residents and 1 million referrals."
+  echo "Resident Detail Screen (with SDoH indicators) p95 ≤ 20 ms, resident search p95 ≤ 30 ms and storing a completed assessment (scored, indicators recomputed) p95 ≤ 50 ms with 1 million residents and 1 million referrals."
   echo
   if [[ -s "$body.load" ]]; then echo "Data loaded in this run:"; cat "$body.load"; echo; fi
   cat "$body"

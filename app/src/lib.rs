@@ -50,6 +50,8 @@ pub mod identity;
 #[cfg(feature = "ssr")]
 pub mod mail;
 #[cfg(feature = "ssr")]
+pub mod metrics;
+#[cfg(feature = "ssr")]
 pub mod partners;
 #[cfg(feature = "ssr")]
 pub mod rate_limit;
@@ -204,6 +206,7 @@ pub fn App() -> impl IntoView {
     use audit::AuditPage;
     use identity::pages::{AccountPage, SignInCodePage, SignInPage};
     use mail::{MailboxMessagePage, MailboxPage};
+    use metrics::pages::{ChapterMetricsPage, StateMetricsPage};
     use partners::claims::{
         ClaimConfirmPage, ClaimPage, ClaimReviewPage, ClaimSentPage, ClaimsQueuePage,
     };
@@ -268,6 +271,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/residents/:id/assess") view=guard(policy::Action::AdministerAssessments, StartAssessmentPage) ssr=SsrMode::Async />
                         <Route path=path!("/assessments/:id") view=guard(policy::Action::AdministerAssessments, AssessmentPage) ssr=SsrMode::Async />
                         <Route path=path!("/assessments/:id/:page") view=guard(policy::Action::AdministerAssessments, AssessmentQuestionsPage) ssr=SsrMode::Async />
+                        <Route path=path!("/state/metrics") view=guard(policy::Action::SeeStateMetrics, StateMetricsPage) ssr=SsrMode::Async />
+                        <Route path=path!("/united-way/metrics") view=guard(policy::Action::SeeChapterMetrics, ChapterMetricsPage) ssr=SsrMode::Async />
                         <Route path=path!("/state/audit") view=guard(policy::Action::SearchAudit, AuditPage) ssr=SsrMode::Async />
                         <Route path=path!("/dev/mailbox") view=MailboxPage ssr=SsrMode::Async />
                         <Route path=path!("/dev/mailbox/:id") view=MailboxMessagePage ssr=SsrMode::Async />

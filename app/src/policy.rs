@@ -121,6 +121,10 @@ pub enum Action {
     /// The CMS AHC HRSN screening: hospital users only. Checked by the assessments code for
     /// the instrument chosen (the routes are [`AdministerAssessments`]').
     ScreenWithAhc,
+    /// The statewide metrics: every chapter, county and organization type, exact counts.
+    SeeStateMetrics,
+    /// A chapter's metrics: its counties, counts under 5 hidden.
+    SeeChapterMetrics,
 }
 
 /// Data-dependent limits on an allowed action, checked by the domain code.
@@ -191,6 +195,12 @@ pub const POLICY: &[(Action, &[Role], Scope)] = &[
     (TakeSelfAssessment, EVERYONE, Scope::Everything),
     (AdministerAssessments, PARTNERS, Scope::OwnOrganization),
     (ScreenWithAhc, &[HospitalStaff], Scope::OwnOrganization),
+    (SeeStateMetrics, &[StateAdmin], Scope::Everything),
+    (
+        SeeChapterMetrics,
+        &[ChapterReviewer, ReferralSpecialist],
+        Scope::OwnChapter,
+    ),
 ];
 
 /// May `role` perform `action`? Deny by default: an action missing from the table is refused.
@@ -345,6 +355,11 @@ pub const ROUTES: &[(Method, &str, Action)] = &[
     (Method::Get, "/assessments/:id", AdministerAssessments),
     (Method::Get, "/assessments/:id/:page", AdministerAssessments),
     (Method::Post, "/fn/answer_assessment", AdministerAssessments),
+    // Metrics (issue 13).
+    (Method::Get, "/state/metrics", SeeStateMetrics),
+    (Method::Get, "/state/metrics/csv", SeeStateMetrics),
+    (Method::Get, "/united-way/metrics", SeeChapterMetrics),
+    (Method::Get, "/united-way/metrics/csv", SeeChapterMetrics),
 ];
 
 /// Does `path` match the route pattern `pattern`?

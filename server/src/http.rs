@@ -87,6 +87,8 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/oidc/start", get(oidc::start))
         .route("/auth/oidc/callback", get(oidc::callback))
         .route("/sms/inbound", axum::routing::post(crate::sms::inbound))
+        .route("/state/metrics/csv", get(crate::metrics::state_csv))
+        .route("/united-way/metrics/csv", get(crate::metrics::chapter_csv))
         .leptos_routes_with_context(&state, routes, provide_deployment.clone(), {
             let options = options.clone();
             move || shell(options.clone())

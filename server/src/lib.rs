@@ -10,6 +10,7 @@ pub mod http;
 pub mod input;
 pub mod jobs;
 pub mod mail;
+pub mod metrics;
 pub mod oidc;
 pub mod places;
 pub mod sms;

@@ -911,9 +911,18 @@ pub fn plan_section(
 mod tests {
     #[test]
     fn the_zip_is_the_last_five_digits_of_an_address() {
-        assert_eq!(super::zip_of("1214 Park St, Bowling Green, KY 42101").as_deref(), Some("42101"));
-        assert_eq!(super::zip_of("12 Elm St, Frankfort, KY 40601-1234").as_deref(), Some("40601"));
+        assert_eq!(
+            super::zip_of("1214 Park St, Bowling Green, KY 42101").as_deref(),
+            Some("42101")
+        );
+        assert_eq!(
+            super::zip_of("12 Elm St, Frankfort, KY 40601-1234").as_deref(),
+            Some("40601")
+        );
         assert_eq!(super::zip_of("(confidential shelter address)"), None);
-        assert_eq!(super::zip_of("PO Box 12345 Route 9"), Some("12345".to_string()));
+        assert_eq!(
+            super::zip_of("PO Box 12345 Route 9"),
+            Some("12345".to_string())
+        );
     }
 }
