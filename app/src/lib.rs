@@ -48,6 +48,10 @@ pub mod idempotency;
 #[cfg(feature = "ssr")]
 pub mod identity;
 #[cfg(feature = "ssr")]
+pub mod incentives;
+#[cfg(feature = "ssr")]
+pub mod jobs;
+#[cfg(feature = "ssr")]
 pub mod mail;
 #[cfg(feature = "ssr")]
 pub mod metrics;
@@ -205,6 +209,7 @@ pub fn App() -> impl IntoView {
     };
     use audit::AuditPage;
     use identity::pages::{AccountPage, SignInCodePage, SignInPage};
+    use incentives::pages::{IncentiveReportPage, IncentivesPage};
     use mail::{MailboxMessagePage, MailboxPage};
     use metrics::pages::{ChapterMetricsPage, StateMetricsPage};
     use partners::claims::{
@@ -273,6 +278,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/assessments/:id/:page") view=guard(policy::Action::AdministerAssessments, AssessmentQuestionsPage) ssr=SsrMode::Async />
                         <Route path=path!("/state/metrics") view=guard(policy::Action::SeeStateMetrics, StateMetricsPage) ssr=SsrMode::Async />
                         <Route path=path!("/united-way/metrics") view=guard(policy::Action::SeeChapterMetrics, ChapterMetricsPage) ssr=SsrMode::Async />
+                        <Route path=path!("/state/incentives") view=guard(policy::Action::SeeIncentiveReports, IncentivesPage) ssr=SsrMode::Async />
+                        <Route path=path!("/state/incentives/:month") view=guard(policy::Action::SeeIncentiveReports, IncentiveReportPage) ssr=SsrMode::Async />
                         <Route path=path!("/state/audit") view=guard(policy::Action::SearchAudit, AuditPage) ssr=SsrMode::Async />
                         <Route path=path!("/dev/mailbox") view=MailboxPage ssr=SsrMode::Async />
                         <Route path=path!("/dev/mailbox/:id") view=MailboxMessagePage ssr=SsrMode::Async />

@@ -125,6 +125,11 @@ pub enum Action {
     SeeStateMetrics,
     /// A chapter's metrics: its counties, counts under 5 hidden.
     SeeChapterMetrics,
+    /// The monthly incentive reports: state administrators all of them, a chapter's reviewers
+    /// their chapter's lines.
+    SeeIncentiveReports,
+    /// Make a month's report before the 1st's job does; decide one organization's eligibility.
+    ManageIncentives,
 }
 
 /// Data-dependent limits on an allowed action, checked by the domain code.
@@ -201,6 +206,12 @@ pub const POLICY: &[(Action, &[Role], Scope)] = &[
         &[ChapterReviewer, ReferralSpecialist],
         Scope::OwnChapter,
     ),
+    (
+        SeeIncentiveReports,
+        &[StateAdmin, ChapterReviewer],
+        Scope::OwnChapter,
+    ),
+    (ManageIncentives, &[StateAdmin], Scope::Everything),
 ];
 
 /// May `role` perform `action`? Deny by default: an action missing from the table is refused.
@@ -360,6 +371,20 @@ pub const ROUTES: &[(Method, &str, Action)] = &[
     (Method::Get, "/state/metrics/csv", SeeStateMetrics),
     (Method::Get, "/united-way/metrics", SeeChapterMetrics),
     (Method::Get, "/united-way/metrics/csv", SeeChapterMetrics),
+    // The monthly incentive report (issue 13).
+    (Method::Get, "/state/incentives", SeeIncentiveReports),
+    (Method::Get, "/state/incentives/:month", SeeIncentiveReports),
+    (
+        Method::Get,
+        "/state/incentives/:month/csv",
+        SeeIncentiveReports,
+    ),
+    (Method::Post, "/fn/make_incentive_report", ManageIncentives),
+    (
+        Method::Post,
+        "/fn/set_incentive_eligibility",
+        ManageIncentives,
+    ),
 ];
 
 /// Does `path` match the route pattern `pattern`?

@@ -89,6 +89,10 @@ pub fn router(state: AppState) -> Router {
         .route("/sms/inbound", axum::routing::post(crate::sms::inbound))
         .route("/state/metrics/csv", get(crate::metrics::state_csv))
         .route("/united-way/metrics/csv", get(crate::metrics::chapter_csv))
+        .route(
+            "/state/incentives/{month}/csv",
+            get(crate::metrics::incentives_csv),
+        )
         .leptos_routes_with_context(&state, routes, provide_deployment.clone(), {
             let options = options.clone();
             move || shell(options.clone())

@@ -24,6 +24,9 @@ pub async fn run_due(pool: &PgPool, deployment: &Deployment) -> sqlx::Result<()>
     if let Some(n) = support::refresh_pairs(pool, now).await? {
         tracing::info!(pairs = n, "frequently paired together refreshed");
     }
+    if let Some(month) = app::incentives::run_monthly(pool, deployment, now).await? {
+        tracing::info!(%month, "incentive report");
+    }
     Ok(())
 }
 

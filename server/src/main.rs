@@ -86,6 +86,14 @@ enum Command {
         #[arg(long, default_value_t = 300)]
         requests: usize,
     },
+    /// With 1 million referrals and 1 million assessments (topped up once): time the statewide
+    /// metrics page and building a month's incentive report against a running server.
+    BenchMetrics {
+        #[arg(long)]
+        url: String,
+        #[arg(long, default_value_t = 100)]
+        requests: usize,
+    },
     /// The audit trail: `server audit verify` checks the hash chain.
     Audit {
         #[command(subcommand)]
@@ -299,6 +307,20 @@ async fn run() -> anyhow::Result<()> {
             print!(
                 "{}",
                 bench::referrals(
+                    &pool,
+                    url.trim_end_matches('/'),
+                    requests,
+                    app::identity::sealed::prepare(&pool, &deployment).await?,
+                )
+                .await?
+            );
+            Ok(())
+        }
+        Command::BenchMetrics { url, requests } => {
+            let pool = db::connect_owner(4).await?;
+            print!(
+                "{}",
+                bench::metrics::metrics(
                     &pool,
                     url.trim_end_matches('/'),
                     requests,

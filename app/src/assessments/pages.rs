@@ -99,13 +99,20 @@ fn question_form(
                 _ => "checkbox",
             };
             let value = |code: &str| format!("{}={}", item.code, code);
+            // One radio group per single-choice question (`answers[100n]`); a name of its own
+            // for each checkbox (`answers[100n + k]`): the server reads them as one list.
+            let name = |k: usize| match item.kind {
+                ItemKind::Single => format!("answers[{}]", n * 100),
+                _ => format!("answers[{}]", n * 100 + k + 1),
+            };
             let options = item
                 .answers
                 .iter()
-                .map(|a| {
+                .enumerate()
+                .map(|(k, a)| {
                     view! {
                         <label class="choice">
-                            <input type=input_type name="answers[]" value=value(&a.code) checked=chosen(&a.code) />
+                            <input type=input_type name=name(k) value=value(&a.code) checked=chosen(&a.code) />
                             <span>{a.text.get(l).to_string()}</span>
                         </label>
                     }
@@ -127,10 +134,11 @@ fn question_form(
             });
             let not_answered = [declined, dont_know]
                 .into_iter()
-                .map(|o| {
+                .enumerate()
+                .map(|(k, o)| {
                     view! {
                         <label class="choice">
-                            <input type=input_type name="answers[]" value=value(&o.code) checked=chosen(&o.code) />
+                            <input type=input_type name=name(90 + k) value=value(&o.code) checked=chosen(&o.code) />
                             <span>{o.text.get(l).to_string()}</span>
                         </label>
                     }

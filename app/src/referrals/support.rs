@@ -194,41 +194,6 @@ pub async fn log_outreach(
     Ok(())
 }
 
-/// Takes a due job (one server at a time) and returns its name, or `None`.
-async fn take_job<'c>(
-    tx: &mut sqlx::Transaction<'c, sqlx::Postgres>,
-    name: &str,
-    now: DateTime<Utc>,
-) -> sqlx::Result<bool> {
-    let due: Option<String> = sqlx::query_scalar(
-        "SELECT name FROM jobs WHERE name = $1 AND run_after <= $2 FOR UPDATE SKIP LOCKED",
-    )
-    .bind(name)
-    .bind(now)
-    .fetch_optional(&mut **tx)
-    .await?;
-    Ok(due.is_some())
-}
-
-async fn finish_job<'c>(
-    tx: &mut sqlx::Transaction<'c, sqlx::Postgres>,
-    name: &str,
-    now: DateTime<Utc>,
-    every: chrono::Duration,
-    result: &str,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE jobs SET run_after = $2, last_run_at = $3, last_result = $4 WHERE name = $1",
-    )
-    .bind(name)
-    .bind(now + every)
-    .bind(now)
-    .bind(result)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
 /// Reminds each onboarded organization with stale open referrals, at most once a day: one
 /// digest e-mail (no resident details) to its people. Returns how many digests were queued, or
 /// `None` if another server is running the job or it is not due.
@@ -239,7 +204,7 @@ pub async fn send_reminders(
     now: DateTime<Utc>,
 ) -> sqlx::Result<Option<usize>> {
     let mut tx = pool.begin().await?;
-    if !take_job(&mut tx, "referral_reminders", now).await? {
+    if !crate::jobs::take(&mut tx, "referral_reminders", now).await? {
         return Ok(None);
     }
     let stale: Vec<(Uuid, String, i64)> = sqlx::query_as(&format!(
@@ -286,11 +251,11 @@ pub async fn send_reminders(
         }
         sent += 1;
     }
-    finish_job(
+    crate::jobs::finish(
         &mut tx,
         "referral_reminders",
         now,
-        chrono::Duration::hours(1),
+        now + chrono::Duration::hours(1),
         &format!("{sent} digests"),
     )
     .await?;
@@ -302,7 +267,7 @@ pub async fn send_reminders(
 /// resident referred to both within 30 days of each other.
 pub async fn refresh_pairs(pool: &PgPool, now: DateTime<Utc>) -> sqlx::Result<Option<u64>> {
     let mut tx = pool.begin().await?;
-    if !take_job(&mut tx, "paired_services", now).await? {
+    if !crate::jobs::take(&mut tx, "paired_services", now).await? {
         return Ok(None);
     }
     sqlx::query("DELETE FROM paired_services")
@@ -319,11 +284,11 @@ pub async fn refresh_pairs(pool: &PgPool, now: DateTime<Utc>) -> sqlx::Result<Op
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    finish_job(
+    crate::jobs::finish(
         &mut tx,
         "paired_services",
         now,
-        chrono::Duration::hours(6),
+        now + chrono::Duration::hours(6),
         &format!("{n} pairs"),
     )
     .await?;
