@@ -36,13 +36,20 @@ pub async fn seed(
     chapter: &str,
     key: &SealingKey,
 ) -> anyhow::Result<Vec<DemoAccount>> {
+    // The first organization with two programs is the nonprofit; the hospital is a hospital
+    // (a name that says so), or, in a directory without one, the next organization.
     let orgs: Vec<(Uuid, String)> = sqlx::query_as(
-        "SELECT o.id, o.name FROM organizations o
-           JOIN services s ON s.organization_id = o.id AND s.active
-           JOIN service_at_locations sal ON sal.service_id = s.id
-          WHERE o.active AND NOT o.placeholder
-          GROUP BY o.id, o.name HAVING count(*) >= 2
-          ORDER BY o.name LIMIT 2",
+        "WITH candidates AS (
+             SELECT o.id, o.name, (o.name ~* '(hospital|medical center)') AS hospital FROM organizations o
+               JOIN services s ON s.organization_id = o.id AND s.active
+               JOIN service_at_locations sal ON sal.service_id = s.id
+              WHERE o.active AND NOT o.placeholder
+              GROUP BY o.id, o.name HAVING count(*) >= 2),
+         nonprofit AS (SELECT id, name FROM candidates WHERE NOT hospital ORDER BY name LIMIT 1),
+         hospital AS (SELECT id, name FROM candidates WHERE id NOT IN (SELECT id FROM nonprofit)
+                       ORDER BY hospital DESC, name LIMIT 1)
+         SELECT id, name FROM (SELECT id, name, 1 AS k FROM nonprofit
+                               UNION ALL SELECT id, name, 2 FROM hospital) both_ ORDER BY k",
     )
     .fetch_all(pool)
     .await?;
