@@ -272,10 +272,12 @@ async fn the_calendar_job_makes_last_month_once_with_two_servers(pool: PgPool) {
     person(&pool, Role::ChapterReviewer, None, true).await;
     let d = deployment();
     // The last run scheduled this one for midnight on December 1 (Eastern).
-    sqlx::query("UPDATE jobs SET run_after = '2026-12-01T05:00:00Z' WHERE name = 'incentive_report'")
-        .execute(&pool)
-        .await
-        .unwrap();
+    sqlx::query(
+        "UPDATE jobs SET run_after = '2026-12-01T05:00:00Z' WHERE name = 'incentive_report'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
     // The server was down at midnight: the first check after, on two servers at once.
     let now = at("2026-12-01T09:00:00Z");
     let (a, b) = tokio::join!(run_monthly(&pool, &d, now), run_monthly(&pool, &d, now));

@@ -198,8 +198,9 @@ pub async fn search(
                FROM (SELECT q.w, q.i FROM unnest(resident_name_words($1)) WITH ORDINALITY AS q(w, i) LIMIT 4) q
                LEFT JOIN LATERAL (
                    (SELECT word FROM resident_name_vocabulary WHERE word = q.w)
-                   UNION ALL (SELECT word FROM resident_name_vocabulary WHERE length(q.w) >= 3 AND word LIKE q.w || '%' ORDER BY word LIMIT 10)
-                   UNION ALL (SELECT word FROM resident_name_vocabulary WHERE sound = dmetaphone(q.w) LIMIT 20)
+                   UNION ALL (SELECT word FROM resident_name_vocabulary WHERE length(q.w) >= 3
+                                 AND word ~>=~ q.w AND word ~<~ (q.w || chr(1114111)) ORDER BY word LIMIT 10)
+                   UNION ALL (SELECT word FROM resident_name_vocabulary WHERE sound = dmetaphone(q.w) AND sound <> '' LIMIT 20)
                    UNION ALL (SELECT word FROM resident_name_vocabulary WHERE word % q.w ORDER BY similarity(word, q.w) DESC LIMIT 10)
                ) v ON true
               GROUP BY q.i ORDER BY q.i",
