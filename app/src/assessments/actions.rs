@@ -3,7 +3,7 @@
 //! session only — nothing is stored for a person who does not choose to save it. A partner's or
 //! hospital's assessment is stored on the resident's record after the residents gate opens it.
 
-use super::instrument::{Answer, Answers, Instrument, ItemKind, Page};
+use super::instrument::{Answers, Instrument, ItemKind, Page};
 use super::store::{self, Administered};
 use super::{may_administer, AssessmentError, Mode, SELF_ASSESSMENT};
 use crate::identity::accounts::AuthSession;
@@ -404,9 +404,4 @@ pub async fn answer_assessment(
     }
     .await;
     finish(&back, outcome)
-}
-
-/// Is this answer one of the "not answered" kinds?
-pub fn is_not_answered(a: &Answer) -> bool {
-    matches!(a, Answer::Declined | Answer::DontKnow)
 }

@@ -10,7 +10,7 @@
 
 pub mod pages;
 
-use crate::metrics::{local_midnight, month_bounds};
+use crate::metrics::month_bounds;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -372,11 +372,7 @@ pub async fn run_monthly(
     deployment: &crate::config::Deployment,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Option<NaiveDate>> {
-    let tz: Tz = deployment
-        .region
-        .timezone
-        .parse()
-        .unwrap_or(chrono_tz::America::New_York);
+    let tz = crate::metrics::deployment_zone(deployment);
     let mut tx = pool.begin().await?;
     if !crate::jobs::take(&mut tx, "incentive_report", now).await? {
         return Ok(None);
@@ -485,11 +481,6 @@ pub fn parse_month(s: &str) -> Option<NaiveDate> {
         return None;
     }
     NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, 1)
-}
-
-/// Midnight starting `month` (for "is this month over yet?").
-pub fn month_start(tz: Tz, month: NaiveDate) -> DateTime<Utc> {
-    local_midnight(tz, month)
 }
 
 #[cfg(test)]

@@ -19,12 +19,7 @@ use leptos_router::hooks::use_params_map;
 use uuid::Uuid;
 
 fn zone(state: &AppState) -> chrono_tz::Tz {
-    state
-        .deployment
-        .region
-        .timezone
-        .parse()
-        .unwrap_or(chrono_tz::America::New_York)
+    crate::metrics::deployment_zone(&state.deployment)
 }
 
 /// The report as this viewer may see it: the state all of it, a chapter its own lines.
@@ -156,7 +151,7 @@ fn eligibility_form(locale: Locale, org: Uuid, eligible: bool) -> impl IntoView 
 pub fn IncentiveReportPage() -> impl IntoView {
     let locale = use_i18n().get_locale_untracked();
     let viewer = crate::web::request().viewer;
-    let month = use_params_map().with_untracked(|p| p.get("month").unwrap_or_default());
+    let month = month_param();
     let done = query("done").map(|_| tr!(locale, incentive_eligibility_saved));
     let content = async move {
         let state = AppState::get();

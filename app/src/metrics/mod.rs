@@ -50,6 +50,15 @@ pub struct Filters {
     pub year: i32,
 }
 
+/// The deployment's time zone (`region.timezone` in `Leptos.toml`), Eastern when it does not
+/// parse: the zone every period is counted in.
+pub fn deployment_zone(d: &crate::config::Deployment) -> Tz {
+    d.region
+        .timezone
+        .parse()
+        .unwrap_or(chrono_tz::America::New_York)
+}
+
 /// The start of a local calendar day, as an instant.
 pub fn local_midnight(tz: Tz, day: NaiveDate) -> DateTime<Utc> {
     let naive = day.and_hms_opt(0, 0, 0).expect("midnight exists");

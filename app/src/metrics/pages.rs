@@ -35,11 +35,7 @@ pub async fn choose(
     get: impl Fn(&str) -> Option<String>,
 ) -> Result<Chosen, crate::web::Problem> {
     let d = &state.deployment;
-    let tz: chrono_tz::Tz = d
-        .region
-        .timezone
-        .parse()
-        .unwrap_or(chrono_tz::America::New_York);
+    let tz = super::deployment_zone(d);
     let now_year = this_year(tz, chrono::Utc::now());
     let year = get("year")
         .and_then(|y| y.parse::<i32>().ok())
@@ -106,12 +102,7 @@ pub async fn metrics_for(
     get: impl Fn(&str) -> Option<String>,
 ) -> Result<(Chosen, Metrics), crate::web::Problem> {
     let chosen = choose(state, viewer, get).await?;
-    let tz: chrono_tz::Tz = state
-        .deployment
-        .region
-        .timezone
-        .parse()
-        .unwrap_or(chrono_tz::America::New_York);
+    let tz = super::deployment_zone(&state.deployment);
     let m = compute(&state.pool, &chosen.filters, tz, chrono::Utc::now()).await?;
     Ok((chosen, m))
 }
@@ -136,15 +127,13 @@ fn domain_words(locale: Locale, domain: &str) -> String {
     }
 }
 
-fn month_label(locale: Locale, d: chrono::NaiveDate) -> String {
+/// "Dec" of "Dec 2026": a chart's month label, in the page's language.
+fn month_label(d: chrono::NaiveDate) -> String {
     crate::forms::month_year(d)
         .split_whitespace()
         .next()
-        .map(str::to_string)
-        .unwrap_or_else(|| {
-            let _ = locale;
-            d.format("%b").to_string()
-        })
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// The whole page body for one viewer's metrics.
@@ -158,12 +147,7 @@ fn render(
     let n = |v: i64| super::shown(v, chosen.exact);
     let y = m.year;
     let state = AppState::get();
-    let tz: chrono_tz::Tz = state
-        .deployment
-        .region
-        .timezone
-        .parse()
-        .unwrap_or(chrono_tz::America::New_York);
+    let tz = super::deployment_zone(&state.deployment);
     let now_year = this_year(tz, chrono::Utc::now());
     let years = (now_year - 4..=now_year)
         .rev()
@@ -220,11 +204,7 @@ fn render(
         .iter()
         .map(|(o, v)| view! { <li>{o.clone()}" ("{n(*v)}")"</li> })
         .collect_view();
-    let labels: Vec<String> = m
-        .months
-        .iter()
-        .map(|(d, ..)| month_label(locale, *d))
-        .collect();
+    let labels: Vec<String> = m.months.iter().map(|(d, ..)| month_label(*d)).collect();
     let monthly_chart = charts::bars(
         "monthly",
         tr!(locale, metrics_monthly_title, year = y),
