@@ -666,7 +666,7 @@ pub async fn referrals(
         dashboard_times.push(started.elapsed());
     }
     // ...and the same queries straight to Postgres.
-    use app::referrals::store::{figures, list, monthly, tab_counts, top_reasons, Side, Tab};
+    use app::referrals::store::{list, tab_counts, Tab};
     let mut inbox_sql = Vec::new();
     for (i, _) in inbox_paths.iter().enumerate() {
         let tab = Tab::parse(tabs[i % 3]);
@@ -684,17 +684,24 @@ pub async fn referrals(
     for _ in 0..n {
         let now = chrono::Utc::now();
         let started = Instant::now();
-        let (f, sent, r, m, c) = tokio::join!(
-            figures(pool, receiver_org, now, Side::Received),
-            figures(pool, receiver_org, now, Side::Sent),
-            top_reasons(pool, receiver_org, Side::Received),
-            monthly(pool, receiver_org, now),
+        // What the dashboard asks: the metrics over what it received and what it sent.
+        let tz = app::metrics::Tz::America__New_York;
+        let over = |scope| app::metrics::Filters {
+            scope,
+            org_type: None,
+            year: app::metrics::this_year(tz, now),
+        };
+        let (received, sent) = (
+            over(app::metrics::Scope::Received(receiver_org)),
+            over(app::metrics::Scope::Sent(receiver_org)),
+        );
+        let (f, sent, c) = tokio::join!(
+            app::metrics::compute(pool, &received, tz, now),
+            app::metrics::compute(pool, &sent, tz, now),
             tab_counts(pool, receiver_org, true, None, None),
         );
         f?;
         sent?;
-        r?;
-        m?;
         c?;
         dashboard_sql.push(started.elapsed());
     }

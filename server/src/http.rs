@@ -540,6 +540,10 @@ pub async fn serve(
         );
     }
     spawn_session_cleanup(state.pool.clone());
+    let zone = app::metrics::deployment_zone(&state.deployment);
+    if app::metrics::counts::keep_zone(&state.pool, zone).await? {
+        tracing::info!(%zone, "metrics counted again in the deployment's zone");
+    }
     crate::jobs::spawn(state.pool.clone(), state.deployment.clone());
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(addr).await?;

@@ -24,6 +24,10 @@ pub async fn run_due(pool: &PgPool, deployment: &Deployment) -> sqlx::Result<()>
     if let Some(n) = support::refresh_pairs(pool, now).await? {
         tracing::info!(pairs = n, "frequently paired together refreshed");
     }
+    let folded = app::metrics::counts::fold(pool).await?;
+    if folded > 0 {
+        tracing::debug!(counts = folded, "metric changes folded");
+    }
     if let Some(month) = app::incentives::run_monthly(pool, deployment, now).await? {
         tracing::info!(%month, "incentive report");
     }

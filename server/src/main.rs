@@ -282,24 +282,35 @@ async fn run() -> anyhow::Result<()> {
                 load_demo_directory(&pool, &deployment, &dir).await?;
             }
             // The demo reviewer works the chapter most counties fall to.
-            let accounts = demo::accounts::seed(
-                &pool,
-                &deployment.onboarding.default_chapter,
-                app::identity::sealed::prepare(&pool, &deployment).await?,
-            )
-            .await?;
+            let key = app::identity::sealed::prepare(&pool, &deployment).await?;
+            let accounts =
+                demo::accounts::seed(&pool, &deployment.onboarding.default_chapter, key).await?;
+            let mut all = accounts;
             let resident = if without_residents {
                 String::new()
             } else {
-                demo::residents::seed(
+                let hospital = format!("hospital.staff@{}", demo::accounts::DOMAIN);
+                let resident = demo::residents::seed(
                     &pool,
                     &deployment,
                     &format!("partner.staff@{}", demo::accounts::DOMAIN),
-                    &format!("hospital.staff@{}", demo::accounts::DOMAIN),
+                    &hospital,
                 )
-                .await?
+                .await?;
+                // A year of activity over the directory (once), and the accounts it made.
+                all.extend(
+                    demo::activity::seed(
+                        &pool,
+                        &deployment,
+                        key,
+                        &hospital,
+                        &format!("referral.specialist@{}", demo::accounts::DOMAIN),
+                    )
+                    .await?,
+                );
+                resident
             };
-            print!("{}{resident}", demo::accounts::describe(&accounts));
+            print!("{}{resident}", demo::accounts::describe(&all));
             Ok(())
         }
         Command::BenchReferrals { url, requests } => {

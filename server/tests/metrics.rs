@@ -427,3 +427,139 @@ async fn a_chapter_sees_its_counties_with_small_counts_hidden(pool: PgPool) {
         assert!(r.headers().contains_key("x-wraparound-refused"), "{path}");
     }
 }
+
+/// The kept counts and the rows give the same figures, before the job folds the changes in and
+/// after, for the state and for a county.
+async fn counts_agree_with_rows(pool: &PgPool, year: i32, now: DateTime<Utc>) {
+    let fips: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT county_fips FROM referrals WHERE county_fips IS NOT NULL ORDER BY 1 LIMIT 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    for scope in [Scope::State, Scope::Counties(fips)] {
+        let f = Filters {
+            scope,
+            org_type: None,
+            year,
+        };
+        assert!(app::metrics::counts::answers(pool, &f, ZONE).await.unwrap());
+        let rows = app::metrics::compute_from_rows(pool, &f, ZONE, now)
+            .await
+            .unwrap();
+        let counted = app::metrics::counts::compute(pool, &f, ZONE, now)
+            .await
+            .unwrap();
+        assert_eq!(counted, rows, "{:?} before folding", f.scope);
+        app::metrics::counts::fold(pool).await.unwrap();
+        let counted = app::metrics::counts::compute(pool, &f, ZONE, now)
+            .await
+            .unwrap();
+        assert_eq!(counted, rows, "{:?} after folding", f.scope);
+    }
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn the_kept_counts_give_the_rows_figures(pool: PgPool) {
+    let w = seed_fixture(&pool).await;
+    // Inside a day (the last 30 days start and end mid-day) and at a local midnight.
+    counts_agree_with_rows(&pool, 2024, at("2024-12-20T17:00:00Z")).await;
+    counts_agree_with_rows(&pool, 2024, at("2024-12-20T05:00:00Z")).await;
+    counts_agree_with_rows(&pool, 2023, at("2024-12-20T17:00:00Z")).await;
+
+    // Changes as people make them: closed, reopened, closed again by someone else, one
+    // withdrawn, one removed; each moves the counts.
+    let [a, ..] = w.senders;
+    let [x, ..] = w.receivers;
+    insert(
+        &pool,
+        &w,
+        3,
+        a,
+        x,
+        "'sent', NULL::text, timestamptz '2024-12-10 09:00-05', NULL::timestamptz, false",
+    )
+    .await;
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM referrals WHERE created_at = timestamptz '2024-12-10 09:00-05' ORDER BY id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let set = |sql: &'static str, id: Uuid| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query(sql).bind(id).execute(&pool).await.unwrap();
+        }
+    };
+    set("UPDATE referrals SET status = 'resource_not_provided', outcome_reason = 'unable_to_reach', closed_at = timestamptz '2024-12-12 10:00-05' WHERE id = $1", ids[0]).await;
+    counts_agree_with_rows(&pool, 2024, at("2024-12-20T17:00:00Z")).await;
+    set("UPDATE referrals SET status = 'in_progress', outcome_reason = NULL, closed_at = NULL WHERE id = $1", ids[0]).await;
+    set("UPDATE referrals SET status = 'resource_provided', closed_at = timestamptz '2024-12-19 23:30-05', closed_by_united_way = true WHERE id = $1", ids[0]).await;
+    set("UPDATE referrals SET status = 'cancelled', closed_at = timestamptz '2024-12-15 08:00-05' WHERE id = $1", ids[1]).await;
+    set(
+        "UPDATE referrals SET status = 'accepted' WHERE id = $1",
+        ids[2],
+    )
+    .await;
+    counts_agree_with_rows(&pool, 2024, at("2024-12-20T17:00:00Z")).await;
+    sqlx::query("DELETE FROM referral_events WHERE referral_id = $1")
+        .bind(ids[2])
+        .execute(&pool)
+        .await
+        .unwrap();
+    set("DELETE FROM referrals WHERE id = $1", ids[2]).await;
+    counts_agree_with_rows(&pool, 2024, at("2024-12-20T17:00:00Z")).await;
+    // Counting everything again changes nothing.
+    sqlx::query("SELECT metric_rebuild()")
+        .execute(&pool)
+        .await
+        .unwrap();
+    counts_agree_with_rows(&pool, 2024, at("2024-12-20T17:00:00Z")).await;
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn a_new_zone_counts_again(pool: PgPool) {
+    let w = world(&pool).await;
+    // 23:30 Central on Dec 31, 2024 is 2025 in the East and 2024 in the Central zone.
+    insert(
+        &pool,
+        &w,
+        1,
+        w.senders[0],
+        w.receivers[0],
+        "'resource_provided', NULL::text, timestamptz '2024-12-30 10:00-06', timestamptz '2024-12-31 23:30-06', false",
+    )
+    .await;
+    let central = app::metrics::Tz::America__Chicago;
+    let f = Filters {
+        scope: Scope::State,
+        org_type: None,
+        year: 2024,
+    };
+    // Asked in another zone than the counts', the rows answer.
+    assert!(!app::metrics::counts::answers(&pool, &f, central)
+        .await
+        .unwrap());
+    assert_eq!(
+        compute(&pool, &f, central, at("2025-02-01T12:00:00Z"))
+            .await
+            .unwrap()
+            .closed_year,
+        1
+    );
+    assert!(app::metrics::counts::keep_zone(&pool, central)
+        .await
+        .unwrap());
+    assert!(!app::metrics::counts::keep_zone(&pool, central)
+        .await
+        .unwrap());
+    assert!(app::metrics::counts::answers(&pool, &f, central)
+        .await
+        .unwrap());
+    let m = app::metrics::counts::compute(&pool, &f, central, at("2025-02-01T12:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(m.closed_year, 1, "closed on Dec 31 in Central time");
+    assert_eq!(m.months[11].2, 1);
+}

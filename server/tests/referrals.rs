@@ -271,7 +271,7 @@ async fn a_referral_is_worked_and_closed_once(pool: PgPool) {
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
 async fn the_dashboard_counts_exactly_the_rows(pool: PgPool) {
-    use app::referrals::store::{figures, top_reasons, Side};
+    use app::metrics::{compute, this_year, Filters, Scope, Tz};
     let s = scene(&pool).await;
     for _ in 0..3 {
         refer(&s, true).await;
@@ -305,15 +305,30 @@ async fn the_dashboard_counts_exactly_the_rows(pool: PgPool) {
         .await
         .unwrap();
     }
-    let f = figures(&pool, s.to_org, now, Side::Received).await.unwrap();
+    // The statewide metrics' definitions, over what the organization received.
+    let tz = Tz::America__New_York;
+    let year = this_year(tz, now);
+    let over = |scope| Filters {
+        scope,
+        org_type: None,
+        year,
+    };
+    let f = compute(&pool, &over(Scope::Received(s.to_org)), tz, now)
+        .await
+        .unwrap();
     assert_eq!((f.created_all, f.closed_all), (6, 5));
     assert_eq!((f.created_30, f.closed_30), (5, 4));
-    assert_eq!((f.provided, f.not_provided), (2, 3));
-    assert_eq!(f.closure_rate().map(|r| r.round()), Some(83.0));
-    // Days to close: 4, 2, 1, 1, 1 → median 1.
-    assert_eq!(f.median_days_to_close.map(|d| d.round()), Some(1.0));
+    assert_eq!((f.provided_30, f.not_provided_30), (1, 3));
+    // Days to close of those closed this year: 2, 1, 1, 1 → median 1 (when the last 20 days
+    // are all this year).
+    let jan = (now - chrono::Duration::days(21)).with_timezone(&tz);
+    use chrono::Datelike;
+    if jan.year() == year {
+        assert_eq!(f.closure_rate(), Some(80), "4 of the 5 received this year");
+        assert_eq!(f.median_days_to_close, Some(1.0));
+    }
     assert_eq!(
-        top_reasons(&pool, s.to_org, Side::Received).await.unwrap(),
+        f.top_reasons,
         vec![
             ("no_capacity".to_string(), 2),
             ("not_eligible".to_string(), 1)
@@ -327,13 +342,16 @@ async fn the_dashboard_counts_exactly_the_rows(pool: PgPool) {
         .text()
         .await
         .unwrap();
-    assert!(page.contains("83%"), "closure rate on the page");
+    let rate = format!("{}%", f.closure_rate().unwrap_or_default());
+    assert!(page.contains(&rate), "closure rate on the page: {rate}");
     // What the organization received is labelled received, not "created"; it sent nothing.
     assert!(
         page.contains("Received and closed") && !page.contains(">Created<"),
         "labels"
     );
-    let sent = figures(&pool, s.to_org, now, Side::Sent).await.unwrap();
+    let sent = compute(&pool, &over(Scope::Sent(s.to_org)), tz, now)
+        .await
+        .unwrap();
     assert_eq!(sent.created_all, 0);
 }
 

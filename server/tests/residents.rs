@@ -1079,7 +1079,7 @@ async fn the_demo_residents_tell_the_seed_story(pool: PgPool) {
         ],
     )
     .await;
-    let code = app::identity::mfa::code_at(pat.totp_secret, chrono::Utc::now().timestamp() as u64);
+    let code = app::identity::mfa::code_at(&pat.totp_secret, chrono::Utc::now().timestamp() as u64);
     app.post_form(&client, "/fn/verify_sign_in_code", &[("code", &code)])
         .await;
     let amy: Uuid = sqlx::query_scalar("SELECT id FROM residents WHERE name = 'Amy Brand'")

@@ -18,10 +18,15 @@
 //!   M11 top closers in Y (closures by the receiving organization; United Way's counted apart);
 //! - M12 each month of Y: referrals created, closed, assessments completed (zero months shown);
 //! - M13 referrals created in Y by the SDoH domain of their need; M14 assessment results in Y
-//!   per domain (positive of answered); M15 closure rate (M4 / M2); M16 median days from
-//!   created to closed for referrals closed in Y.
+//!   per domain (positive of answered); M15 closure rate (M4 / M2); M16 median of the whole
+//!   days from created to closed for referrals closed in Y.
+//!
+//! The state's and counties' figures come from counts kept as the rows change ([`counts`]); an
+//! organization's, or a filter by organization type, count the rows themselves
+//! ([`compute_from_rows`]). A test holds the two to the same figures.
 
 pub mod charts;
+pub mod counts;
 pub mod pages;
 
 use crate::assessments::instrument::Instrument;
@@ -39,6 +44,10 @@ pub enum Scope {
     Counties(Vec<String>),
     /// One organization's referrals, received or sent.
     Organization(Uuid),
+    /// The referrals an organization received (its partner dashboard's work and outcomes).
+    Received(Uuid),
+    /// The referrals an organization sent.
+    Sent(Uuid),
 }
 
 /// The filters of a metrics page.
@@ -128,6 +137,8 @@ pub struct Metrics {
     pub closed_year: i64,
     pub open_now: i64,
     pub created_30: i64,
+    /// Closed in the last 30 days, whatever the outcome.
+    pub closed_30: i64,
     pub network: i64,
     pub provided_30: i64,
     pub not_provided_30: i64,
@@ -175,6 +186,12 @@ fn push_filters(q: &mut QueryBuilder<'_, Postgres>, f: &Filters) {
             q.push_bind(*org);
             q.push(")");
         }
+        Scope::Received(org) => {
+            q.push(" r.to_organization = ").push_bind(*org);
+        }
+        Scope::Sent(org) => {
+            q.push(" r.from_organization = ").push_bind(*org);
+        }
     }
     if let Some(t) = &f.org_type {
         q.push(" AND EXISTS (SELECT 1 FROM partner_organizations p WHERE p.organization_id = r.to_organization AND p.org_type = ");
@@ -195,9 +212,13 @@ fn push_assessment_filters(q: &mut QueryBuilder<'_, Postgres>, f: &Filters) {
             q.push_bind(fips.clone());
             q.push("))");
         }
-        Scope::Organization(org) => {
+        Scope::Organization(org) | Scope::Received(org) => {
             q.push(" a.organization_id = ");
             q.push_bind(*org);
+        }
+        // Sending a referral is not assessing anyone.
+        Scope::Sent(_) => {
+            q.push(" FALSE");
         }
     }
     if let Some(t) = &f.org_type {
@@ -216,13 +237,29 @@ struct Counts {
     closed_year: i64,
     open_now: i64,
     created_30: i64,
+    closed_30: i64,
     provided_30: i64,
     not_provided_30: i64,
     median_days: Option<f64>,
 }
 
-/// Every figure for `f`, as of `now`.
+/// Every figure for `f`, as of `now`: from the kept counts where they answer it (the state or
+/// counties, no organization-type filter, counted in `tz`), from the rows otherwise.
 pub async fn compute(
+    pool: &PgPool,
+    f: &Filters,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Metrics> {
+    if counts::answers(pool, f, tz).await? {
+        counts::compute(pool, f, tz, now).await
+    } else {
+        compute_from_rows(pool, f, tz, now).await
+    }
+}
+
+/// Every figure for `f`, as of `now`, counted from the referral and assessment rows.
+pub async fn compute_from_rows(
     pool: &PgPool,
     f: &Filters,
     tz: Tz,
@@ -256,6 +293,11 @@ pub async fn compute(
         .push(" AND r.created_at < ")
         .push_bind(now)
         .push(") AS created_30, ");
+    q.push("count(*) FILTER (WHERE r.closed_at >= ")
+        .push_bind(d30)
+        .push(" AND r.closed_at < ")
+        .push_bind(now)
+        .push(") AS closed_30, ");
     for (name, status) in [
         ("provided_30", "resource_provided"),
         ("not_provided_30", "resource_not_provided"),
@@ -270,7 +312,7 @@ pub async fn compute(
             .push(name)
             .push(", ");
     }
-    q.push("(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM r.closed_at - r.created_at) / 86400) FILTER (WHERE r.closed_at >= ")
+    q.push("(percentile_cont(0.5) WITHIN GROUP (ORDER BY floor(extract(epoch FROM r.closed_at - r.created_at) / 86400)) FILTER (WHERE r.closed_at >= ")
         .push_bind(y0)
         .push(" AND r.closed_at < ")
         .push_bind(y1)
@@ -349,20 +391,7 @@ pub async fn compute(
     push_assessment_filters(&mut q, f);
     q.push(" GROUP BY 1");
     let assessed: Vec<(NaiveDate, i64)> = q.build_query_as().fetch_all(pool).await?;
-    let of = |list: &[(NaiveDate, i64)], m: NaiveDate| {
-        list.iter().find(|(d, _)| *d == m).map_or(0, |(_, n)| *n)
-    };
-    let months = (1..=12)
-        .map(|m| {
-            let first = NaiveDate::from_ymd_opt(f.year, m, 1).expect("a month");
-            (
-                first,
-                of(&created, first),
-                of(&closed, first),
-                of(&assessed, first),
-            )
-        })
-        .collect();
+    let months = month_series(f.year, &created, &closed, &assessed);
 
     // M13: the year's referrals by the SDoH domain of their need.
     let mut q =
@@ -374,22 +403,15 @@ pub async fn compute(
     push_filters(&mut q, f);
     q.push(" GROUP BY r.need");
     let needs: Vec<(String, i64)> = q.build_query_as().fetch_all(pool).await?;
-    let mut by_domain: Vec<(String, i64)> = Vec::new();
-    for (need, n) in needs {
-        let domain = domain_of(&need).unwrap_or_else(|| "other".to_string());
-        match by_domain.iter_mut().find(|(d, _)| *d == domain) {
-            Some((_, total)) => *total += n,
-            None => by_domain.push((domain, n)),
-        }
-    }
-    by_domain.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let by_domain = by_domain(needs);
 
     // M14: the year's completed assessments' results per domain.
     let mut q = QueryBuilder::new(
         "SELECT i.domain, count(*) FILTER (WHERE i.interpretation = 'positive'),
                 count(*) FILTER (WHERE i.interpretation IN ('positive', 'negative'))
            FROM sdoh_indicators i JOIN assessments a ON a.id = i.assessment_id
-          WHERE a.status = 'completed' AND a.completed_at >= ",
+          WHERE a.status = 'completed' AND i.interpretation IN ('positive', 'negative')
+            AND a.completed_at >= ",
     );
     q.push_bind(y0)
         .push(" AND a.completed_at < ")
@@ -399,26 +421,7 @@ pub async fn compute(
     q.push(" GROUP BY i.domain ORDER BY 2 DESC, i.domain");
     let assessment_results: Vec<(String, i64, i64)> = q.build_query_as().fetch_all(pool).await?;
 
-    // M7: onboarded organizations in the scope.
-    let mut q = QueryBuilder::new(
-        "SELECT count(*) FROM partner_organizations p WHERE p.onboarded_at IS NOT NULL AND ",
-    );
-    match &f.scope {
-        Scope::State => {
-            q.push("TRUE");
-        }
-        Scope::Counties(fips) => {
-            q.push("p.organization_id IN (SELECT organization_id FROM search_entries WHERE county_fips = ANY(");
-            q.push_bind(fips.clone()).push("))");
-        }
-        Scope::Organization(org) => {
-            q.push("p.organization_id = ").push_bind(*org);
-        }
-    }
-    if let Some(t) = &f.org_type {
-        q.push(" AND p.org_type = ").push_bind(t.clone());
-    }
-    let network: i64 = q.build_query_scalar().fetch_one(pool).await?;
+    let network = network(pool, f).await?;
 
     Ok(Metrics {
         year: f.year,
@@ -429,6 +432,7 @@ pub async fn compute(
         closed_year: counts.closed_year,
         open_now: counts.open_now,
         created_30: counts.created_30,
+        closed_30: counts.closed_30,
         network,
         provided_30: counts.provided_30,
         not_provided_30: counts.not_provided_30,
@@ -441,6 +445,70 @@ pub async fn compute(
         assessment_results,
         median_days_to_close: counts.median_days,
     })
+}
+
+/// M12: the twelve months of `year`, January first, zero months shown.
+fn month_series(
+    year: i32,
+    created: &[(NaiveDate, i64)],
+    closed: &[(NaiveDate, i64)],
+    assessed: &[(NaiveDate, i64)],
+) -> Vec<(NaiveDate, i64, i64, i64)> {
+    let of = |list: &[(NaiveDate, i64)], m: NaiveDate| {
+        list.iter()
+            .filter(|(d, _)| *d == m)
+            .map(|(_, n)| *n)
+            .sum::<i64>()
+    };
+    (1..=12)
+        .map(|m| {
+            let first = NaiveDate::from_ymd_opt(year, m, 1).expect("a month");
+            (
+                first,
+                of(created, first),
+                of(closed, first),
+                of(assessed, first),
+            )
+        })
+        .collect()
+}
+
+/// M13: counts per need, gathered by the SDoH domain of the need ("other" for none), most first.
+fn by_domain(needs: Vec<(String, i64)>) -> Vec<(String, i64)> {
+    let mut by_domain: Vec<(String, i64)> = Vec::new();
+    for (need, n) in needs {
+        let domain = domain_of(&need).unwrap_or_else(|| "other".to_string());
+        match by_domain.iter_mut().find(|(d, _)| *d == domain) {
+            Some((_, total)) => *total += n,
+            None => by_domain.push((domain, n)),
+        }
+    }
+    by_domain.retain(|(_, n)| *n != 0);
+    by_domain.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    by_domain
+}
+
+/// M7: onboarded organizations in the scope.
+async fn network(pool: &PgPool, f: &Filters) -> sqlx::Result<i64> {
+    let mut q = QueryBuilder::new(
+        "SELECT count(*) FROM partner_organizations p WHERE p.onboarded_at IS NOT NULL AND ",
+    );
+    match &f.scope {
+        Scope::State => {
+            q.push("TRUE");
+        }
+        Scope::Counties(fips) => {
+            q.push("p.organization_id IN (SELECT organization_id FROM search_entries WHERE county_fips = ANY(");
+            q.push_bind(fips.clone()).push("))");
+        }
+        Scope::Organization(org) | Scope::Received(org) | Scope::Sent(org) => {
+            q.push("p.organization_id = ").push_bind(*org);
+        }
+    }
+    if let Some(t) = &f.org_type {
+        q.push(" AND p.org_type = ").push_bind(t.clone());
+    }
+    q.build_query_scalar().fetch_one(pool).await
 }
 
 /// The FIPS codes of Kentucky counties by name ("Warren", or "Warren County").
@@ -559,6 +627,7 @@ pub fn to_csv(m: &Metrics, exact: bool) -> String {
             "created in the last 30 days".to_string(),
             m.created_30,
         ),
+        ("M6b", "closed in the last 30 days".to_string(), m.closed_30),
         ("M7", "community partner network".to_string(), m.network),
     ] {
         rows.push((code.into(), label, n(v)));

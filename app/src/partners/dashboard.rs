@@ -41,22 +41,34 @@ pub fn PartnerDashboardPage() -> impl IntoView {
         let org_type = OrgType::parse(&org.org_type)
             .map(|t| t.label(locale))
             .unwrap_or_default();
+        // The statewide metrics' definitions (app/src/metrics), over what this organization
+        // received and what it sent, counted apart.
         let now = chrono::Utc::now();
-        use crate::referrals::store::{self as referrals, Side};
+        let tz = crate::metrics::deployment_zone(&state.deployment);
+        let year = crate::metrics::this_year(tz, now);
+        let over = |scope| crate::metrics::Filters {
+            scope,
+            org_type: None,
+            year,
+        };
+        let (received_filters, sent_filters) = (
+            over(crate::metrics::Scope::Received(org.id)),
+            over(crate::metrics::Scope::Sent(org.id)),
+        );
         // Independent reads on their own connections, at once: the page waits for the slowest.
-        let (received, sent, reasons, months, new_count) = tokio::join!(
-            referrals::figures(&state.pool, org.id, now, Side::Received),
-            referrals::figures(&state.pool, org.id, now, Side::Sent),
-            referrals::top_reasons(&state.pool, org.id, Side::Received),
-            referrals::monthly(&state.pool, org.id, now),
-            referrals::tab_counts(&state.pool, org.id, true, None, None),
+        let (received, sent, new_count) = tokio::join!(
+            crate::metrics::compute(&state.pool, &received_filters, tz, now),
+            crate::metrics::compute(&state.pool, &sent_filters, tz, now),
+            crate::referrals::store::tab_counts(&state.pool, org.id, true, None, None),
         );
-        let (received, sent, reasons, months) = (
-            received.unwrap_or_default(),
-            sent.unwrap_or_default(),
-            reasons.unwrap_or_default(),
-            months.unwrap_or_default(),
-        );
+        let (received, sent) = (received.unwrap_or_default(), sent.unwrap_or_default());
+        let reasons = received.top_reasons.clone();
+        let months: Vec<_> = received
+            .months
+            .iter()
+            .zip(&sent.months)
+            .map(|((m, got, closed, _), (_, sent, _, _))| (*m, *got, *closed, *sent))
+            .collect();
         let new_count = new_count.map(|(n, ..)| n).unwrap_or_default();
         let peak = months
             .iter()
@@ -94,7 +106,7 @@ pub fn PartnerDashboardPage() -> impl IntoView {
             .collect_view();
         let rate = received
             .closure_rate()
-            .map(|r| format!("{r:.0}%"))
+            .map(|r| format!("{r}%"))
             .unwrap_or_else(|| "–".into());
         let median = received
             .median_days_to_close
@@ -128,14 +140,14 @@ pub fn PartnerDashboardPage() -> impl IntoView {
             <h3 class="font-semibold mt-4">{tr!(locale, dash_outcomes_received)}</h3>
             <dl class="facts mt-1" data-testid="dashboard-figures">
                 <dt>{tr!(locale, dash_closure_rate)}</dt><dd>{rate}</dd>
-                <dt>{tr!(locale, dash_provided)}</dt><dd>{received.provided}</dd>
-                <dt>{tr!(locale, dash_not_provided)}</dt><dd>{received.not_provided}</dd>
+                <dt>{tr!(locale, dash_provided)}</dt><dd>{received.provided_30}</dd>
+                <dt>{tr!(locale, dash_not_provided)}</dt><dd>{received.not_provided_30}</dd>
                 <dt>{tr!(locale, dash_median_days)}</dt><dd>{median}</dd>
             </dl>
             <h3 class="font-semibold mt-4">{tr!(locale, dash_outcomes_sent)}</h3>
             <dl class="facts mt-1" data-testid="dashboard-sent-figures">
-                <dt>{tr!(locale, dash_provided)}</dt><dd>{sent.provided}</dd>
-                <dt>{tr!(locale, dash_not_provided)}</dt><dd>{sent.not_provided}</dd>
+                <dt>{tr!(locale, dash_provided)}</dt><dd>{sent.provided_30}</dd>
+                <dt>{tr!(locale, dash_not_provided)}</dt><dd>{sent.not_provided_30}</dd>
             </dl>
             <h3 class="font-semibold mt-4">{tr!(locale, dash_top_reasons)}</h3>
             <ol class="mt-1 list-decimal pl-6">{reasons}</ol>

@@ -9,7 +9,7 @@ use crate::identity::Viewer;
 use crate::residents::consent::{Channel, ConsentGrant, Scope};
 use crate::residents::{NewResident, ResidentAccess};
 use crate::web::Problem;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -421,116 +421,6 @@ pub fn may_move(
         Move::CloseProvided | Move::CloseNotProvided if united_way => !receiver_onboarded,
         _ => org == Some(to_org) && receiver_onboarded,
     }
-}
-
-/// The Referral Dashboard's figures for one organization. Every figure is one SQL aggregate over
-/// the rows it describes, so the numbers agree with the lists.
-#[derive(Clone, Debug, Default, PartialEq, sqlx::FromRow)]
-pub struct Figures {
-    pub created_all: i64,
-    pub created_year: i64,
-    pub created_30: i64,
-    pub closed_all: i64,
-    pub closed_year: i64,
-    pub closed_30: i64,
-    pub provided: i64,
-    pub not_provided: i64,
-    /// Median days from sent to closed, over closed referrals.
-    pub median_days_to_close: Option<f64>,
-}
-
-impl Figures {
-    /// Closed out of created, in percent (all time).
-    pub fn closure_rate(&self) -> Option<f64> {
-        (self.created_all > 0).then(|| 100.0 * self.closed_all as f64 / self.created_all as f64)
-    }
-}
-
-/// Which of an organization's referrals a figure counts: those it received (its work, its
-/// outcomes) or those it sent (its residents' referrals elsewhere). Counted apart and labelled
-/// apart: a receiver's dashboard never calls what it received "created".
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Side {
-    Received,
-    Sent,
-}
-
-impl Side {
-    fn column(self) -> &'static str {
-        match self {
-            Side::Received => "to_organization",
-            Side::Sent => "from_organization",
-        }
-    }
-}
-
-pub async fn figures(
-    pool: &PgPool,
-    org: Uuid,
-    now: DateTime<Utc>,
-    side: Side,
-) -> sqlx::Result<Figures> {
-    sqlx::query_as(&format!(
-        "SELECT count(*) AS created_all,
-                count(*) FILTER (WHERE r.created_at >= date_trunc('year', $2)) AS created_year,
-                count(*) FILTER (WHERE r.created_at >= $2 - interval '30 days') AS created_30,
-                count(*) FILTER (WHERE r.closed_at IS NOT NULL) AS closed_all,
-                count(*) FILTER (WHERE r.closed_at >= date_trunc('year', $2)) AS closed_year,
-                count(*) FILTER (WHERE r.closed_at >= $2 - interval '30 days') AS closed_30,
-                count(*) FILTER (WHERE r.status = 'resource_provided') AS provided,
-                count(*) FILTER (WHERE r.status = 'resource_not_provided') AS not_provided,
-                (percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM r.closed_at - r.created_at) / 86400)
-                    FILTER (WHERE r.closed_at IS NOT NULL))::float8 AS median_days_to_close
-           FROM referrals r WHERE r.{} = $1",
-        side.column()
-    ))
-    .bind(org)
-    .bind(now)
-    .fetch_one(pool)
-    .await
-}
-
-/// The three most common reasons for "not provided", most common first.
-pub async fn top_reasons(pool: &PgPool, org: Uuid, side: Side) -> sqlx::Result<Vec<(String, i64)>> {
-    sqlx::query_as(&format!(
-        "SELECT r.outcome_reason, count(*) FROM referrals r
-          WHERE r.{} = $1 AND r.status = 'resource_not_provided'
-          GROUP BY r.outcome_reason ORDER BY count(*) DESC, r.outcome_reason LIMIT 3",
-        side.column()
-    ))
-    .bind(org)
-    .fetch_all(pool)
-    .await
-}
-
-/// Received, closed (of those received) and sent per month, the last 12 months (oldest first),
-/// in one pass.
-pub async fn monthly(
-    pool: &PgPool,
-    org: Uuid,
-    now: DateTime<Utc>,
-) -> sqlx::Result<Vec<(NaiveDate, i64, i64, i64)>> {
-    sqlx::query_as(
-        "WITH months AS (
-             SELECT generate_series(date_trunc('month', $2) - interval '11 months', date_trunc('month', $2),
-                                    interval '1 month')::date AS month),
-         since AS (SELECT date_trunc('month', $2) - interval '11 months' AS t),
-         received AS (SELECT r.created_at, r.closed_at FROM referrals r, since
-                       WHERE r.to_organization = $1 AND (r.created_at >= since.t OR r.closed_at >= since.t)),
-         sent AS (SELECT date_trunc('month', r.created_at)::date AS month, count(*) AS n FROM referrals r, since
-                   WHERE r.from_organization = $1 AND r.created_at >= since.t GROUP BY 1),
-         got AS (SELECT date_trunc('month', created_at)::date AS month, count(*) AS n FROM received GROUP BY 1),
-         closed AS (SELECT date_trunc('month', closed_at)::date AS month, count(*) AS n FROM received
-                     WHERE closed_at IS NOT NULL GROUP BY 1)
-         SELECT m.month, coalesce(g.n, 0), coalesce(c.n, 0), coalesce(s.n, 0)
-           FROM months m LEFT JOIN got g USING (month) LEFT JOIN closed c USING (month)
-           LEFT JOIN sent s USING (month)
-          ORDER BY m.month",
-    )
-    .bind(org)
-    .bind(now)
-    .fetch_all(pool)
-    .await
 }
 
 /// A line in the inbox or the outbox.

@@ -26,7 +26,7 @@ pub struct DemoAccount {
     pub name: &'static str,
     pub role: Role,
     pub organization: Option<String>,
-    pub totp_secret: &'static str,
+    pub totp_secret: String,
 }
 
 /// Two organizations of the demo directory become partners (a nonprofit and a hospital), and
@@ -118,44 +118,74 @@ pub async fn seed(
             None,
         ),
     ];
-    let hash = app::identity::passwords::hash(PASSWORD);
     let mut accounts = Vec::new();
     for ((local, name, role, org, chapter), secret) in people.into_iter().zip(SECRETS) {
         let email = format!("{local}@{DOMAIN}");
-        // Created once; a later run leaves the account as it is (its secret too: the server
-        // refuses to start with a secrets key that cannot open it).
-        sqlx::query(
-            "INSERT INTO users (email, name, role, organization_id, chapter, password_hash,
-                                totp_secret, mfa_enrolled_at, training_passed_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, now(), now())
-             ON CONFLICT (lower(email)) WHERE role <> 'resident' DO NOTHING",
+        account(
+            pool,
+            key,
+            &email,
+            name,
+            role,
+            org.map(|(id, _)| id),
+            chapter,
+            secret,
         )
-        .bind(&email)
-        .bind(name)
-        .bind(role.as_str())
-        .bind(org.map(|(id, _)| id))
-        .bind(chapter)
-        .bind(&hash)
-        .bind(key.seal(secret))
-        .execute(pool)
-        .await?;
-        sqlx::query(
-            "INSERT INTO agreement_acceptances (user_id, version)
-             SELECT id, $2 FROM users WHERE lower(email) = $1 ON CONFLICT DO NOTHING",
-        )
-        .bind(&email)
-        .bind(AGREEMENT_VERSION)
-        .execute(pool)
         .await?;
         accounts.push(DemoAccount {
             email,
             name,
             role,
             organization: org.map(|(_, n)| n.clone()),
-            totp_secret: secret,
+            totp_secret: secret.to_string(),
         });
     }
     Ok(accounts)
+}
+
+/// A demo account, fully onboarded, with the demo password and `secret` for its codes. Created
+/// once; a later run leaves the account as it is (its secret too: the server refuses to start
+/// with a secrets key that cannot open it).
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn account(
+    pool: &PgPool,
+    key: &SealingKey,
+    email: &str,
+    name: &str,
+    role: Role,
+    org: Option<Uuid>,
+    chapter: Option<&str>,
+    secret: &str,
+) -> anyhow::Result<Uuid> {
+    sqlx::query(
+        "INSERT INTO users (email, name, role, organization_id, chapter, password_hash,
+                            totp_secret, mfa_enrolled_at, training_passed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, now(), now())
+         ON CONFLICT (lower(email)) WHERE role <> 'resident' DO NOTHING",
+    )
+    .bind(email)
+    .bind(name)
+    .bind(role.as_str())
+    .bind(org)
+    .bind(chapter)
+    .bind(app::identity::passwords::hash(PASSWORD))
+    .bind(key.seal(secret))
+    .execute(pool)
+    .await?;
+    sqlx::query(
+        "INSERT INTO agreement_acceptances (user_id, version)
+         SELECT id, $2 FROM users WHERE lower(email) = $1 ON CONFLICT DO NOTHING",
+    )
+    .bind(email)
+    .bind(AGREEMENT_VERSION)
+    .execute(pool)
+    .await?;
+    Ok(
+        sqlx::query_scalar("SELECT id FROM users WHERE lower(email) = $1")
+            .bind(email)
+            .fetch_one(pool)
+            .await?,
+    )
 }
 
 /// The sign-in card `make run` prints.

@@ -7,6 +7,7 @@
 //! reserved for fiction); places are real.
 
 pub mod accounts;
+pub mod activity;
 pub mod residents;
 
 use crate::places::Place;

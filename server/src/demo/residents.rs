@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 /// An assessment made as a partner makes one: the gate opens the resident for it, the store
 /// keeps the answers, completing it records the indicators.
-async fn assess(
+pub(super) async fn assess(
     pool: &PgPool,
     by: &Viewer,
     resident: Uuid,
@@ -26,7 +26,7 @@ async fn assess(
     mode: Mode,
     answers: &[(&str, &[&str])],
     complete: bool,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Uuid> {
     let instrument =
         Instrument::get(instrument).ok_or_else(|| anyhow::anyhow!("no instrument {instrument}"))?;
     gate::open(
@@ -55,12 +55,12 @@ async fn assess(
     assessments::save(pool, id, |_| (given, None, complete))
         .await
         .map_err(|e| anyhow::anyhow!("demo assessment: {e}"))?;
-    Ok(())
+    Ok(id)
 }
 
 pub const RESIDENT_EMAIL: &str = "amy.brand@demo.wraparound.example";
 
-async fn viewer(pool: &PgPool, email: &str) -> anyhow::Result<Viewer> {
+pub(super) async fn viewer(pool: &PgPool, email: &str) -> anyhow::Result<Viewer> {
     let record = accounts::by_email(pool, email)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no demo account {email}"))?;
@@ -69,7 +69,7 @@ async fn viewer(pool: &PgPool, email: &str) -> anyhow::Result<Viewer> {
         .ok_or_else(|| anyhow::anyhow!("no demo account {email}"))
 }
 
-fn new_resident(
+pub(super) fn new_resident(
     name: &str,
     born: &str,
     phone: &str,
@@ -89,7 +89,7 @@ fn new_resident(
     }
 }
 
-async fn create(
+pub(super) async fn create(
     pool: &PgPool,
     by: &Viewer,
     r: &NewResident,
