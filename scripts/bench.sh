@@ -51,6 +51,22 @@ measure() {
 : > "$body.load"
 load wraparound_bench_ky target/demo/ky ky-demo 12000
 load wraparound_bench_national target/demo/national national 1000000 --national
+# Relevance: the graded set (bench/relevance/) on the Kentucky demo and the real ILAO export.
+load wraparound_bench_ilao "${WRAPAROUND_SHARED_DATA:-../shared/data}/hsds/ilao-1.1" ilao 300
+relevance() {
+  DATABASE_URL=$(in_db "$DATABASE_URL" "$1") target/release/server bench-relevance --dataset "$2" --state "$3"
+}
+{
+  echo "### Search relevance: recall@10 and nDCG@10 on bench/relevance/queries.toml"
+  echo
+  echo "Queries in residents' words with graded answers written before tuning (bench/relevance/README.md). recall@10: relevant answers (grade 2-3) in the first ten, of at most ten; nDCG@10: gain 2^grade-1. A program shown twice counts once. Baseline, same run: every word must match, nearest first."
+  echo
+  echo "| dataset | search | queries | recall@10 | nDCG@10 | median ms |"
+  echo "|---|---|---|---|---|---|"
+  relevance wraparound_bench_ky ky KY
+  relevance wraparound_bench_ilao ilao IL
+  echo
+} | tee -a "$body"
 measure wraparound_bench_ky bench --label "Kentucky demo directory"
 measure wraparound_bench_national bench --label "National-scale directory"
 # The partner side: 1 million referrals in the Kentucky directory (loaded once, then reused).

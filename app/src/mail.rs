@@ -13,6 +13,17 @@ pub struct Message {
     /// A link that lets its holder in (an invitation, a confirmation). Kept apart from the body,
     /// put in at delivery, and dropped from the outbox once the message is sent.
     pub secret: Option<String>,
+    /// A file sent with it (a report's CSV).
+    pub attachment: Option<Attachment>,
+}
+
+/// A file attached to a message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Attachment {
+    pub name: String,
+    /// Its MIME type ("text/csv; charset=utf-8").
+    pub content_type: String,
+    pub bytes: Vec<u8>,
 }
 
 /// Where a message's secret link goes in its body.
@@ -25,7 +36,13 @@ impl Message {
             subject,
             body,
             secret: None,
+            attachment: None,
         }
+    }
+
+    pub fn with_attachment(mut self, attachment: Attachment) -> Message {
+        self.attachment = Some(attachment);
+        self
     }
 
     /// `body` with [`SECRET`] standing for `link`.
@@ -45,13 +62,20 @@ pub fn delivered_body(body: &str, secret: Option<&str>) -> String {
 
 /// Queues a message. Use the caller's transaction.
 pub async fn enqueue<'e>(db: impl PgExecutor<'e>, message: &Message) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO outbox (to_address, subject, body, secret) VALUES ($1, $2, $3, $4)")
-        .bind(&message.to)
-        .bind(&message.subject)
-        .bind(&message.body)
-        .bind(&message.secret)
-        .execute(db)
-        .await?;
+    let a = message.attachment.as_ref();
+    sqlx::query(
+        "INSERT INTO outbox (to_address, subject, body, secret, attachment_name, attachment_type, attachment)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&message.to)
+    .bind(&message.subject)
+    .bind(&message.body)
+    .bind(&message.secret)
+    .bind(a.map(|a| &a.name))
+    .bind(a.map(|a| &a.content_type))
+    .bind(a.map(|a| &a.bytes))
+    .execute(db)
+    .await?;
     Ok(())
 }
 
@@ -79,6 +103,8 @@ mod mailbox {
         channel: String,
         created_at: chrono::DateTime<chrono::Utc>,
         sent_at: Option<chrono::DateTime<chrono::Utc>>,
+        attachment_name: Option<String>,
+        attachment_size: Option<i32>,
     }
 
     /// Only with no SMTP server, and only to a browser on this machine: the mailbox holds
@@ -105,7 +131,8 @@ mod mailbox {
                 return view! { <p>{tr!(locale, not_found_body)}</p> }.into_any();
             }
             let rows: Vec<Row> = sqlx::query_as(
-                "SELECT id, to_address, subject, body, secret, channel, created_at, sent_at FROM outbox
+                "SELECT id, to_address, subject, body, secret, channel, created_at, sent_at,
+                        attachment_name, length(attachment) AS attachment_size FROM outbox
                   ORDER BY created_at DESC, id LIMIT 100",
             )
             .fetch_all(&AppState::get().pool)
@@ -150,7 +177,8 @@ mod mailbox {
         let content = async move {
             let row: Option<Row> = match (enabled(), uuid::Uuid::parse_str(&id)) {
                 (true, Ok(id)) => sqlx::query_as(
-                    "SELECT id, to_address, subject, body, secret, channel, created_at, sent_at FROM outbox WHERE id = $1",
+                    "SELECT id, to_address, subject, body, secret, channel, created_at, sent_at,
+                        attachment_name, length(attachment) AS attachment_size FROM outbox WHERE id = $1",
                 )
                 .bind(id)
                 .fetch_optional(&AppState::get().pool)
@@ -186,6 +214,11 @@ mod mailbox {
                 <h2 class="section-title mt-4">{r.subject.clone()}</h2>
                 <p class="text-sm">{format!("{} · {}", r.to_address, date_time(&r.created_at))}</p>
                 <div class="mail-body mt-4" data-testid="mail-body">{lines}</div>
+                {r.attachment_name.clone().map(|name| view! {
+                    <p class="text-sm mt-2" data-testid="mail-attachment">
+                        {format!("📎 {name} ({} bytes)", r.attachment_size.unwrap_or_default())}
+                    </p>
+                })}
             }
             .into_any()
         };

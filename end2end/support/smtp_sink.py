@@ -1,5 +1,5 @@
 """A real SMTP server for tests (aiosmtpd): every message it accepts is written to a folder as
-one JSON file (to, from, subject, body), which the tests read. Usage:
+one JSON file (to, from, subject, body, attachments), which the tests read. Usage:
     python smtp_sink.py --port 2525 --dir target/mail
 """
 
@@ -33,6 +33,14 @@ class Sink:
             "subject": str(message["subject"]),
             "message_id": str(message["message-id"]),
             "body": body.get_content() if body else "",
+            "attachments": [
+                {
+                    "name": part.get_filename(),
+                    "type": part.get_content_type(),
+                    "content": part.get_payload(decode=True).decode("utf-8", "replace"),
+                }
+                for part in message.iter_attachments()
+            ],
         }
         path = self.folder / f"{time.time_ns()}-{n}.json"
         tmp = path.with_suffix(".tmp")

@@ -13,6 +13,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 pub mod metrics;
+pub mod relevance;
 pub mod residents;
 
 const KEYWORDS: &[&str] = &[

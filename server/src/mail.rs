@@ -5,6 +5,7 @@
 //! goes again, with the same Message-ID so mail systems can drop the copy.
 
 use lettre::message::header::ContentType;
+use lettre::message::{Attachment as LettreAttachment, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sqlx::PgPool;
 use std::time::Duration;
@@ -51,20 +52,33 @@ struct Queued {
     body: String,
     secret: Option<String>,
     attempts: i32,
+    attachment_name: Option<String>,
+    attachment_type: Option<String>,
+    attachment: Option<Vec<u8>>,
 }
 
 fn build(m: &Queued, from: &str, host: &str) -> Result<Message, String> {
-    Message::builder()
+    let builder = Message::builder()
         .from(from.parse().map_err(|e| format!("bad From address: {e}"))?)
         .to(m
             .to_address
             .parse()
             .map_err(|e| format!("bad To address: {e}"))?)
         .subject(&m.subject)
-        .message_id(Some(format!("<{}@{}>", m.id, host)))
-        .header(ContentType::TEXT_PLAIN)
-        .body(app::mail::delivered_body(&m.body, m.secret.as_deref()))
-        .map_err(|e| e.to_string())
+        .message_id(Some(format!("<{}@{}>", m.id, host)));
+    let text = app::mail::delivered_body(&m.body, m.secret.as_deref());
+    match (&m.attachment_name, &m.attachment_type, &m.attachment) {
+        (Some(name), Some(kind), Some(bytes)) => {
+            let kind = ContentType::parse(kind).map_err(|e| format!("bad attachment type: {e}"))?;
+            builder.multipart(
+                MultiPart::mixed()
+                    .singlepart(SinglePart::plain(text))
+                    .singlepart(LettreAttachment::new(name.clone()).body(bytes.clone(), kind)),
+            )
+        }
+        _ => builder.header(ContentType::TEXT_PLAIN).body(text),
+    }
+    .map_err(|e| e.to_string())
 }
 
 /// Waits before the next try: 10 s, 20 s, 40 s ... up to an hour.
@@ -82,7 +96,7 @@ pub async fn send_one(
 ) -> anyhow::Result<bool> {
     let mut tx = pool.begin().await?;
     let Some(m): Option<Queued> = sqlx::query_as(
-        "SELECT id, to_address, subject, body, secret, attempts FROM outbox
+        "SELECT id, to_address, subject, body, secret, attempts, attachment_name, attachment_type, attachment FROM outbox
           WHERE channel = 'email' AND sent_at IS NULL AND send_after <= now()
           ORDER BY send_after, created_at
           LIMIT 1 FOR UPDATE SKIP LOCKED",

@@ -118,6 +118,18 @@ enum Command {
     },
     /// Write .br and .gz copies of the built site's assets.
     Precompress { dir: PathBuf },
+    /// Search relevance on bench/relevance/queries.toml (recall@10, nDCG@10), ours and a
+    /// baseline, for one dataset loaded in this database.
+    BenchRelevance {
+        /// "ky" or "ilao": which of the set's queries.
+        #[arg(long)]
+        dataset: String,
+        /// The state the dataset's directory serves.
+        #[arg(long, default_value = "KY")]
+        state: String,
+        #[arg(long, default_value = "bench/relevance/queries.toml")]
+        set: PathBuf,
+    },
     /// Time a fixed mix of searches against a running server (and straight against Postgres).
     Bench {
         /// The running server, e.g. http://127.0.0.1:3200
@@ -452,6 +464,18 @@ async fn run() -> anyhow::Result<()> {
                     &site
                 )
                 .await?
+            );
+            Ok(())
+        }
+        Command::BenchRelevance {
+            dataset,
+            state,
+            set,
+        } => {
+            let pool = db::connect(4).await?;
+            print!(
+                "{}",
+                bench::relevance::relevance(&pool, &deployment, &set, &dataset, &state).await?
             );
             Ok(())
         }

@@ -37,6 +37,18 @@ async fn org(pool: &PgPool, org_type: &str, onboarded: &str, address: Option<&st
         .execute(pool)
         .await
         .unwrap();
+    // The fixture's organization has always been of this type.
+    sqlx::query("DELETE FROM partner_org_types WHERE organization_id = $1")
+        .bind(id)
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO partner_org_types (organization_id, org_type, since) VALUES ($1, $2, '2020-01-01')")
+        .bind(id)
+        .bind(org_type)
+        .execute(pool)
+        .await
+        .unwrap();
     let role = if org_type == "hospital" {
         Role::HospitalStaff
     } else {
@@ -258,6 +270,144 @@ async fn two_months_of_incentives_pay_each_thing_once_and_never_change(pool: PgP
     assert!(stored(&pool, month(2026, 5)).await.unwrap().is_none());
 }
 
+/// A not-for-profit that becomes a for-profit on March 15 earns for March 1-14 only; its type
+/// changes are dated by the database whoever makes them.
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn a_type_change_mid_month_counts_from_that_moment(pool: PgPool) {
+    load_small_demo(&pool).await;
+    let n = org(
+        &pool,
+        "nonprofit",
+        "2026-02-02T15:00:00Z",
+        Some("1 Main St"),
+    )
+    .await;
+    let before = closed(&pool, &n, n.user, false, "2026-03-05T15:00:00Z").await;
+    let after = closed(&pool, &n, n.user, false, "2026-03-20T15:00:00Z").await;
+    sqlx::query(
+        "UPDATE partner_organizations SET org_type = 'for_profit' WHERE organization_id = $1",
+    )
+    .bind(n.id)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let dated: Vec<String> = sqlx::query_scalar(
+        "SELECT org_type FROM partner_org_types WHERE organization_id = $1 ORDER BY since",
+    )
+    .bind(n.id)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        dated,
+        vec!["nonprofit", "for_profit"],
+        "the change is dated"
+    );
+    // As if it had been made on March 15.
+    sqlx::query("UPDATE partner_org_types SET since = '2026-03-15T12:00:00Z' WHERE organization_id = $1 AND org_type = 'for_profit'")
+        .bind(n.id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (march, _) = generate(&pool, ZONE, month(2026, 3)).await.unwrap();
+    let line = march
+        .report
+        .lines
+        .iter()
+        .find(|l| l.organization_id == n.id)
+        .expect("eligible for part of the month");
+    assert_eq!(line.closures, vec![before]);
+    assert!(!line.closures.contains(&after));
+    // April: a for-profit all month, in the appendix.
+    let (april, _) = generate(&pool, ZONE, month(2026, 4)).await.unwrap();
+    assert!(april
+        .report
+        .excluded
+        .iter()
+        .any(|e| e.organization_id == n.id && e.reason == NotEligible::ForProfit));
+}
+
+/// A correction after a report went out changes nothing in it: what is owed for the earlier
+/// month is paid in the next report as adjustment lines, once.
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn a_correction_is_paid_next_month_as_adjustments(pool: PgPool) {
+    load_small_demo(&pool).await;
+    let n = org(
+        &pool,
+        "nonprofit",
+        "2026-03-02T15:00:00Z",
+        Some("1 Main St"),
+    )
+    .await;
+    let closure = closed(&pool, &n, n.user, false, "2026-03-10T15:00:00Z").await;
+    let assessment = assessed(&pool, &n, "partner", "2026-03-12T15:00:00Z").await;
+    let set = |eligible: bool| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query("INSERT INTO incentive_overrides (organization_id, eligible, reason) VALUES ($1, $2, 'test')")
+                .bind(n.id)
+                .bind(eligible)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    };
+    set(false).await;
+    let (march, _) = generate(&pool, ZONE, month(2026, 3)).await.unwrap();
+    assert!(march.report.lines.iter().all(|l| l.organization_id != n.id));
+    assert!(march
+        .report
+        .excluded
+        .iter()
+        .any(|e| e.organization_id == n.id));
+    // The exclusion was a mistake: April pays March's work as adjustments.
+    set(true).await;
+    let (april, _) = generate(&pool, ZONE, month(2026, 4)).await.unwrap();
+    let line = april
+        .report
+        .lines
+        .iter()
+        .find(|l| l.organization_id == n.id)
+        .expect("its line");
+    assert_eq!(line.onboarding_cents, 0);
+    assert!(line.closures.is_empty() && line.assessments.is_empty());
+    let mut got: Vec<(String, Uuid, NaiveDate, i64)> = line
+        .adjustments
+        .iter()
+        .map(|a| (a.kind.clone(), a.item_id, a.earned_in, a.cents))
+        .collect();
+    got.sort();
+    let mut want = vec![
+        ("assessment".to_string(), assessment, month(2026, 3), 1_000),
+        ("closure".to_string(), closure, month(2026, 3), 1_000),
+        ("onboarding".to_string(), n.id, month(2026, 3), 10_000),
+    ];
+    want.sort();
+    assert_eq!(got, want);
+    assert_eq!(line.total_cents, 12_000);
+    let csv = app::incentives::to_csv(&april.report);
+    assert!(csv.contains(",3,120.00,120.00"), "{csv}");
+    // March's report is as it was; May owes nothing more.
+    assert_eq!(
+        stored(&pool, month(2026, 3)).await.unwrap().unwrap().sha256,
+        march.sha256
+    );
+    let (may, _) = generate(&pool, ZONE, month(2026, 5)).await.unwrap();
+    assert!(may
+        .report
+        .lines
+        .iter()
+        .filter(|l| l.organization_id == n.id)
+        .all(|l| l.adjustments.is_empty() && l.total_cents == 0));
+    let paid: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM incentive_paid_items WHERE organization_id = $1")
+            .bind(n.id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(paid, 3);
+}
+
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
 async fn the_calendar_job_makes_last_month_once_with_two_servers(pool: PgPool) {
     load_small_demo(&pool).await;
@@ -305,6 +455,19 @@ async fn the_calendar_job_makes_last_month_once_with_two_servers(pool: PgPool) {
     .await
     .unwrap();
     assert!(mails >= 1, "the chapter's reviewers are told");
+    // Each with its chapter's lines attached as CSV.
+    let (name, kind, csv): (String, String, Vec<u8>) = sqlx::query_as(
+        "SELECT attachment_name, attachment_type, attachment FROM outbox
+          WHERE subject LIKE 'Community Partner incentives%' LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(name.starts_with("incentives-2026-11-") && name.ends_with(".csv"));
+    assert!(kind.starts_with("text/csv"));
+    assert!(String::from_utf8(csv)
+        .unwrap()
+        .starts_with("chapter,organization,"));
     // Not due again before then.
     assert_eq!(
         run_monthly(&pool, &d, at("2026-12-15T09:00:00Z"))

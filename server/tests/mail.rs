@@ -68,12 +68,7 @@ fn received(sink: &Sink) -> Vec<serde_json::Value> {
 async fn queue(pool: &PgPool, to: &str, subject: &str) {
     app::mail::enqueue(
         pool,
-        &app::mail::Message {
-            to: to.into(),
-            subject: subject.into(),
-            body: "Hello.\nLink: http://x/y".into(),
-            secret: None,
-        },
+        &app::mail::Message::new(to, subject.into(), "Hello.\nLink: http://x/y".into()),
     )
     .await
     .unwrap();
@@ -205,4 +200,40 @@ async fn a_message_that_cannot_be_addressed_backs_off_instead_of_blocking_the_qu
             .await
             .unwrap();
     assert_eq!(waiting, 1);
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn an_attachment_arrives_as_a_file(pool: PgPool) {
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let sink = start_sink(port, dir.path()).await;
+    let transport = Transport::smtp(&format!("smtp://127.0.0.1:{port}")).unwrap();
+    let csv = "chapter,organization,total\n\"uw\",\"Café Pantry\",10.00\n";
+    app::mail::enqueue(
+        &pool,
+        &app::mail::Message::new(
+            "reviewer@chapter.example",
+            "Community Partner incentives for November 2026".into(),
+            "Your chapter's lines are attached.".into(),
+        )
+        .with_attachment(app::mail::Attachment {
+            name: "incentives-2026-11-uw.csv".into(),
+            content_type: "text/csv; charset=utf-8".into(),
+            bytes: csv.as_bytes().to_vec(),
+        }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(drain(&pool, &transport, FROM, "test").await.unwrap(), 1);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mails = received(&sink);
+    assert_eq!(mails.len(), 1);
+    assert_eq!(
+        mails[0]["body"].as_str().unwrap().trim(),
+        "Your chapter's lines are attached."
+    );
+    let a = &mails[0]["attachments"][0];
+    assert_eq!(a["name"], "incentives-2026-11-uw.csv");
+    assert_eq!(a["type"], "text/csv");
+    assert_eq!(a["content"].as_str().unwrap().replace("\r\n", "\n"), csv);
 }

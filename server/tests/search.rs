@@ -336,3 +336,71 @@ async fn a_program_page_has_its_three_sections(pool: PgPool) {
         Err(DirectoryError::NotFound)
     ));
 }
+
+/// Residents' own phrasing (issue 14): filler never makes a search fail, "free" is the free
+/// filter, synonyms and Spanish reach the programs, a word in the dictionary is never
+/// "corrected", and each program is one card.
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn residents_words_find_the_programs(pool: PgPool) {
+    load_small_demo(&pool).await;
+    let near = "40601";
+    // Each phrasing finds what the plain words find, and nothing is rewritten.
+    for (q, plain) in [
+        ("I need help with childcare", "child care"),
+        ("daycare help", "child care"),
+        ("finish high school", "ged"),
+        ("headstart", "head start"),
+        ("i need diapers", "diapers"),
+        ("leche de fórmula", "formula"),
+        ("cuidado de niños", "child care"),
+        ("food stamps", "snap"),
+    ] {
+        let r = search(&pool, &[("q", q), ("near", near)]).await.unwrap();
+        let p = search(&pool, &[("q", plain), ("near", near)]).await.unwrap();
+        assert_eq!(r.total, p.total, "{q} finds what {plain} finds");
+        assert_eq!(r.corrected_keywords, None, "{q} is not rewritten");
+    }
+    for plain in ["child care", "formula", "diapers"] {
+        let p = search(&pool, &[("q", plain), ("near", near)]).await.unwrap();
+        assert!(p.total > 0, "{plain} near {near}");
+    }
+    let diapers = search(&pool, &[("q", "diapers"), ("near", near)])
+        .await
+        .unwrap();
+    let i_need = search(&pool, &[("q", "i need diapers"), ("near", near)])
+        .await
+        .unwrap();
+    assert_eq!(i_need.total, diapers.total);
+    // "daycare" finds child care, not a senior van.
+    let daycare = search(&pool, &[("q", "daycare help"), ("near", near)])
+        .await
+        .unwrap();
+    assert!(daycare.cards[0]
+        .category_ids
+        .iter()
+        .any(|c| c.starts_with("childcare")));
+    // "free" turns the filter on and says so.
+    let free = search(&pool, &[("q", "free baby formula"), ("near", near)])
+        .await
+        .unwrap();
+    assert!(free.free_from_words);
+    assert!(free.cards.iter().all(|c| c.is_free));
+    // One card per program.
+    let r = search(&pool, &[("q", "food pantry"), ("near", near)])
+        .await
+        .unwrap();
+    let ids: Vec<uuid::Uuid> = r.cards.iter().map(|c| c.id).collect();
+    let services: Vec<uuid::Uuid> =
+        sqlx::query_scalar("SELECT service_id FROM search_entries WHERE id = ANY($1)")
+            .bind(&ids)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let distinct: std::collections::HashSet<_> = services.iter().collect();
+    assert_eq!(distinct.len(), services.len(), "no program twice");
+    // A misspelling is corrected only when the words as typed find nothing, with a way back.
+    let exact = search(&pool, &[("q", "formla"), ("near", near), ("exact", "1")])
+        .await
+        .unwrap();
+    assert_eq!((exact.total, exact.corrected_keywords), (0, None));
+}

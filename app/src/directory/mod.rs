@@ -12,9 +12,13 @@ pub mod results;
 pub mod share;
 
 #[cfg(feature = "ssr")]
+pub mod dictionary;
+#[cfg(feature = "ssr")]
 pub mod index;
 #[cfg(feature = "ssr")]
 pub mod store;
+#[cfg(feature = "ssr")]
+pub mod understand;
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::JsonEncoding;

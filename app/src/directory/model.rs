@@ -95,6 +95,8 @@ pub struct ServiceCard {
     pub is_free: bool,
     /// Found because it serves the whole area (statewide / countywide), not by distance.
     pub serves_area: bool,
+    /// How many of the program's locations matched (the card shows the nearest).
+    pub locations: i64,
     /// Offered by an onboarded Community Partner (they take referrals here).
     pub is_partner: bool,
     /// For a program closed now: when it opens next.
@@ -151,8 +153,11 @@ pub struct SearchResults {
     pub page: u32,
     pub page_size: u32,
     pub cards: Vec<ServiceCard>,
-    /// The keywords actually searched when a word was corrected ("formla" → "formula").
+    /// The keywords actually searched when a word was corrected ("formla" → "formula"); only
+    /// when the words as typed found nothing.
     pub corrected_keywords: Option<String>,
+    /// The free filter is on because the resident wrote "free".
+    pub free_from_words: bool,
     pub origin: Option<ResolvedPlace>,
 }
 

@@ -24,6 +24,8 @@ pub struct SearchParams {
     pub language: Option<String>,
     pub sort: Option<String>,
     pub page: Option<String>,
+    /// The words exactly as typed (no spelling correction): "search instead for …".
+    pub exact: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +57,7 @@ pub struct SearchQuery {
     pub language: Option<String>,
     pub sort: Option<Sort>,
     pub page: u32,
+    pub exact: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,6 +133,7 @@ impl SearchParams {
             language: get("language"),
             sort: get("sort"),
             page: get("page"),
+            exact: get("exact"),
         }
     }
 
@@ -285,6 +289,7 @@ impl SearchParams {
             language,
             sort,
             page,
+            exact: flag(&self.exact),
         })
     }
 
@@ -308,6 +313,7 @@ impl SearchParams {
             "language" => p.language = v,
             "sort" => p.sort = v,
             "page" => p.page = v,
+            "exact" => p.exact = v,
             _ => {}
         }
         p.to_url()
@@ -327,6 +333,7 @@ impl SearchParams {
             ("language", &self.language),
             ("sort", &self.sort),
             ("page", &self.page),
+            ("exact", &self.exact),
         ];
         let query: Vec<String> = pairs
             .iter()

@@ -466,7 +466,33 @@ fn Results(
         {results
             .corrected_keywords
             .clone()
-            .map(|c| view! { <p class="mt-1 text-sm">{tr!(locale, showing_corrected, corrected = c)}</p> })}
+            .map(|c| {
+                let typed = params.q.clone().unwrap_or_default();
+                let exact = params.url_with("exact", "1");
+                view! {
+                    <p class="mt-1 text-sm" data-testid="corrected">
+                        {tr!(locale, showing_corrected, corrected = c)}" "
+                        <a class="link" href=exact>{tr!(locale, search_instead, typed = typed)}</a>
+                    </p>
+                }
+            })}
+        {results.free_from_words.then(|| {
+            let words: Vec<String> = params
+                .q
+                .as_deref()
+                .unwrap_or_default()
+                .split_whitespace()
+                .filter(|w| !["free", "gratis"].contains(&w.to_lowercase().as_str()))
+                .map(str::to_string)
+                .collect();
+            let paid_too = params.url_with("q", &words.join(" "));
+            view! {
+                <p class="mt-1 text-sm" data-testid="free-from-words">
+                    {tr!(locale, free_from_words)}" "
+                    <a class="link" href=paid_too>{tr!(locale, include_paid)}</a>
+                </p>
+            }
+        })}
         {results.origin.is_none().then(|| view! { <p class="mt-1 text-sm">{tr!(locale, results_everywhere, state = deployment.region.state_name.clone())}</p> })}
         {empty
             .then(|| {
@@ -511,8 +537,18 @@ pub fn ServiceCardView(
     let where_ = if card.serves_area {
         Some(tr!(locale, serves_your_area))
     } else {
-        card.distance_miles
-            .map(|m| tr!(locale, miles_away, miles = format!("{m:.1}")))
+        card.distance_miles.map(|m| {
+            if card.locations > 1 {
+                tr!(
+                    locale,
+                    locations_nearest,
+                    count = card.locations.to_string(),
+                    miles = format!("{m:.1}")
+                )
+            } else {
+                tr!(locale, miles_away, miles = format!("{m:.1}"))
+            }
+        })
     };
     let open = card.open_now.map(|open| {
         if open {

@@ -5,6 +5,7 @@ use super::categories::CategoryTree;
 use super::hours::WeeklyHours;
 use super::model::*;
 use super::query::{Field, FieldError, Place, Problem, SearchQuery, Sort};
+use super::understand;
 use super::DirectoryError;
 use crate::config::Deployment;
 use sqlx::postgres::PgRow;
@@ -106,48 +107,38 @@ fn split_state(name: &str, default_state: &str) -> (String, String) {
     (lower, default_state.to_string())
 }
 
-/// Rewrites keywords the directory has never seen to the closest known word ("formla" →
-/// "formula"). Returns `None` when nothing needed correcting.
-pub async fn correct_keywords(
+/// Words the search may correct: in neither the directory's vocabulary nor an English
+/// dictionary (so "finish" is never turned into "find"), at least four letters. Each is
+/// replaced by the closest vocabulary word, when one is close enough.
+pub async fn correct_words(
     pool: &PgPool,
-    keywords: &str,
-) -> Result<Option<String>, DirectoryError> {
-    let words: Vec<String> = keywords
-        .split_whitespace()
-        .map(|w| w.to_lowercase())
-        .filter(|w| w.chars().count() >= 4 && w.chars().all(|c| c.is_alphabetic()))
+    words: &[String],
+) -> Result<Vec<(String, String)>, DirectoryError> {
+    let unknown: Vec<String> = words
+        .iter()
+        .filter(|w| w.chars().count() >= 4 && w.chars().all(|c| c.is_ascii_alphabetic()))
+        .filter(|w| !super::dictionary::is_word(w))
+        .cloned()
         .collect();
-    if words.is_empty() {
-        return Ok(None);
+    if unknown.is_empty() {
+        return Ok(Vec::new());
     }
     let rows = sqlx::query(
         "SELECT w, (SELECT word FROM search_words WHERE word % w ORDER BY similarity(word, w) DESC, word LIMIT 1) AS best
          FROM unnest($1::text[]) AS w
          WHERE NOT EXISTS (SELECT 1 FROM search_words WHERE word = w)",
     )
-    .bind(&words)
+    .bind(&unknown)
     .fetch_all(pool)
     .await?;
-    let mut corrected = keywords.to_string();
-    let mut changed = false;
+    let mut fixes = Vec::new();
     for row in rows {
         let (typed, best): (String, Option<String>) = (row.try_get("w")?, row.try_get("best")?);
         if let Some(best) = best {
-            corrected = corrected
-                .split_whitespace()
-                .map(|w| {
-                    if w.to_lowercase() == typed {
-                        best.clone()
-                    } else {
-                        w.to_string()
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(" ");
-            changed = true;
+            fixes.push((typed, best));
         }
     }
-    Ok(changed.then_some(corrected))
+    Ok(fixes)
 }
 
 pub async fn search(
@@ -159,31 +150,68 @@ pub async fn search(
         Some(place) => Some(resolve_place(pool, place, deployment).await?),
         None => None,
     };
-    let corrected = match &query.keywords {
-        Some(k) => correct_keywords(pool, k).await?,
+    let understood = query.keywords.as_deref().map(understand::understand);
+    // "free" among the words is the free filter (the page says so).
+    let free_from_words = understood.as_ref().is_some_and(|u| u.free) && !query.free_only;
+    let mut query = query.clone();
+    query.free_only |= free_from_words;
+    let text = match &understood {
+        Some(u) => text_query(pool, &u.needs).await?,
         None => None,
     };
-    let keywords = corrected.clone().or_else(|| query.keywords.clone());
-    let tsquery = match &keywords {
-        Some(k) => text_query(pool, k).await?,
-        None => None,
+    let run = |text: Option<TextQuery>| {
+        let query = &query;
+        let origin = origin.as_ref();
+        async move {
+            let search = Search {
+                query,
+                text,
+                origin,
+                radius_m: query.radius_miles as f64 * METERS_PER_MILE,
+                region: &deployment.region.state,
+                page_size: deployment.search.page_size as i64,
+            };
+            tokio::try_join!(search.page(pool), search.count(pool))
+        }
     };
-    let search = Search {
-        query,
-        tsquery,
-        origin: origin.as_ref(),
-        radius_m: query.radius_miles as f64 * METERS_PER_MILE,
-        region: &deployment.region.state,
-        page_size: deployment.search.page_size as i64,
-    };
-    let (cards, total) = tokio::try_join!(search.page(pool), search.count(pool))?;
+    let (mut cards, mut total) = run(text).await?;
+    // A misspelling is corrected only when the words as typed found nothing, and never in a
+    // Spanish query or when the resident asked for their words exactly.
+    let mut corrected_keywords = None;
+    if let (0, Some(u), false) = (total, &understood, query.exact) {
+        if !u.spanish {
+            let fixes = correct_words(pool, &u.plain_words).await?;
+            if !fixes.is_empty() {
+                let keywords = query.keywords.clone().unwrap_or_default();
+                let fixed = understand::words(&keywords)
+                    .into_iter()
+                    .map(|w| {
+                        fixes
+                            .iter()
+                            .find(|(typed, _)| *typed == w)
+                            .map_or(w, |(_, best)| best.clone())
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let again = understand::understand(&fixed);
+                if let Some(text) = text_query(pool, &again.needs).await? {
+                    let (c, t) = run(Some(text)).await?;
+                    if t > 0 {
+                        (cards, total) = (c, t);
+                        corrected_keywords = Some(fixed);
+                    }
+                }
+            }
+        }
+    }
     Ok(SearchResults {
         total: total.min(MAX_COUNTED),
         capped: total > MAX_COUNTED,
         page: query.page,
         page_size: deployment.search.page_size,
         cards,
-        corrected_keywords: corrected,
+        corrected_keywords,
+        free_from_words,
         origin,
     })
 }
@@ -192,23 +220,59 @@ pub async fn search(
 /// search at national scale would cost more than the search itself.
 pub const MAX_COUNTED: i64 = 1000;
 
-/// The keywords as a Postgres text query (English stemming, accents ignored), computed once
-/// so the planner sees a constant and uses the full-text index. `None` when nothing is left
-/// to search for (only stop words, punctuation).
-async fn text_query(pool: &PgPool, keywords: &str) -> Result<Option<String>, DirectoryError> {
-    let q: String =
-        sqlx::query_scalar("SELECT websearch_to_tsquery('english', unaccent($1))::text")
-            .bind(keywords)
-            .fetch_one(pool)
-            .await?;
-    Ok((!q.trim().is_empty()).then_some(q))
+/// The needs as Postgres text queries (English stemming, accents ignored), computed once so
+/// the planner sees constants and uses the full-text index: each need matches by any of its
+/// phrases; a program matches when it meets any need.
+#[derive(Clone, Debug)]
+struct TextQuery {
+    /// One per need that has searchable words.
+    needs: Vec<String>,
+    /// Any need.
+    any: String,
+}
+
+async fn text_query(
+    pool: &PgPool,
+    needs: &[Vec<String>],
+) -> Result<Option<TextQuery>, DirectoryError> {
+    if needs.is_empty() {
+        return Ok(None);
+    }
+    let mut b = Builder::new("SELECT ARRAY[");
+    for (i, need) in needs.iter().enumerate() {
+        if i > 0 {
+            b.push(", ");
+        }
+        b.push("(");
+        for (j, phrase) in need.iter().enumerate() {
+            if j > 0 {
+                b.push(" || ");
+            }
+            b.push("phraseto_tsquery('english', unaccent(")
+                .push_bind(phrase.clone())
+                .push("))");
+        }
+        b.push(")::text");
+    }
+    b.push("]");
+    let texts: Vec<String> = b.build_query_scalar().fetch_one(pool).await?;
+    let needs: Vec<String> = texts.into_iter().filter(|t| !t.trim().is_empty()).collect();
+    if needs.is_empty() {
+        return Ok(None);
+    }
+    let any = needs
+        .iter()
+        .map(|n| format!("( {n} )"))
+        .collect::<Vec<_>>()
+        .join(" | ");
+    Ok(Some(TextQuery { needs, any }))
 }
 
 /// One search, ready to run: each part of the SQL is added only when asked for, so every
 /// shape gets a plan that fits it, and every value is a bound parameter.
 struct Search<'a> {
     query: &'a SearchQuery,
-    tsquery: Option<String>,
+    text: Option<TextQuery>,
     origin: Option<&'a ResolvedPlace>,
     radius_m: f64,
     /// Searches with no place cover the deployment's state.
@@ -218,13 +282,14 @@ struct Search<'a> {
 
 type Builder<'q> = QueryBuilder<'q, sqlx::Postgres>;
 
-/// Whether a hit serves the whole area rather than being near the place.
-enum ServesArea {
-    No,
-    Yes,
-    /// Not within the radius of the place.
-    Compute,
-}
+/// How much each field counts when words match (`ts_rank_cd` weights D, C, B, A: the
+/// organization's name, the description, the categories, the program's name). A program whose
+/// description and categories say exactly what was asked is nearly as good a match as one with
+/// the words in its name.
+const FIELD_WEIGHTS: &str = "'{0.1, 0.6, 0.9, 1.0}'";
+
+/// Distance decay: a match this many miles away counts half as much as one next door.
+const HALF_SCORE_MILES: f64 = 5.0;
 
 impl Search<'_> {
     fn push_origin(&self, b: &mut Builder<'_>) {
@@ -272,11 +337,11 @@ impl Search<'_> {
         b.push(")");
     }
 
-    /// Every condition except where: keywords, category and filters.
+    /// Every condition except where: words, category and filters.
     fn push_filters(&self, b: &mut Builder<'_>) {
-        if let Some(t) = &self.tsquery {
+        if let Some(t) = &self.text {
             b.push(" AND e.document @@ ")
-                .push_bind(t.clone())
+                .push_bind(t.any.clone())
                 .push("::tsquery");
         }
         if let Some(c) = &self.query.category {
@@ -327,164 +392,98 @@ impl Search<'_> {
         match self.query.sort {
             Some(Sort::Distance) => self.origin.is_some(),
             Some(Sort::Relevance) => false,
-            None => self.tsquery.is_none() && self.origin.is_some(),
+            None => self.text.is_none() && self.origin.is_some(),
         }
     }
 
-    /// `SELECT <the columns of a hit> FROM search_entries e WHERE true` (see `CARD_SELECT`).
-    fn push_hits_select(&self, b: &mut Builder<'_>, serves_area: ServesArea) {
-        b.push("SELECT e.id, e.service_id, e.location_id, e.is_free, e.name AS sort_name, ");
-        match &self.tsquery {
-            Some(t) => b
-                .push("ts_rank_cd(e.document, ")
-                .push_bind(t.clone())
-                .push("::tsquery) AS rank, "),
-            None => b.push("0::real AS rank, "),
+    /// The order of results: by distance (programs near the place, then those serving the
+    /// area), or best match first: programs that meet every need, then by how well the words
+    /// match, decayed by distance.
+    fn order(&self, prefix: &str) -> String {
+        let p = prefix;
+        if self.by_distance() {
+            format!("{p}serves_area, {p}miles NULLS LAST, {p}sort_name, {p}id")
+        } else {
+            format!("{p}needs_met DESC, {p}score DESC, {p}miles NULLS LAST, {p}sort_name, {p}id")
+        }
+    }
+
+    /// `scored`: every match with what ranks it; `matched`: one row per program (service), its
+    /// best location, and how many of its locations matched.
+    fn push_matches(&self, b: &mut Builder<'_>) {
+        b.push("WITH scored AS (SELECT e.id, e.service_id, e.location_id, e.is_free, e.name AS sort_name, ");
+        match &self.text {
+            Some(t) => {
+                for (i, need) in t.needs.iter().enumerate() {
+                    b.push(if i == 0 { "(" } else { " + " });
+                    b.push("(e.document @@ ")
+                        .push_bind(need.clone())
+                        .push("::tsquery)::int");
+                }
+                b.push(") AS needs_met, ts_rank_cd(")
+                    .push(FIELD_WEIGHTS)
+                    .push("::float4[], e.document, ")
+                    .push_bind(t.any.clone())
+                    .push("::tsquery)");
+            }
+            None => {
+                b.push("0 AS needs_met, 1::real");
+            }
         };
         if self.origin.is_some() {
-            b.push("earth_distance(e.earth, ");
+            // Programs that serve the area without a place near it count as a few miles off.
+            b.push(" / (1 + coalesce(earth_distance(e.earth, ");
             self.push_origin(b);
             b.push(") / ")
                 .push(METERS_PER_MILE.to_string())
-                .push(" AS miles, ");
+                .push(", ")
+                .push(HALF_SCORE_MILES.to_string())
+                .push(") / ")
+                .push(HALF_SCORE_MILES.to_string())
+                .push(") AS score, earth_distance(e.earth, ");
+            self.push_origin(b);
+            b.push(") / ")
+                .push(METERS_PER_MILE.to_string())
+                .push(" AS miles, NOT coalesce(");
+            self.push_nearby(b);
+            b.push(", false) AS serves_area, ");
         } else {
-            b.push("NULL::float8 AS miles, ");
+            b.push(" AS score, NULL::float8 AS miles, false AS serves_area, ");
         }
-        b.push("CASE WHEN e.open_hours IS NULL THEN NULL ELSE e.open_hours @> minute_of_week(now(), e.timezone) END AS open_now, ");
-        match serves_area {
-            ServesArea::No => b.push("false"),
-            ServesArea::Yes => b.push("true"),
-            ServesArea::Compute => {
-                b.push("NOT coalesce(");
-                self.push_nearby(b);
-                b.push(", false)")
-            }
-        };
-        b.push(" AS serves_area FROM search_entries e WHERE true");
-    }
-
-    async fn fetch(
-        &self,
-        pool: &PgPool,
-        mut b: Builder<'_>,
-        order: &str,
-    ) -> Result<Vec<ServiceCard>, DirectoryError> {
-        b.push(") ")
-            .push(CARD_SELECT)
-            .push(" ORDER BY ")
-            .push(order);
-        let rows = b.build().fetch_all(pool).await?;
-        Ok(rows.iter().map(card_from_row).collect::<Result<_, _>>()?)
-    }
-
-    /// The nearest programs, walking the GiST index outward from the place and stopping after
-    /// a page. Postgres underestimates how many programs a radius holds (it guesses a handful)
-    /// and would rather fetch them all and sort; with no keywords to match, the walk is always
-    /// the better plan, so this query alone turns the alternatives off.
-    async fn fetch_nearest(
-        &self,
-        pool: &PgPool,
-        mut b: Builder<'_>,
-    ) -> Result<Vec<ServiceCard>, DirectoryError> {
-        b.push(") ")
-            .push(CARD_SELECT)
-            .push(" ORDER BY hits.miles, hits.id");
-        let mut tx = pool.begin().await?;
-        if self.tsquery.is_none() {
-            sqlx::query("SET LOCAL enable_bitmapscan = off")
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("SET LOCAL enable_sort = off")
-                .execute(&mut *tx)
-                .await?;
-        }
-        let rows = b.build().fetch_all(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(rows.iter().map(card_from_row).collect::<Result<_, _>>()?)
+        b.push("CASE WHEN e.open_hours IS NULL THEN NULL ELSE e.open_hours @> minute_of_week(now(), e.timezone) END AS open_now");
+        b.push(" FROM search_entries e WHERE true");
+        self.push_filters(b);
+        self.push_where(b);
+        b.push("), matched AS (SELECT s.*, row_number() OVER (PARTITION BY s.service_id ORDER BY ")
+            .push(self.order("s."))
+            .push(
+                ") AS nth, count(*) OVER (PARTITION BY s.service_id) AS locations FROM scored s)",
+            );
     }
 
     async fn page(&self, pool: &PgPool) -> Result<Vec<ServiceCard>, DirectoryError> {
         let offset = (self.query.page.max(1) as i64 - 1) * self.page_size;
-        if self.by_distance() {
-            return self.page_by_distance(pool, offset).await;
-        }
-        // Best match first: rank every match (keywords and place keep that set small), then
-        // programs near the place before those that serve the whole area.
-        let mut b = Builder::new("WITH hits AS (");
-        self.push_hits_select(
-            &mut b,
-            if self.origin.is_some() {
-                ServesArea::Compute
-            } else {
-                ServesArea::No
-            },
-        );
-        self.push_filters(&mut b);
-        self.push_where(&mut b);
-        b.push(" ORDER BY rank DESC, serves_area, miles NULLS LAST, sort_name, id LIMIT ")
-            .push_bind(self.page_size);
-        b.push(" OFFSET ").push_bind(offset);
-        self.fetch(
-            pool,
-            b,
-            "hits.rank DESC, hits.serves_area, hits.miles NULLS LAST, hits.sort_name, hits.id",
-        )
-        .await
-    }
-
-    /// Closest first. Programs near the place come from a nearest-neighbour walk of the GiST
-    /// index (no need to measure every match), then those that serve the whole area.
-    async fn page_by_distance(
-        &self,
-        pool: &PgPool,
-        offset: i64,
-    ) -> Result<Vec<ServiceCard>, DirectoryError> {
-        let mut b = Builder::new("WITH hits AS (");
-        self.push_hits_select(&mut b, ServesArea::No);
-        self.push_filters(&mut b);
-        b.push(" AND ");
-        self.push_nearby(&mut b);
-        // Distance alone: a nearest-neighbour walk gives one ordering key, not a tie-breaker.
-        b.push(" ORDER BY e.earth <-> ");
-        self.push_origin(&mut b);
-        b.push(" LIMIT ")
+        let mut b = Builder::new("");
+        self.push_matches(&mut b);
+        b.push(", hits AS (SELECT * FROM matched WHERE nth = 1 ORDER BY ")
+            .push(self.order(""))
+            .push(" LIMIT ")
             .push_bind(self.page_size)
             .push(" OFFSET ")
-            .push_bind(offset);
-        let mut cards = self.fetch_nearest(pool, b).await?;
-        if cards.len() as i64 == self.page_size {
-            return Ok(cards);
-        }
-        // The nearby programs ran out on this page: the rest of it serves the area.
-        let nearby_total = if cards.is_empty() {
-            let mut c = Builder::new("SELECT count(*) FROM search_entries e WHERE true");
-            self.push_filters(&mut c);
-            c.push(" AND ");
-            self.push_nearby(&mut c);
-            c.build_query_scalar::<i64>().fetch_one(pool).await?
-        } else {
-            offset + cards.len() as i64
-        };
-        let mut b = Builder::new("WITH hits AS (");
-        self.push_hits_select(&mut b, ServesArea::Yes);
-        self.push_filters(&mut b);
-        b.push(" AND ");
-        self.push_serving(&mut b);
-        b.push(" AND NOT coalesce(");
-        self.push_nearby(&mut b);
-        b.push(", false) ORDER BY miles NULLS LAST, sort_name, id LIMIT ")
-            .push_bind(self.page_size - cards.len() as i64);
-        b.push(" OFFSET ").push_bind((offset - nearby_total).max(0));
-        cards.extend(
-            self.fetch(pool, b, "hits.miles NULLS LAST, hits.sort_name, hits.id")
-                .await?,
-        );
-        Ok(cards)
+            .push_bind(offset)
+            .push(") ")
+            .push(CARD_SELECT)
+            .push(" ORDER BY ")
+            .push(self.order("hits."));
+        let rows = b.build().fetch_all(pool).await?;
+        Ok(rows.iter().map(card_from_row).collect::<Result<_, _>>()?)
     }
 
     /// How many programs match, up to one more than `MAX_COUNTED`.
     async fn count(&self, pool: &PgPool) -> Result<i64, DirectoryError> {
-        let mut b = Builder::new("SELECT count(*) FROM (SELECT 1 FROM search_entries e WHERE true");
+        let mut b = Builder::new(
+            "SELECT count(*) FROM (SELECT DISTINCT e.service_id FROM search_entries e WHERE true",
+        );
         self.push_filters(&mut b);
         self.push_where(&mut b);
         b.push(" LIMIT ")
@@ -494,10 +493,10 @@ impl Search<'_> {
     }
 }
 
-/// Joins a page of hits (`hits` CTE: id, service_id, location_id, is_free, sort_name, rank,
-/// miles, open_now, serves_area) to what a card shows.
+/// Joins a page of hits (`hits` CTE: id, service_id, location_id, is_free, sort_name,
+/// miles, open_now, serves_area, locations) to what a card shows.
 const CARD_SELECT: &str = r#"
-    SELECT hits.id, hits.is_free, hits.miles, hits.open_now, hits.serves_area, sv.name, o.name AS organization, sv.category_ids,
+    SELECT hits.id, hits.is_free, hits.miles, hits.open_now, hits.serves_area, hits.locations, sv.name, o.name AS organization, sv.category_ids,
            coalesce(sal.phones -> 0, sv.phones -> 0, l.phones -> 0, o.phones -> 0) AS phone,
            l.address_1, l.address_2, l.city, l.state_province, l.postal_code,
            EXISTS (SELECT 1 FROM partner_organizations po
@@ -553,6 +552,7 @@ fn card_from_row(row: &PgRow) -> Result<ServiceCard, sqlx::Error> {
         address: address_from_row(row)?,
         is_free: row.try_get("is_free")?,
         serves_area: row.try_get("serves_area")?,
+        locations: row.try_get("locations")?,
         is_partner: row.try_get("is_partner")?,
         opens: match (
             row.try_get::<Option<i32>, _>("now_minute")?,
@@ -782,7 +782,7 @@ async fn paired_by_referrals(
             SELECT paired_service_id, residents FROM paired_services
              WHERE service_id = $1 AND residents >= $2 ORDER BY residents DESC, paired_service_id LIMIT 3),
          hits AS (
-            SELECT DISTINCT ON (e.service_id) e.id, e.service_id, e.location_id, e.is_free, false AS serves_area,
+            SELECT DISTINCT ON (e.service_id) e.id, e.service_id, e.location_id, e.is_free, false AS serves_area, 1::bigint AS locations,
                    earth_distance(e.earth, ll_to_earth($3, $4)) / {METERS_PER_MILE} AS miles,
                    CASE WHEN e.open_hours IS NULL THEN NULL ELSE e.open_hours @> minute_of_week(now(), e.timezone) END AS open_now,
                    top.residents
@@ -803,7 +803,7 @@ async fn paired_by_referrals(
 async fn other_services_here(pool: &PgPool, id: Uuid) -> Result<Vec<ServiceCard>, DirectoryError> {
     let sql = format!(
         "WITH hits AS (
-            SELECT e.id, e.service_id, e.location_id, e.is_free, NULL::float8 AS miles, false AS serves_area,
+            SELECT e.id, e.service_id, e.location_id, e.is_free, NULL::float8 AS miles, false AS serves_area, 1::bigint AS locations,
                    CASE WHEN e.open_hours IS NULL THEN NULL ELSE e.open_hours @> minute_of_week(now(), e.timezone) END AS open_now
             FROM search_entries e
             WHERE e.location_id = (SELECT location_id FROM search_entries WHERE id = $1) AND e.id <> $1
@@ -829,7 +829,7 @@ async fn nearest_in_category(
     // KNN on the earth cube: the GiST index walks outward from the point.
     let sql = format!(
         "WITH hits AS (
-            SELECT e.id, e.service_id, e.location_id, e.is_free, false AS serves_area,
+            SELECT e.id, e.service_id, e.location_id, e.is_free, false AS serves_area, 1::bigint AS locations,
                    earth_distance(e.earth, ll_to_earth($3, $4)) / {METERS_PER_MILE} AS miles,
                    CASE WHEN e.open_hours IS NULL THEN NULL ELSE e.open_hours @> minute_of_week(now(), e.timezone) END AS open_now
             FROM search_entries e

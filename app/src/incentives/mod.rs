@@ -108,7 +108,24 @@ pub struct Line {
     /// What was paid for: ids only, never a resident.
     pub assessments: Vec<Uuid>,
     pub closures: Vec<Uuid>,
+    /// Corrections: what was earned in an earlier month already reported but not paid then (an
+    /// override or a corrected organization type made it eligible since). Absent from reports
+    /// made before adjustments existed, so their content hash is unchanged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adjustments: Vec<Adjustment>,
     pub total_cents: i64,
+}
+
+/// One correction line: an item of an earlier month, paid now.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Adjustment {
+    /// onboarding | assessment | closure
+    pub kind: String,
+    /// The referral, the assessment, or the organization (onboarding).
+    pub item_id: Uuid,
+    /// The first day of the month it was earned in.
+    pub earned_in: NaiveDate,
+    pub cents: i64,
 }
 
 impl Line {
@@ -156,9 +173,43 @@ struct Org {
     override_eligible: Option<bool>,
 }
 
+/// Each organization's types with the moment each began, oldest first.
+type TypeHistory = BTreeMap<Uuid, Vec<(DateTime<Utc>, String)>>;
+
+/// The organization's type at `at`, from its dated history (the earliest known before it was
+/// first dated; the current type when it has none).
+fn type_at<'a>(history: &'a TypeHistory, o: &'a Org, at: DateTime<Utc>) -> &'a str {
+    let Some(dated) = history.get(&o.id).filter(|d| !d.is_empty()) else {
+        return &o.org_type;
+    };
+    let began = dated.partition_point(|(since, _)| *since <= at);
+    &dated[began.saturating_sub(1)].1
+}
+
+/// What is known about an organization at `at`.
+fn standing<'a>(history: &'a TypeHistory, o: &'a Org, at: DateTime<Utc>) -> Standing<'a> {
+    Standing {
+        org_type: type_at(history, o, at),
+        onboarded_at: o.onboarded_at,
+        override_eligible: o.override_eligible,
+    }
+}
+
 /// Builds a month's report from the data as it is now (not stored: see [`generate`]).
 pub async fn build(pool: &PgPool, tz: Tz, month: NaiveDate) -> sqlx::Result<Report> {
     let (start, end) = month_bounds(tz, month.year(), month.month());
+    // Earlier months already reported can still owe something (adjustments); months before the
+    // first report never do (the program starts with its first report).
+    let first_reported: Option<NaiveDate> =
+        sqlx::query_scalar("SELECT min(month) FROM incentive_reports WHERE month < $1")
+            .bind(month)
+            .fetch_one(pool)
+            .await?;
+    let from = first_reported.map_or(start, |m| month_bounds(tz, m.year(), m.month()).0);
+    let month_of = |at: DateTime<Utc>| {
+        let local = at.with_timezone(&tz).date_naive();
+        NaiveDate::from_ymd_opt(local.year(), local.month(), 1).expect("a month")
+    };
     let orgs: Vec<Org> = sqlx::query_as(
         "SELECT p.organization_id AS id, o.name, p.chapter, p.org_type, p.onboarded_at, p.mailing_address,
                 (SELECT v.eligible FROM incentive_overrides v WHERE v.organization_id = p.organization_id
@@ -177,7 +228,7 @@ pub async fn build(pool: &PgPool, tz: Tz, month: NaiveDate) -> sqlx::Result<Repo
             AND NOT EXISTS (SELECT 1 FROM incentive_paid_items i WHERE i.kind = 'closure' AND i.item_id = r.id)
           ORDER BY r.closed_at, r.id",
     )
-    .bind(start)
+    .bind(from)
     .bind(end)
     .fetch_all(pool)
     .await?;
@@ -190,7 +241,7 @@ pub async fn build(pool: &PgPool, tz: Tz, month: NaiveDate) -> sqlx::Result<Repo
             AND NOT EXISTS (SELECT 1 FROM incentive_paid_items i WHERE i.kind = 'assessment' AND i.item_id = a.id)
           ORDER BY a.completed_at, a.id",
     )
-    .bind(start)
+    .bind(from)
     .bind(end)
     .fetch_all(pool)
     .await?;
@@ -198,26 +249,66 @@ pub async fn build(pool: &PgPool, tz: Tz, month: NaiveDate) -> sqlx::Result<Repo
         sqlx::query_scalar("SELECT item_id FROM incentive_paid_items WHERE kind = 'onboarding'")
             .fetch_all(pool)
             .await?;
-    let mut by_org: BTreeMap<Uuid, (Vec<Uuid>, Vec<Uuid>)> = BTreeMap::new();
-    fn standing(o: &Org) -> Standing<'_> {
-        Standing {
-            org_type: &o.org_type,
-            onboarded_at: o.onboarded_at,
-            override_eligible: o.override_eligible,
-        }
+    // This month's items, and earlier months' as adjustments.
+    // The type each organization had when: the type in effect at a moment decides.
+    let mut history = TypeHistory::new();
+    let dated: Vec<(Uuid, String, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT organization_id, org_type, since FROM partner_org_types ORDER BY organization_id, since",
+    )
+    .fetch_all(pool)
+    .await?;
+    for (org, org_type, since) in dated {
+        history.entry(org).or_default().push((since, org_type));
     }
+    #[derive(Default)]
+    struct Earned {
+        assessments: Vec<Uuid>,
+        closures: Vec<Uuid>,
+        adjustments: Vec<Adjustment>,
+    }
+    let mut by_org: BTreeMap<Uuid, Earned> = BTreeMap::new();
+
     let find = |id: Uuid| orgs.iter().find(|o| o.id == id);
-    for (id, org, at) in &assessments {
-        if let Some(o) = find(*org) {
-            if eligibility(&standing(o), *at).is_ok() {
-                by_org.entry(*org).or_default().0.push(*id);
+    for (kind, items, cents) in [
+        ("assessment", &assessments, ASSESSMENT_CENTS),
+        ("closure", &closures, CLOSURE_CENTS),
+    ] {
+        for (id, org, at) in items {
+            let Some(o) = find(*org) else { continue };
+            if eligibility(&standing(&history, o, *at), *at).is_err() {
+                continue;
+            }
+            let earned = by_org.entry(*org).or_default();
+            if *at >= start {
+                match kind {
+                    "assessment" => earned.assessments.push(*id),
+                    _ => earned.closures.push(*id),
+                }
+            } else {
+                earned.adjustments.push(Adjustment {
+                    kind: kind.to_string(),
+                    item_id: *id,
+                    earned_in: month_of(*at),
+                    cents,
+                });
             }
         }
     }
-    for (id, org, at) in &closures {
-        if let Some(o) = find(*org) {
-            if eligibility(&standing(o), *at).is_ok() {
-                by_org.entry(*org).or_default().1.push(*id);
+    // Onboarding finished in an earlier reported month and not paid then.
+    for o in &orgs {
+        if let Some(at) = o.onboarded_at.filter(|t| *t >= from && *t < start) {
+            if !onboarding_paid.contains(&o.id)
+                && eligibility(&standing(&history, o, at), at).is_ok()
+            {
+                by_org.entry(o.id).or_default().adjustments.insert(
+                    0,
+                    Adjustment {
+                        kind: "onboarding".to_string(),
+                        item_id: o.id,
+                        earned_in: month_of(at),
+                        cents: ONBOARDING_CENTS,
+                    },
+                );
             }
         }
     }
@@ -227,10 +318,18 @@ pub async fn build(pool: &PgPool, tz: Tz, month: NaiveDate) -> sqlx::Result<Repo
     for o in &orgs {
         let onboarded = o.onboarded_at.is_some_and(|t| t >= start && t < end)
             && !onboarding_paid.contains(&o.id)
-            && eligibility(&standing(o), o.onboarded_at.unwrap_or(start)).is_ok();
-        let (a, c) = by_org.remove(&o.id).unwrap_or_default();
-        let earned = onboarded || !a.is_empty() || !c.is_empty();
-        match eligibility(&standing(o), last_moment) {
+            && eligibility(
+                &standing(&history, o, o.onboarded_at.unwrap_or(start)),
+                o.onboarded_at.unwrap_or(start),
+            )
+            .is_ok();
+        let Earned {
+            assessments: a,
+            closures: c,
+            adjustments,
+        } = by_org.remove(&o.id).unwrap_or_default();
+        let earned = onboarded || !a.is_empty() || !c.is_empty() || !adjustments.is_empty();
+        match eligibility(&standing(&history, o, last_moment), last_moment) {
             Err(reason) if !earned => {
                 // Not onboarded by the month's end and nothing earned: not a partner yet.
                 if reason != NotEligible::NotOnboarded {
@@ -243,7 +342,8 @@ pub async fn build(pool: &PgPool, tz: Tz, month: NaiveDate) -> sqlx::Result<Repo
                 }
             }
             _ => {
-                let total = price(onboarded, a.len(), c.len());
+                let total = price(onboarded, a.len(), c.len())
+                    + adjustments.iter().map(|x| x.cents).sum::<i64>();
                 lines.push(Line {
                     organization_id: o.id,
                     name: o.name.clone(),
@@ -252,6 +352,7 @@ pub async fn build(pool: &PgPool, tz: Tz, month: NaiveDate) -> sqlx::Result<Repo
                     onboarding_cents: if onboarded { ONBOARDING_CENTS } else { 0 },
                     assessments: a,
                     closures: c,
+                    adjustments,
                     total_cents: total,
                 });
             }
@@ -331,6 +432,11 @@ pub async fn generate(pool: &PgPool, tz: Tz, month: NaiveDate) -> sqlx::Result<(
         }
         items.extend(line.assessments.iter().map(|id| ("assessment", *id)));
         items.extend(line.closures.iter().map(|id| ("closure", *id)));
+        items.extend(
+            line.adjustments
+                .iter()
+                .map(|x| (x.kind.as_str(), x.item_id)),
+        );
         for (kind, id) in items {
             sqlx::query(
                 "INSERT INTO incentive_paid_items (kind, item_id, month, organization_id) VALUES ($1, $2, $3, $4)",
@@ -393,6 +499,24 @@ pub async fn run_monthly(
                 .filter(|l| l.chapter == chapter.id)
                 .collect();
             let total: i64 = lines.iter().map(|l| l.total_cents).sum();
+            // The chapter's own lines (and appendix) as the CSV attached.
+            let theirs = Report {
+                month,
+                lines: lines.iter().map(|l| (*l).clone()).collect(),
+                excluded: report
+                    .report
+                    .excluded
+                    .iter()
+                    .filter(|e| e.chapter == chapter.id)
+                    .cloned()
+                    .collect(),
+                total_cents: total,
+            };
+            let csv = crate::mail::Attachment {
+                name: format!("incentives-{}-{}.csv", month.format("%Y-%m"), chapter.id),
+                content_type: "text/csv; charset=utf-8".into(),
+                bytes: to_csv(&theirs).into_bytes(),
+            };
             for to in crate::partners::store::reviewer_emails(pool, &chapter.id).await? {
                 crate::mail::enqueue(
                     &mut *tx,
@@ -400,14 +524,15 @@ pub async fn run_monthly(
                         &to,
                         format!("Community Partner incentives for {}", month.format("%B %Y")),
                         format!(
-                            "The incentive report for {} is ready: {} organizations of {}, {} in all.\n\nView, print or download it as CSV:\n\n{link}\n{link}/csv\n\nSHA-256 of the report: {}\n",
+                            "The incentive report for {} is ready: {} organizations of {}, {} in all. Your chapter's lines are attached as CSV.\n\nView, print or download the whole report:\n\n{link}\n{link}/csv\n\nSHA-256 of the report: {}\n",
                             month.format("%B %Y"),
                             lines.len(),
                             chapter.name,
                             dollars(total),
                             report.sha256
                         ),
-                    ),
+                    )
+                    .with_attachment(csv.clone()),
                 )
                 .await?;
             }
@@ -442,11 +567,11 @@ pub fn to_csv(report: &Report) -> String {
     };
     let money = |c: i64| format!("{}.{:02}", c / 100, c % 100);
     let mut out = String::from(
-        "chapter,organization,mailing_address,status,onboarding,assessments,assessments_amount,closed_referrals,closed_referrals_amount,total\n",
+        "chapter,organization,mailing_address,status,onboarding,assessments,assessments_amount,closed_referrals,closed_referrals_amount,adjustments,adjustments_amount,total\n",
     );
     for l in &report.lines {
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{}\n",
             q(&l.chapter),
             q(&l.name),
             q(l.mailing_address.as_deref().unwrap_or("")),
@@ -460,12 +585,14 @@ pub fn to_csv(report: &Report) -> String {
             money(l.assessments.len() as i64 * ASSESSMENT_CENTS),
             l.closures.len(),
             money(l.closures.len() as i64 * CLOSURE_CENTS),
+            l.adjustments.len(),
+            money(l.adjustments.iter().map(|x| x.cents).sum()),
             money(l.total_cents)
         ));
     }
     for e in &report.excluded {
         out.push_str(&format!(
-            "{},{},\"\",{},0.00,0,0.00,0,0.00,0.00\n",
+            "{},{},\"\",{},0.00,0,0.00,0,0.00,0,0.00,0.00\n",
             q(&e.chapter),
             q(&e.name),
             q(&format!("not eligible: {}", e.reason.as_str()))
@@ -575,6 +702,7 @@ mod tests {
             onboarding_cents: 0,
             assessments: vec![Uuid::nil()],
             closures: vec![],
+            adjustments: vec![],
             total_cents: 1_000,
         };
         assert!(line.held());
@@ -586,6 +714,6 @@ mod tests {
         });
         assert!(csv.contains("\"'=cmd\""), "never a formula: {csv}");
         assert!(csv.contains("payment held"));
-        assert!(csv.contains(",1,10.00,0,0.00,10.00"));
+        assert!(csv.contains(",1,10.00,0,0.00,0,0.00,10.00"));
     }
 }

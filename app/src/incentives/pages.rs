@@ -103,11 +103,29 @@ fn line_row(locale: Locale, l: &Line, manage: bool) -> impl IntoView {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let details = (!l.assessments.is_empty() || !l.closures.is_empty()).then(|| view! {
+    let adjustments = l
+        .adjustments
+        .iter()
+        .map(|x| {
+            format!(
+                "{} {} ({}) {}",
+                x.kind,
+                x.item_id,
+                x.earned_in.format("%Y-%m"),
+                dollars(x.cents)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let has_adjustments = !l.adjustments.is_empty();
+    let details = (!l.assessments.is_empty() || !l.closures.is_empty() || has_adjustments).then(|| view! {
         <details class="mt-1">
             <summary class="link">{tr!(locale, incentive_drill_down)}</summary>
             <p class="text-xs break-all mt-1">{tr!(locale, incentive_assessment_ids)}": "{ids(&l.assessments)}</p>
             <p class="text-xs break-all mt-1">{tr!(locale, incentive_referral_ids)}": "{ids(&l.closures)}</p>
+            {has_adjustments.then(|| view! {
+                <p class="text-xs break-all mt-1">{tr!(locale, incentive_adjustment_items)}": "{adjustments}</p>
+            })}
         </details>
     });
     view! {
@@ -121,6 +139,7 @@ fn line_row(locale: Locale, l: &Line, manage: bool) -> impl IntoView {
             <td data-label=tr!(locale, incentive_onboarding)>{dollars(l.onboarding_cents)}</td>
             <td data-label=tr!(locale, incentive_assessments)>{l.assessments.len().to_string()}</td>
             <td data-label=tr!(locale, incentive_closures)>{l.closures.len().to_string()}</td>
+            <td data-label=tr!(locale, incentive_adjustments)>{dollars(l.adjustments.iter().map(|x| x.cents).sum())}</td>
             <td data-label=tr!(locale, incentive_total)><strong>{dollars(l.total_cents)}</strong></td>
         </tr>
     }
@@ -202,6 +221,7 @@ pub fn IncentiveReportPage() -> impl IntoView {
                                     <th scope="col">{tr!(locale, incentive_onboarding)}</th>
                                     <th scope="col">{tr!(locale, incentive_assessments)}</th>
                                     <th scope="col">{tr!(locale, incentive_closures)}</th>
+                                    <th scope="col">{tr!(locale, incentive_adjustments)}</th>
                                     <th scope="col">{tr!(locale, incentive_total)}</th>
                                 </tr></thead>
                                 <tbody>{rows}</tbody>

@@ -156,14 +156,13 @@ async fn notify_receiver(
     .fetch_all(&mut **tx)
     .await?;
     for to in people {
-        crate::mail::enqueue(&mut **tx, &crate::mail::Message {
-            to,
-            subject: format!("New referral: {service_name}"),
-            body: format!(
+        crate::mail::enqueue(&mut **tx, &crate::mail::Message::new(
+            &to,
+            format!("New referral: {service_name}"),
+            format!(
                 "Your organization has a new referral for {service_name}.\n\nSign in to see it:\n\n{public_url}/referrals/{referral}\n\nFor the resident's privacy, this e-mail carries no details about them."
             ),
-            secret: None,
-        })
+        ))
         .await?;
     }
     Ok(())

@@ -238,15 +238,14 @@ pub async fn send_reminders(
                 .fetch_all(&mut *tx)
                 .await?;
         for to in people {
-            crate::mail::enqueue(&mut *tx, &crate::mail::Message {
-                to,
-                subject: format!("{n} referrals waiting at {name}"),
-                body: format!(
+            crate::mail::enqueue(&mut *tx, &crate::mail::Message::new(
+                &to,
+                format!("{n} referrals waiting at {name}"),
+                format!(
                     "{name} has {n} open referrals older than {} days. Residents are waiting to hear back.\n\nYour inbox, oldest first:\n\n{public_url}/referrals/inbox\n",
                     settings.stale_after_days
                 ),
-                secret: None,
-            })
+            ))
             .await?;
         }
         sent += 1;

@@ -1,0 +1,358 @@
+//! What a resident's words ask for. "i need help with childcare" is one need (child care);
+//! "free baby formula" is formula with the free filter on; "cuidado de niños" is child care in
+//! Spanish. The search then looks for each need by any of its words (synonyms) and ranks
+//! programs that meet every need first, without requiring every word to match.
+//!
+//! Pure and synchronous: the rules are data (`synonyms.toml`) and short word lists here, so they
+//! are tested without a database.
+
+use serde::Deserialize;
+use std::sync::OnceLock;
+
+/// The resident's words, understood.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Understood {
+    /// Each need, as the phrases that find it (the first is what the resident typed).
+    pub needs: Vec<Vec<String>>,
+    /// They asked for free programs ("free", "gratis", "no cost"): the free filter goes on.
+    pub free: bool,
+    /// Spanish words in the query: never "corrected" towards English.
+    pub spanish: bool,
+    /// The words kept as typed (neither filler nor a known phrase): what typo correction may
+    /// look at.
+    pub plain_words: Vec<String>,
+}
+
+impl Understood {
+    /// Nothing left to search for by words (only filler, or only "free").
+    pub fn is_empty(&self) -> bool {
+        self.needs.is_empty()
+    }
+}
+
+/// Words that carry no need, in English and Spanish. "help" and "ayuda" are among them: every
+/// query to a help directory asks for help.
+const FILLER: &[&str] = &[
+    // English
+    "i",
+    "im",
+    "i'm",
+    "ive",
+    "me",
+    "my",
+    "mine",
+    "myself",
+    "we",
+    "our",
+    "us",
+    "you",
+    "your",
+    "need",
+    "needs",
+    "needed",
+    "needing",
+    "want",
+    "wants",
+    "looking",
+    "look",
+    "find",
+    "finding",
+    "get",
+    "getting",
+    "some",
+    "any",
+    "a",
+    "an",
+    "the",
+    "to",
+    "for",
+    "of",
+    "in",
+    "on",
+    "at",
+    "with",
+    "and",
+    "or",
+    "please",
+    "pls",
+    "can",
+    "could",
+    "where",
+    "how",
+    "what",
+    "who",
+    "do",
+    "does",
+    "is",
+    "are",
+    "am",
+    "be",
+    "there",
+    "help",
+    "helping",
+    "assistance",
+    "near",
+    "nearby",
+    "around",
+    "close",
+    "closest",
+    "here",
+    "today",
+    "now",
+    "asap",
+    "urgent",
+    "urgently",
+    "someone",
+    "somebody",
+    "somewhere",
+    "place",
+    "places",
+    "program",
+    "programs",
+    "services",
+    "service",
+    "info",
+    "information",
+    "that",
+    "this",
+    "it",
+    "from",
+    "about",
+    "by",
+    "so",
+    "if",
+    "just",
+    "really",
+    "bad",
+    "badly",
+    "will",
+    "would",
+    "should",
+    "have",
+    "has",
+    "had",
+    "got",
+    "go",
+    "going",
+    "un",
+    // Spanish
+    "yo",
+    "necesito",
+    "necesita",
+    "necesitamos",
+    "quiero",
+    "busco",
+    "buscando",
+    "ayuda",
+    "ayudar",
+    "de",
+    "del",
+    "la",
+    "el",
+    "los",
+    "las",
+    "una",
+    "unos",
+    "unas",
+    "y",
+    "o",
+    "con",
+    "para",
+    "por",
+    "mi",
+    "mis",
+    "en",
+    "al",
+    "que",
+    "como",
+    "donde",
+    "dónde",
+    "cerca",
+    "aqui",
+    "aquí",
+    "hoy",
+    "favor",
+    "alguien",
+    "algun",
+    "algún",
+    "alguna",
+    "lugar",
+    "servicios",
+    "servicio",
+    "programa",
+];
+
+/// Words that ask for free programs.
+const FREE: &[&str] = &[
+    "free",
+    "gratis",
+    "gratuito",
+    "gratuita",
+    "gratuitos",
+    "gratuitas",
+];
+/// Phrases that ask for free programs.
+const FREE_PHRASES: &[&[&str]] = &[
+    &["no", "cost"],
+    &["free", "of", "charge"],
+    &["sin", "costo"],
+];
+
+/// Words only Spanish queries use (beyond accents).
+const SPANISH: &[&str] = &[
+    "necesito", "quiero", "busco", "ayuda", "de", "del", "la", "los", "las", "con", "para", "por",
+    "niños", "ninos", "comida", "renta", "leche", "cuidado", "clases", "abogado", "trabajo",
+    "desalojo", "gratis", "dientes", "ropa", "seguro", "medico", "médico",
+];
+
+#[derive(Deserialize)]
+struct Synonyms {
+    synonym: Vec<Synonym>,
+}
+
+#[derive(Deserialize)]
+struct Synonym {
+    phrases: Vec<String>,
+    search: Vec<String>,
+}
+
+/// (the phrase's words, what finds it), longest phrases first.
+fn synonyms() -> &'static [(Vec<String>, Vec<String>)] {
+    static TABLE: OnceLock<Vec<(Vec<String>, Vec<String>)>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let s: Synonyms =
+            toml::from_str(include_str!("synonyms.toml")).expect("synonyms.toml parses");
+        let mut table: Vec<(Vec<String>, Vec<String>)> = s
+            .synonym
+            .into_iter()
+            .flat_map(|syn| {
+                syn.phrases
+                    .into_iter()
+                    .map(move |p| (words(&p), syn.search.clone()))
+            })
+            .collect();
+        table.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        table
+    })
+}
+
+/// Lower-case words: letters and digits (accents kept), apostrophes dropped ("don't" → "dont"),
+/// everything else a space.
+pub fn words(s: &str) -> Vec<String> {
+    let mut cleaned = String::with_capacity(s.len());
+    for c in s.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            cleaned.push(c);
+        } else if c != '\'' && c != '’' {
+            cleaned.push(' ');
+        }
+    }
+    cleaned.split_whitespace().map(str::to_string).collect()
+}
+
+/// Reads the resident's words.
+pub fn understand(q: &str) -> Understood {
+    let w = words(q);
+    let mut out = Understood {
+        spanish: w
+            .iter()
+            .any(|x| SPANISH.contains(&x.as_str()) || x.chars().any(|c| "áéíóúñü¿¡".contains(c))),
+        ..Understood::default()
+    };
+    let table = synonyms();
+    let mut i = 0;
+    'words: while i < w.len() {
+        for phrase in FREE_PHRASES {
+            if w[i..].starts_with(&phrase.iter().map(|p| p.to_string()).collect::<Vec<_>>()) {
+                out.free = true;
+                i += phrase.len();
+                continue 'words;
+            }
+        }
+        for (phrase, search) in table {
+            if w[i..].starts_with(phrase) {
+                let typed = phrase.join(" ");
+                let mut alternatives = vec![typed.clone()];
+                alternatives.extend(search.iter().filter(|s| **s != typed).cloned());
+                if !out.needs.contains(&alternatives) {
+                    out.needs.push(alternatives);
+                }
+                i += phrase.len();
+                continue 'words;
+            }
+        }
+        let word = w[i].as_str();
+        if FREE.contains(&word) {
+            out.free = true;
+        } else if !FILLER.contains(&word) {
+            out.needs.push(vec![word.to_string()]);
+            out.plain_words.push(word.to_string());
+        }
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn needs(q: &str) -> Vec<String> {
+        understand(q)
+            .needs
+            .into_iter()
+            .map(|n| n[0].clone())
+            .collect()
+    }
+
+    #[test]
+    fn filler_never_makes_a_search_fail() {
+        assert_eq!(needs("I need help with childcare"), vec!["childcare"]);
+        assert_eq!(needs("i need diapers near me"), vec!["diapers"]);
+        assert_eq!(needs("daycare help"), vec!["daycare"]);
+        assert_eq!(needs("help paying rent"), vec!["paying rent"]);
+        assert!(understand("help").needs.is_empty());
+    }
+
+    #[test]
+    fn free_is_a_filter_not_a_word() {
+        let u = understand("free baby formula");
+        assert!(u.free);
+        assert_eq!(u.needs[0][0], "baby formula");
+        assert!(u.needs[0].contains(&"formula".to_string()));
+        assert!(understand("groceries at no cost").free);
+        assert!(!understand("baby formula").free);
+    }
+
+    #[test]
+    fn synonyms_find_what_programs_call_it() {
+        let u = understand("food stamps");
+        assert!(u.needs[0].contains(&"snap".to_string()));
+        let u = understand("finish high school");
+        assert_eq!(u.needs.len(), 1, "one need, not 'find high school'");
+        assert!(u.needs[0].contains(&"ged".to_string()));
+        assert!(understand("headstart").needs[0].contains(&"head start".to_string()));
+        assert!(understand("daycare").needs[0].contains(&"child care".to_string()));
+    }
+
+    #[test]
+    fn spanish_reaches_the_same_needs() {
+        let u = understand("leche de fórmula");
+        assert!(u.spanish);
+        assert_eq!(u.needs.len(), 1);
+        assert!(u.needs[0].contains(&"formula".to_string()));
+        let u = understand("cuidado de niños");
+        assert!(u.needs[0].contains(&"child care".to_string()));
+        let u = understand("necesito ayuda con la renta");
+        assert_eq!(needs("necesito ayuda con la renta"), vec!["renta"]);
+        assert!(u.needs[0].contains(&"rent".to_string()));
+        assert!(understand("cupones de comida").needs[0].contains(&"snap".to_string()));
+    }
+
+    #[test]
+    fn plain_words_are_kept_for_typo_correction() {
+        let u = understand("formla for my baby");
+        assert_eq!(u.plain_words, vec!["formla", "baby"]);
+        assert!(understand("diapers").plain_words.is_empty());
+    }
+}
