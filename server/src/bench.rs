@@ -697,8 +697,8 @@ pub async fn referrals(
             over(app::metrics::Scope::Sent(receiver_org)),
         );
         let (f, sent, c) = tokio::join!(
-            app::metrics::compute(pool, &received, tz, now),
-            app::metrics::compute(pool, &sent, tz, now),
+            app::metrics::compute_for_dashboard(pool, &received, tz, now),
+            app::metrics::compute_for_dashboard(pool, &sent, tz, now),
             tab_counts(pool, receiver_org, true, None, None),
         );
         f?;

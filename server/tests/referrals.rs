@@ -318,6 +318,36 @@ async fn the_dashboard_counts_exactly_the_rows(pool: PgPool) {
         .unwrap();
     assert_eq!((f.created_all, f.closed_all), (6, 5));
     assert_eq!((f.created_30, f.closed_30), (5, 4));
+    // The dashboard's subset is the same figures.
+    let d = app::metrics::compute_for_dashboard(&pool, &over(Scope::Received(s.to_org)), tz, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            d.created_all,
+            d.created_year,
+            d.closed_all,
+            d.closed_year,
+            d.closed_30,
+            d.provided_30
+        ),
+        (
+            f.created_all,
+            f.created_year,
+            f.closed_all,
+            f.closed_year,
+            f.closed_30,
+            f.provided_30
+        )
+    );
+    assert_eq!(
+        (d.top_reasons.clone(), d.median_days_to_close),
+        (f.top_reasons.clone(), f.median_days_to_close)
+    );
+    assert_eq!(
+        d.months.iter().map(|m| (m.1, m.2)).collect::<Vec<_>>(),
+        f.months.iter().map(|m| (m.1, m.2)).collect::<Vec<_>>()
+    );
     assert_eq!((f.provided_30, f.not_provided_30), (1, 3));
     // Days to close of those closed this year: 2, 1, 1, 1 → median 1 (when the last 20 days
     // are all this year).

@@ -356,12 +356,16 @@ async fn residents_words_find_the_programs(pool: PgPool) {
         ("food stamps", "snap"),
     ] {
         let r = search(&pool, &[("q", q), ("near", near)]).await.unwrap();
-        let p = search(&pool, &[("q", plain), ("near", near)]).await.unwrap();
+        let p = search(&pool, &[("q", plain), ("near", near)])
+            .await
+            .unwrap();
         assert_eq!(r.total, p.total, "{q} finds what {plain} finds");
         assert_eq!(r.corrected_keywords, None, "{q} is not rewritten");
     }
     for plain in ["child care", "formula", "diapers"] {
-        let p = search(&pool, &[("q", plain), ("near", near)]).await.unwrap();
+        let p = search(&pool, &[("q", plain), ("near", near)])
+            .await
+            .unwrap();
         assert!(p.total > 0, "{plain} near {near}");
     }
     let diapers = search(&pool, &[("q", "diapers"), ("near", near)])

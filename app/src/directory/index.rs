@@ -104,8 +104,8 @@ fn category_lookup() -> (serde_json::Value, serde_json::Value) {
     (names.into(), parents.into())
 }
 
-/// The vocabulary typo tolerance corrects towards: words of service names, category names and
-/// organization names (descriptions would add noise, not help).
+/// The directory's vocabulary: words of service names, category names, organization names and
+/// descriptions. A word in it is never "corrected"; corrections go to the closest word in it.
 async fn refresh_words(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
     let (names, _) = category_lookup();
     sqlx::query("DELETE FROM search_words")
@@ -120,6 +120,11 @@ async fn refresh_words(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
             SELECT regexp_split_to_table(lower(unaccent(o.name)), '[^a-z]+') FROM organizations o WHERE o.active
             UNION ALL
             SELECT regexp_split_to_table(lower(unaccent(v)), '[^a-z]+') FROM jsonb_each_text($1::jsonb) AS t(k, v)
+            UNION ALL
+            -- Descriptions repeat (a 211 writes one text for many sites): each once.
+            SELECT regexp_split_to_table(lower(unaccent(d)), '[^a-z]+')
+              FROM (SELECT DISTINCT left(coalesce(description, '') || ' ' || coalesce(eligibility_description, ''), 4000) AS d
+                      FROM services WHERE active) texts
         ) words
         WHERE length(w) >= 3
         "#,

@@ -107,9 +107,10 @@ fn split_state(name: &str, default_state: &str) -> (String, String) {
     (lower, default_state.to_string())
 }
 
-/// Words the search may correct: in neither the directory's vocabulary nor an English
-/// dictionary (so "finish" is never turned into "find"), at least four letters. Each is
-/// replaced by the closest vocabulary word, when one is close enough.
+/// Words the search corrects: in neither the directory's vocabulary (the words of its names,
+/// categories and descriptions) nor an English dictionary (so "finish" is never turned into
+/// "find"), at least four letters. Each is replaced by the closest vocabulary word, when one
+/// is close enough.
 pub async fn correct_words(
     pool: &PgPool,
     words: &[String],
@@ -124,7 +125,7 @@ pub async fn correct_words(
         return Ok(Vec::new());
     }
     let rows = sqlx::query(
-        "SELECT w, (SELECT word FROM search_words WHERE word % w ORDER BY similarity(word, w) DESC, word LIMIT 1) AS best
+        "SELECT w, (SELECT word FROM search_words WHERE word % w ORDER BY levenshtein(word, w), similarity(word, w) DESC, word LIMIT 1) AS best
          FROM unnest($1::text[]) AS w
          WHERE NOT EXISTS (SELECT 1 FROM search_words WHERE word = w)",
     )
@@ -150,35 +151,12 @@ pub async fn search(
         Some(place) => Some(resolve_place(pool, place, deployment).await?),
         None => None,
     };
-    let understood = query.keywords.as_deref().map(understand::understand);
-    // "free" among the words is the free filter (the page says so).
-    let free_from_words = understood.as_ref().is_some_and(|u| u.free) && !query.free_only;
-    let mut query = query.clone();
-    query.free_only |= free_from_words;
-    let text = match &understood {
-        Some(u) => text_query(pool, &u.needs).await?,
-        None => None,
-    };
-    let run = |text: Option<TextQuery>| {
-        let query = &query;
-        let origin = origin.as_ref();
-        async move {
-            let search = Search {
-                query,
-                text,
-                origin,
-                radius_m: query.radius_miles as f64 * METERS_PER_MILE,
-                region: &deployment.region.state,
-                page_size: deployment.search.page_size as i64,
-            };
-            tokio::try_join!(search.page(pool), search.count(pool))
-        }
-    };
-    let (mut cards, mut total) = run(text).await?;
-    // A misspelling is corrected only when the words as typed found nothing, and never in a
-    // Spanish query or when the resident asked for their words exactly.
+    let mut understood = query.keywords.as_deref().map(understand::understand);
+    // A word that is in neither the directory nor a dictionary finds nothing as typed: it is
+    // corrected to the closest directory word (never in a Spanish query, never when the
+    // resident asked for their words exactly), and the page says so.
     let mut corrected_keywords = None;
-    if let (0, Some(u), false) = (total, &understood, query.exact) {
+    if let (Some(u), false) = (&understood, query.exact) {
         if !u.spanish {
             let fixes = correct_words(pool, &u.plain_words).await?;
             if !fixes.is_empty() {
@@ -193,17 +171,45 @@ pub async fn search(
                     })
                     .collect::<Vec<_>>()
                     .join(" ");
-                let again = understand::understand(&fixed);
-                if let Some(text) = text_query(pool, &again.needs).await? {
-                    let (c, t) = run(Some(text)).await?;
-                    if t > 0 {
-                        (cards, total) = (c, t);
-                        corrected_keywords = Some(fixed);
-                    }
-                }
+                understood = Some(understand::understand(&fixed));
+                corrected_keywords = Some(fixed);
             }
         }
     }
+    // "free" among the words is the free filter (the page says so).
+    let free_from_words = understood.as_ref().is_some_and(|u| u.free) && !query.free_only;
+    let mut query = query.clone();
+    query.free_only |= free_from_words;
+    let text = match &understood {
+        Some(u) => text_query(pool, &u.needs).await?,
+        None => None,
+    };
+    let several_needs = text.as_ref().is_some_and(|t| t.needs.len() > 1);
+    let mut search = Search {
+        query: &query,
+        text,
+        every_need: true,
+        origin: origin.as_ref(),
+        radius_m: query.radius_miles as f64 * METERS_PER_MILE,
+        region: &deployment.region.state,
+        page_size: deployment.search.page_size as i64,
+    };
+    // Every word need not match: with fewer programs meeting every need than fill a page,
+    // those meeting some of them follow.
+    let (cards, total) = if several_needs {
+        let every = search.count(pool).await?;
+        if every < search.page_size {
+            search.every_need = false;
+        }
+        tokio::try_join!(search.page(pool), async {
+            match search.every_need {
+                true => Ok(every),
+                false => search.count(pool).await,
+            }
+        })?
+    } else {
+        tokio::try_join!(search.page(pool), search.count(pool))?
+    };
     Ok(SearchResults {
         total: total.min(MAX_COUNTED),
         capped: total > MAX_COUNTED,
@@ -229,6 +235,8 @@ struct TextQuery {
     needs: Vec<String>,
     /// Any need.
     any: String,
+    /// Every need.
+    all: String,
 }
 
 async fn text_query(
@@ -260,12 +268,15 @@ async fn text_query(
     if needs.is_empty() {
         return Ok(None);
     }
-    let any = needs
-        .iter()
-        .map(|n| format!("( {n} )"))
-        .collect::<Vec<_>>()
-        .join(" | ");
-    Ok(Some(TextQuery { needs, any }))
+    let joined = |op: &str| {
+        needs
+            .iter()
+            .map(|n| format!("( {n} )"))
+            .collect::<Vec<_>>()
+            .join(op)
+    };
+    let (any, all) = (joined(" | "), joined(" & "));
+    Ok(Some(TextQuery { needs, any, all }))
 }
 
 /// One search, ready to run: each part of the SQL is added only when asked for, so every
@@ -273,6 +284,9 @@ async fn text_query(
 struct Search<'a> {
     query: &'a SearchQuery,
     text: Option<TextQuery>,
+    /// Only programs that meet every need: when there are enough of them for a page, the
+    /// partial matches (which rank after them anyway) are not searched at all.
+    every_need: bool,
     origin: Option<&'a ResolvedPlace>,
     radius_m: f64,
     /// Searches with no place cover the deployment's state.
@@ -341,7 +355,11 @@ impl Search<'_> {
     fn push_filters(&self, b: &mut Builder<'_>) {
         if let Some(t) = &self.text {
             b.push(" AND e.document @@ ")
-                .push_bind(t.any.clone())
+                .push_bind(if self.every_need {
+                    t.all.clone()
+                } else {
+                    t.any.clone()
+                })
                 .push("::tsquery");
         }
         if let Some(c) = &self.query.category {
@@ -369,21 +387,27 @@ impl Search<'_> {
     }
 
     /// Where: near the place or serving it; with no place, anywhere in the deployment's state.
+    /// A program whose feed gives no place at all (no address, no service area: some 211
+    /// exports) may serve anyone, so it is never left out.
     fn push_where(&self, b: &mut Builder<'_>) {
+        const PLACE_UNKNOWN: &str =
+            " OR (e.earth IS NULL AND e.state IS NULL AND e.area_states = '{}'
+            AND e.area_counties = '{}' AND e.area_zips = '{}'))";
         match self.origin {
             Some(_) => {
                 b.push(" AND (");
                 self.push_nearby(b);
                 b.push(" OR ");
                 self.push_serving(b);
-                b.push(")");
+                b.push(PLACE_UNKNOWN);
             }
             None => {
                 b.push(" AND (e.state = ")
                     .push_bind(self.region.to_string());
                 b.push(" OR e.area_states @> ARRAY[")
                     .push_bind(self.region.to_string())
-                    .push("]::text[])");
+                    .push("]::text[]")
+                    .push(PLACE_UNKNOWN);
             }
         }
     }
@@ -408,10 +432,41 @@ impl Search<'_> {
         }
     }
 
-    /// `scored`: every match with what ranks it; `matched`: one row per program (service), its
-    /// best location, and how many of its locations matched.
-    fn push_matches(&self, b: &mut Builder<'_>) {
-        b.push("WITH scored AS (SELECT e.id, e.service_id, e.location_id, e.is_free, e.name AS sort_name, ");
+    /// The programs to rank: every match; by distance, only the nearest (a walk of the GiST
+    /// index outward from the place, enough for this page several times over) and those that
+    /// serve the area.
+    fn push_candidates(&self, b: &mut Builder<'_>, offset: i64) {
+        if self.by_distance() {
+            let enough = ((offset + self.page_size) * 4).min(4000);
+            b.push("WITH near AS (SELECT e.* FROM search_entries e WHERE true");
+            self.push_filters(b);
+            b.push(" AND ");
+            self.push_nearby(b);
+            b.push(" ORDER BY e.earth <-> ");
+            self.push_origin(b);
+            b.push(" LIMIT ").push_bind(enough);
+            b.push("), area AS (SELECT e.* FROM search_entries e WHERE true");
+            self.push_filters(b);
+            b.push(" AND NOT coalesce(");
+            self.push_nearby(b);
+            b.push(", false) AND (");
+            self.push_serving(b);
+            b.push(" OR (e.earth IS NULL AND e.state IS NULL AND e.area_states = '{}' AND e.area_counties = '{}' AND e.area_zips = '{}'))");
+            b.push(" ORDER BY e.name, e.id LIMIT ").push_bind(enough);
+            b.push("), candidates AS (SELECT * FROM near UNION ALL SELECT * FROM area)");
+        } else {
+            b.push("WITH candidates AS (SELECT e.* FROM search_entries e WHERE true");
+            self.push_filters(b);
+            self.push_where(b);
+            b.push(")");
+        }
+    }
+
+    /// `scored`: each candidate with what ranks it; `matched`: one row per program (service),
+    /// its best location, and how many of its locations matched.
+    fn push_matches(&self, b: &mut Builder<'_>, offset: i64) {
+        self.push_candidates(b, offset);
+        b.push(", scored AS (SELECT e.id, e.service_id, e.location_id, e.is_free, e.name AS sort_name, e.open_hours, e.timezone, ");
         match &self.text {
             Some(t) => {
                 for (i, need) in t.needs.iter().enumerate() {
@@ -446,15 +501,11 @@ impl Search<'_> {
                 .push(METERS_PER_MILE.to_string())
                 .push(" AS miles, NOT coalesce(");
             self.push_nearby(b);
-            b.push(", false) AS serves_area, ");
+            b.push(", false) AS serves_area");
         } else {
-            b.push(" AS score, NULL::float8 AS miles, false AS serves_area, ");
+            b.push(" AS score, NULL::float8 AS miles, false AS serves_area");
         }
-        b.push("CASE WHEN e.open_hours IS NULL THEN NULL ELSE e.open_hours @> minute_of_week(now(), e.timezone) END AS open_now");
-        b.push(" FROM search_entries e WHERE true");
-        self.push_filters(b);
-        self.push_where(b);
-        b.push("), matched AS (SELECT s.*, row_number() OVER (PARTITION BY s.service_id ORDER BY ")
+        b.push(" FROM candidates e), matched AS (SELECT s.*, row_number() OVER (PARTITION BY s.service_id ORDER BY ")
             .push(self.order("s."))
             .push(
                 ") AS nth, count(*) OVER (PARTITION BY s.service_id) AS locations FROM scored s)",
@@ -464,9 +515,11 @@ impl Search<'_> {
     async fn page(&self, pool: &PgPool) -> Result<Vec<ServiceCard>, DirectoryError> {
         let offset = (self.query.page.max(1) as i64 - 1) * self.page_size;
         let mut b = Builder::new("");
-        self.push_matches(&mut b);
-        b.push(", hits AS (SELECT * FROM matched WHERE nth = 1 ORDER BY ")
-            .push(self.order(""))
+        self.push_matches(&mut b, offset);
+        // Whether a program is open now is asked of the page's programs only.
+        b.push(", hits AS (SELECT m.*, CASE WHEN m.open_hours IS NULL THEN NULL ELSE m.open_hours @> minute_of_week(now(), m.timezone) END AS open_now
+                 FROM matched m WHERE m.nth = 1 ORDER BY ")
+            .push(self.order("m."))
             .push(" LIMIT ")
             .push_bind(self.page_size)
             .push(" OFFSET ")
@@ -475,7 +528,20 @@ impl Search<'_> {
             .push(CARD_SELECT)
             .push(" ORDER BY ")
             .push(self.order("hits."));
-        let rows = b.build().fetch_all(pool).await?;
+        // The planner guesses a radius holds a handful of programs and would rather fetch them
+        // all and sort; the index walk is the better plan, so this query alone turns the
+        // alternatives off.
+        let mut tx = pool.begin().await?;
+        if self.by_distance() && self.text.is_none() {
+            sqlx::query("SET LOCAL enable_bitmapscan = off")
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("SET LOCAL enable_sort = off")
+                .execute(&mut *tx)
+                .await?;
+        }
+        let rows = b.build().fetch_all(&mut *tx).await?;
+        tx.commit().await?;
         Ok(rows.iter().map(card_from_row).collect::<Result<_, _>>()?)
     }
 

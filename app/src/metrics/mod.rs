@@ -258,193 +258,289 @@ pub async fn compute(
     }
 }
 
-/// Every figure for `f`, as of `now`, counted from the referral and assessment rows.
+/// Every figure for `f`, as of `now`, counted from the referral and assessment rows (the
+/// queries at once, each on its own connection).
 pub async fn compute_from_rows(
     pool: &PgPool,
     f: &Filters,
     tz: Tz,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Metrics> {
-    let (y0, y1) = year_bounds(tz, f.year);
-    let d30 = now - Duration::days(30);
-
-    // M1-M6, M8, M16: one pass over the scope's referrals.
-    let mut q = QueryBuilder::new(
-        "SELECT count(*) AS created_all, count(*) FILTER (WHERE r.created_at >= ",
-    );
-    q.push_bind(y0)
-        .push(" AND r.created_at < ")
-        .push_bind(y1)
-        .push(") AS created_year, ");
-    q.push("count(*) FILTER (WHERE r.closed_at IS NOT NULL) AS closed_all, ");
-    q.push("count(*) FILTER (WHERE r.closed_at IS NOT NULL AND r.created_at >= ")
-        .push_bind(y0)
-        .push(" AND r.created_at < ")
-        .push_bind(y1)
-        .push(") AS created_year_closed, ");
-    q.push("count(*) FILTER (WHERE r.closed_at >= ")
-        .push_bind(y0)
-        .push(" AND r.closed_at < ")
-        .push_bind(y1)
-        .push(") AS closed_year, ");
-    q.push("count(*) FILTER (WHERE r.status IN ('sent', 'accepted', 'in_progress')) AS open_now, ");
-    q.push("count(*) FILTER (WHERE r.created_at >= ")
-        .push_bind(d30)
-        .push(" AND r.created_at < ")
-        .push_bind(now)
-        .push(") AS created_30, ");
-    q.push("count(*) FILTER (WHERE r.closed_at >= ")
-        .push_bind(d30)
-        .push(" AND r.closed_at < ")
-        .push_bind(now)
-        .push(") AS closed_30, ");
-    for (name, status) in [
-        ("provided_30", "resource_provided"),
-        ("not_provided_30", "resource_not_provided"),
-    ] {
-        q.push("count(*) FILTER (WHERE r.status = '")
-            .push(status)
-            .push("' AND r.closed_at >= ")
-            .push_bind(d30)
-            .push(" AND r.closed_at < ")
-            .push_bind(now)
-            .push(") AS ")
-            .push(name)
-            .push(", ");
-    }
-    q.push("(percentile_cont(0.5) WITHIN GROUP (ORDER BY floor(extract(epoch FROM r.closed_at - r.created_at) / 86400)) FILTER (WHERE r.closed_at >= ")
-        .push_bind(y0)
-        .push(" AND r.closed_at < ")
-        .push_bind(y1)
-        .push("))::float8 AS median_days FROM referrals r WHERE");
-    push_filters(&mut q, f);
-    let counts: Counts = q.build_query_as().fetch_one(pool).await?;
-
-    // M9: the not-provided reasons of the last 30 days.
-    let mut q = QueryBuilder::new("SELECT r.outcome_reason, count(*) FROM referrals r WHERE r.status = 'resource_not_provided' AND r.closed_at >= ");
-    q.push_bind(d30)
-        .push(" AND r.closed_at < ")
-        .push_bind(now)
-        .push(" AND");
-    push_filters(&mut q, f);
-    q.push(" GROUP BY r.outcome_reason ORDER BY count(*) DESC, r.outcome_reason LIMIT 3");
-    let top_reasons: Vec<(String, i64)> = q.build_query_as().fetch_all(pool).await?;
-
-    // M10: who sent the year's referrals.
-    let mut q = QueryBuilder::new("SELECT o.name, count(*) FROM referrals r JOIN organizations o ON o.id = r.from_organization WHERE r.created_at >= ");
-    q.push_bind(y0)
-        .push(" AND r.created_at < ")
-        .push_bind(y1)
-        .push(" AND");
-    push_filters(&mut q, f);
-    q.push(" GROUP BY o.name ORDER BY count(*) DESC, o.name LIMIT 5");
-    let top_creators: Vec<(String, i64)> = q.build_query_as().fetch_all(pool).await?;
-
-    // M11: who closed the year's closures (United Way apart).
-    let mut q = QueryBuilder::new("SELECT o.name, count(*) FROM referrals r JOIN organizations o ON o.id = r.to_organization WHERE NOT r.closed_by_united_way AND r.closed_at >= ");
-    q.push_bind(y0)
-        .push(" AND r.closed_at < ")
-        .push_bind(y1)
-        .push(" AND");
-    push_filters(&mut q, f);
-    q.push(" GROUP BY o.name ORDER BY count(*) DESC, o.name LIMIT 5");
-    let top_closers: Vec<(String, i64)> = q.build_query_as().fetch_all(pool).await?;
-    let mut q = QueryBuilder::new(
-        "SELECT count(*) FROM referrals r WHERE r.closed_by_united_way AND r.closed_at >= ",
-    );
-    q.push_bind(y0)
-        .push(" AND r.closed_at < ")
-        .push_bind(y1)
-        .push(" AND");
-    push_filters(&mut q, f);
-    let united_way_closures: i64 = q.build_query_scalar().fetch_one(pool).await?;
-
-    // M12: each month of the year, in the deployment's zone.
-    let zone = tz.name().to_string();
-    let mut q = QueryBuilder::new("SELECT date_trunc('month', r.created_at AT TIME ZONE ");
-    q.push_bind(zone.clone())
-        .push(")::date AS month, count(*) FROM referrals r WHERE r.created_at >= ")
-        .push_bind(y0)
-        .push(" AND r.created_at < ")
-        .push_bind(y1)
-        .push(" AND");
-    push_filters(&mut q, f);
-    q.push(" GROUP BY 1");
-    let created: Vec<(NaiveDate, i64)> = q.build_query_as().fetch_all(pool).await?;
-    let mut q = QueryBuilder::new("SELECT date_trunc('month', r.closed_at AT TIME ZONE ");
-    q.push_bind(zone.clone())
-        .push(")::date AS month, count(*) FROM referrals r WHERE r.closed_at >= ")
-        .push_bind(y0)
-        .push(" AND r.closed_at < ")
-        .push_bind(y1)
-        .push(" AND");
-    push_filters(&mut q, f);
-    q.push(" GROUP BY 1");
-    let closed: Vec<(NaiveDate, i64)> = q.build_query_as().fetch_all(pool).await?;
-    let mut q = QueryBuilder::new("SELECT date_trunc('month', a.completed_at AT TIME ZONE ");
-    q.push_bind(zone)
-        .push(")::date AS month, count(*) FROM assessments a WHERE a.status = 'completed' AND a.completed_at >= ")
-        .push_bind(y0)
-        .push(" AND a.completed_at < ")
-        .push_bind(y1)
-        .push(" AND");
-    push_assessment_filters(&mut q, f);
-    q.push(" GROUP BY 1");
-    let assessed: Vec<(NaiveDate, i64)> = q.build_query_as().fetch_all(pool).await?;
-    let months = month_series(f.year, &created, &closed, &assessed);
-
-    // M13: the year's referrals by the SDoH domain of their need.
-    let mut q =
-        QueryBuilder::new("SELECT r.need, count(*) FROM referrals r WHERE r.created_at >= ");
-    q.push_bind(y0)
-        .push(" AND r.created_at < ")
-        .push_bind(y1)
-        .push(" AND");
-    push_filters(&mut q, f);
-    q.push(" GROUP BY r.need");
-    let needs: Vec<(String, i64)> = q.build_query_as().fetch_all(pool).await?;
-    let by_domain = by_domain(needs);
-
-    // M14: the year's completed assessments' results per domain.
-    let mut q = QueryBuilder::new(
-        "SELECT i.domain, count(*) FILTER (WHERE i.interpretation = 'positive'),
-                count(*) FILTER (WHERE i.interpretation IN ('positive', 'negative'))
-           FROM sdoh_indicators i JOIN assessments a ON a.id = i.assessment_id
-          WHERE a.status = 'completed' AND i.interpretation IN ('positive', 'negative')
-            AND a.completed_at >= ",
-    );
-    q.push_bind(y0)
-        .push(" AND a.completed_at < ")
-        .push_bind(y1)
-        .push(" AND");
-    push_assessment_filters(&mut q, f);
-    q.push(" GROUP BY i.domain ORDER BY 2 DESC, i.domain");
-    let assessment_results: Vec<(String, i64, i64)> = q.build_query_as().fetch_all(pool).await?;
-
-    let network = network(pool, f).await?;
-
-    Ok(Metrics {
-        year: f.year,
-        created_all: counts.created_all,
-        created_year: counts.created_year,
-        closed_all: counts.closed_all,
-        created_year_closed: counts.created_year_closed,
-        closed_year: counts.closed_year,
-        open_now: counts.open_now,
-        created_30: counts.created_30,
-        closed_30: counts.closed_30,
-        network,
-        provided_30: counts.provided_30,
-        not_provided_30: counts.not_provided_30,
+    let r = Rows::new(pool, f, tz, now);
+    let (
+        counts,
         top_reasons,
         top_creators,
         top_closers,
         united_way_closures,
         months,
-        by_domain,
+        needs,
         assessment_results,
-        median_days_to_close: counts.median_days,
-    })
+        network,
+    ) = tokio::try_join!(
+        r.counts(),
+        r.reasons(),
+        r.top(true),
+        r.top(false),
+        r.united_way_closures(),
+        r.months(true),
+        r.needs(),
+        r.assessment_results(),
+        network(pool, f),
+    )?;
+    Ok(r.metrics(counts, top_reasons, months, network, |m| {
+        m.top_creators = top_creators;
+        m.top_closers = top_closers;
+        m.united_way_closures = united_way_closures;
+        m.by_domain = by_domain(needs);
+        m.assessment_results = assessment_results;
+    }))
+}
+
+/// The figures an organization's dashboard shows (M1-M6, M8, M9, M12 without assessments,
+/// M15, M16), on the same definitions, without the statewide lists it does not show.
+pub async fn compute_for_dashboard(
+    pool: &PgPool,
+    f: &Filters,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Metrics> {
+    let r = Rows::new(pool, f, tz, now);
+    let (counts, top_reasons, months) = tokio::try_join!(r.counts(), r.reasons(), r.months(false))?;
+    Ok(r.metrics(counts, top_reasons, months, 0, |_| {}))
+}
+
+/// The row queries of one scope and year.
+struct Rows<'a> {
+    pool: &'a PgPool,
+    f: &'a Filters,
+    zone: String,
+    y0: DateTime<Utc>,
+    y1: DateTime<Utc>,
+    d30: DateTime<Utc>,
+    now: DateTime<Utc>,
+}
+
+impl<'a> Rows<'a> {
+    fn new(pool: &'a PgPool, f: &'a Filters, tz: Tz, now: DateTime<Utc>) -> Self {
+        let (y0, y1) = year_bounds(tz, f.year);
+        Rows {
+            pool,
+            f,
+            zone: tz.name().to_string(),
+            y0,
+            y1,
+            d30: now - Duration::days(30),
+            now,
+        }
+    }
+
+    fn metrics(
+        &self,
+        counts: Counts,
+        top_reasons: Vec<(String, i64)>,
+        months: Vec<(NaiveDate, i64, i64, i64)>,
+        network: i64,
+        rest: impl FnOnce(&mut Metrics),
+    ) -> Metrics {
+        let mut m = Metrics {
+            year: self.f.year,
+            created_all: counts.created_all,
+            created_year: counts.created_year,
+            closed_all: counts.closed_all,
+            created_year_closed: counts.created_year_closed,
+            closed_year: counts.closed_year,
+            open_now: counts.open_now,
+            created_30: counts.created_30,
+            closed_30: counts.closed_30,
+            network,
+            provided_30: counts.provided_30,
+            not_provided_30: counts.not_provided_30,
+            top_reasons,
+            months,
+            median_days_to_close: counts.median_days,
+            ..Metrics::default()
+        };
+        rest(&mut m);
+        m
+    }
+
+    async fn counts(&self) -> sqlx::Result<Counts> {
+        // M1-M6, M8, M16: one pass over the scope's referrals.
+        let mut q = QueryBuilder::new(
+            "SELECT count(*) AS created_all, count(*) FILTER (WHERE r.created_at >= ",
+        );
+        q.push_bind(self.y0)
+            .push(" AND r.created_at < ")
+            .push_bind(self.y1)
+            .push(") AS created_year, ");
+        q.push("count(*) FILTER (WHERE r.closed_at IS NOT NULL) AS closed_all, ");
+        q.push("count(*) FILTER (WHERE r.closed_at IS NOT NULL AND r.created_at >= ")
+            .push_bind(self.y0)
+            .push(" AND r.created_at < ")
+            .push_bind(self.y1)
+            .push(") AS created_year_closed, ");
+        q.push("count(*) FILTER (WHERE r.closed_at >= ")
+            .push_bind(self.y0)
+            .push(" AND r.closed_at < ")
+            .push_bind(self.y1)
+            .push(") AS closed_year, ");
+        q.push(
+            "count(*) FILTER (WHERE r.status IN ('sent', 'accepted', 'in_progress')) AS open_now, ",
+        );
+        q.push("count(*) FILTER (WHERE r.created_at >= ")
+            .push_bind(self.d30)
+            .push(" AND r.created_at < ")
+            .push_bind(self.now)
+            .push(") AS created_30, ");
+        q.push("count(*) FILTER (WHERE r.closed_at >= ")
+            .push_bind(self.d30)
+            .push(" AND r.closed_at < ")
+            .push_bind(self.now)
+            .push(") AS closed_30, ");
+        for (name, status) in [
+            ("provided_30", "resource_provided"),
+            ("not_provided_30", "resource_not_provided"),
+        ] {
+            q.push("count(*) FILTER (WHERE r.status = '")
+                .push(status)
+                .push("' AND r.closed_at >= ")
+                .push_bind(self.d30)
+                .push(" AND r.closed_at < ")
+                .push_bind(self.now)
+                .push(") AS ")
+                .push(name)
+                .push(", ");
+        }
+        q.push("(percentile_cont(0.5) WITHIN GROUP (ORDER BY floor(extract(epoch FROM r.closed_at - r.created_at) / 86400)) FILTER (WHERE r.closed_at >= ")
+        .push_bind(self.y0)
+        .push(" AND r.closed_at < ")
+        .push_bind(self.y1)
+        .push("))::float8 AS median_days FROM referrals r WHERE");
+        push_filters(&mut q, self.f);
+        q.build_query_as().fetch_one(self.pool).await
+    }
+
+    async fn reasons(&self) -> sqlx::Result<Vec<(String, i64)>> {
+        // M9: the not-provided reasons of the last 30 days.
+        let mut q = QueryBuilder::new("SELECT r.outcome_reason, count(*) FROM referrals r WHERE r.status = 'resource_not_provided' AND r.closed_at >= ");
+        q.push_bind(self.d30)
+            .push(" AND r.closed_at < ")
+            .push_bind(self.now)
+            .push(" AND");
+        push_filters(&mut q, self.f);
+        q.push(" GROUP BY r.outcome_reason ORDER BY count(*) DESC, r.outcome_reason LIMIT 3");
+        q.build_query_as().fetch_all(self.pool).await
+    }
+
+    /// M10 (`creators`) or M11.
+    async fn top(&self, creators: bool) -> sqlx::Result<Vec<(String, i64)>> {
+        if creators {
+            // M10: who sent the year's referrals.
+            let mut q = QueryBuilder::new("SELECT o.name, count(*) FROM referrals r JOIN organizations o ON o.id = r.from_organization WHERE r.created_at >= ");
+            q.push_bind(self.y0)
+                .push(" AND r.created_at < ")
+                .push_bind(self.y1)
+                .push(" AND");
+            push_filters(&mut q, self.f);
+            q.push(" GROUP BY o.name ORDER BY count(*) DESC, o.name LIMIT 5");
+            q.build_query_as().fetch_all(self.pool).await
+        } else {
+            let mut q = QueryBuilder::new("SELECT o.name, count(*) FROM referrals r JOIN organizations o ON o.id = r.to_organization WHERE NOT r.closed_by_united_way AND r.closed_at >= ");
+            q.push_bind(self.y0)
+                .push(" AND r.closed_at < ")
+                .push_bind(self.y1)
+                .push(" AND");
+            push_filters(&mut q, self.f);
+            q.push(" GROUP BY o.name ORDER BY count(*) DESC, o.name LIMIT 5");
+            q.build_query_as().fetch_all(self.pool).await
+        }
+    }
+
+    async fn united_way_closures(&self) -> sqlx::Result<i64> {
+        let mut q = QueryBuilder::new(
+            "SELECT count(*) FROM referrals r WHERE r.closed_by_united_way AND r.closed_at >= ",
+        );
+        q.push_bind(self.y0)
+            .push(" AND r.closed_at < ")
+            .push_bind(self.y1)
+            .push(" AND");
+        push_filters(&mut q, self.f);
+        q.build_query_scalar().fetch_one(self.pool).await
+    }
+
+    /// M12: created and closed per month (and assessments completed, when asked).
+    async fn months(&self, assessments: bool) -> sqlx::Result<Vec<(NaiveDate, i64, i64, i64)>> {
+        // M12: each month of the year, in the deployment's zone.
+        let zone = self.zone.clone();
+        let mut q = QueryBuilder::new("SELECT date_trunc('month', r.created_at AT TIME ZONE ");
+        q.push_bind(zone.clone())
+            .push(")::date AS month, count(*) FROM referrals r WHERE r.created_at >= ")
+            .push_bind(self.y0)
+            .push(" AND r.created_at < ")
+            .push_bind(self.y1)
+            .push(" AND");
+        push_filters(&mut q, self.f);
+        q.push(" GROUP BY 1");
+        let created: Vec<(NaiveDate, i64)> = q.build_query_as().fetch_all(self.pool).await?;
+        let mut q = QueryBuilder::new("SELECT date_trunc('month', r.closed_at AT TIME ZONE ");
+        q.push_bind(zone.clone())
+            .push(")::date AS month, count(*) FROM referrals r WHERE r.closed_at >= ")
+            .push_bind(self.y0)
+            .push(" AND r.closed_at < ")
+            .push_bind(self.y1)
+            .push(" AND");
+        push_filters(&mut q, self.f);
+        q.push(" GROUP BY 1");
+        let closed: Vec<(NaiveDate, i64)> = q.build_query_as().fetch_all(self.pool).await?;
+        let assessed: Vec<(NaiveDate, i64)> = if assessments {
+            let mut q =
+                QueryBuilder::new("SELECT date_trunc('month', a.completed_at AT TIME ZONE ");
+            q.push_bind(zone)
+        .push(")::date AS month, count(*) FROM assessments a WHERE a.status = 'completed' AND a.completed_at >= ")
+        .push_bind(self.y0)
+        .push(" AND a.completed_at < ")
+        .push_bind(self.y1)
+        .push(" AND");
+            push_assessment_filters(&mut q, self.f);
+            q.push(" GROUP BY 1");
+            q.build_query_as().fetch_all(self.pool).await?
+        } else {
+            Vec::new()
+        };
+        Ok(month_series(self.f.year, &created, &closed, &assessed))
+    }
+
+    async fn needs(&self) -> sqlx::Result<Vec<(String, i64)>> {
+        // M13: the year's referrals by the SDoH domain of their need.
+        let mut q =
+            QueryBuilder::new("SELECT r.need, count(*) FROM referrals r WHERE r.created_at >= ");
+        q.push_bind(self.y0)
+            .push(" AND r.created_at < ")
+            .push_bind(self.y1)
+            .push(" AND");
+        push_filters(&mut q, self.f);
+        q.push(" GROUP BY r.need");
+        q.build_query_as().fetch_all(self.pool).await
+    }
+
+    async fn assessment_results(&self) -> sqlx::Result<Vec<(String, i64, i64)>> {
+        // M14: the year's completed assessments' results per domain.
+        let mut q = QueryBuilder::new(
+            "SELECT i.domain, count(*) FILTER (WHERE i.interpretation = 'positive'),
+                count(*) FILTER (WHERE i.interpretation IN ('positive', 'negative'))
+           FROM sdoh_indicators i JOIN assessments a ON a.id = i.assessment_id
+          WHERE a.status = 'completed' AND i.interpretation IN ('positive', 'negative')
+            AND a.completed_at >= ",
+        );
+        q.push_bind(self.y0)
+            .push(" AND a.completed_at < ")
+            .push_bind(self.y1)
+            .push(" AND");
+        push_assessment_filters(&mut q, self.f);
+        q.push(" GROUP BY i.domain ORDER BY 2 DESC, i.domain");
+        q.build_query_as().fetch_all(self.pool).await
+    }
 }
 
 /// M12: the twelve months of `year`, January first, zero months shown.

@@ -57,8 +57,8 @@ pub fn PartnerDashboardPage() -> impl IntoView {
         );
         // Independent reads on their own connections, at once: the page waits for the slowest.
         let (received, sent, new_count) = tokio::join!(
-            crate::metrics::compute(&state.pool, &received_filters, tz, now),
-            crate::metrics::compute(&state.pool, &sent_filters, tz, now),
+            crate::metrics::compute_for_dashboard(&state.pool, &received_filters, tz, now),
+            crate::metrics::compute_for_dashboard(&state.pool, &sent_filters, tz, now),
             crate::referrals::store::tab_counts(&state.pool, org.id, true, None, None),
         );
         let (received, sent) = (received.unwrap_or_default(), sent.unwrap_or_default());
