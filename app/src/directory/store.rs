@@ -435,7 +435,7 @@ impl Search<'_> {
     /// The programs to rank: every match; by distance, only the nearest (a walk of the GiST
     /// index outward from the place, enough for this page several times over) and those that
     /// serve the area.
-    fn push_candidates(&self, b: &mut Builder<'_>, offset: i64) {
+    fn push_candidates(&self, b: &mut Builder<'_>, offset: i64, with_area: bool) {
         if self.by_distance() {
             let enough = ((offset + self.page_size) * 4).min(4000);
             b.push("WITH near AS (SELECT e.* FROM search_entries e WHERE true");
@@ -445,6 +445,10 @@ impl Search<'_> {
             b.push(" ORDER BY e.earth <-> ");
             self.push_origin(b);
             b.push(" LIMIT ").push_bind(enough);
+            if !with_area {
+                b.push("), candidates AS (SELECT * FROM near)");
+                return;
+            }
             b.push("), area AS (SELECT e.* FROM search_entries e WHERE true");
             self.push_filters(b);
             b.push(" AND NOT coalesce(");
@@ -464,8 +468,8 @@ impl Search<'_> {
 
     /// `scored`: each candidate with what ranks it; `matched`: one row per program (service),
     /// its best location, and how many of its locations matched.
-    fn push_matches(&self, b: &mut Builder<'_>, offset: i64) {
-        self.push_candidates(b, offset);
+    fn push_matches(&self, b: &mut Builder<'_>, offset: i64, with_area: bool) {
+        self.push_candidates(b, offset, with_area);
         b.push(", scored AS (SELECT e.id, e.service_id, e.location_id, e.is_free, e.name AS sort_name, e.open_hours, e.timezone, ");
         match &self.text {
             Some(t) => {
@@ -513,9 +517,25 @@ impl Search<'_> {
     }
 
     async fn page(&self, pool: &PgPool) -> Result<Vec<ServiceCard>, DirectoryError> {
+        // By distance, the programs near the place usually fill the page; those that serve
+        // the whole area are looked at only when they do not.
+        if self.by_distance() {
+            let near = self.page_of(pool, false).await?;
+            if near.len() as i64 == self.page_size {
+                return Ok(near);
+            }
+        }
+        self.page_of(pool, true).await
+    }
+
+    async fn page_of(
+        &self,
+        pool: &PgPool,
+        with_area: bool,
+    ) -> Result<Vec<ServiceCard>, DirectoryError> {
         let offset = (self.query.page.max(1) as i64 - 1) * self.page_size;
         let mut b = Builder::new("");
-        self.push_matches(&mut b, offset);
+        self.push_matches(&mut b, offset, with_area);
         // Whether a program is open now is asked of the page's programs only.
         b.push(", hits AS (SELECT m.*, CASE WHEN m.open_hours IS NULL THEN NULL ELSE m.open_hours @> minute_of_week(now(), m.timezone) END AS open_now
                  FROM matched m WHERE m.nth = 1 ORDER BY ")
@@ -545,17 +565,23 @@ impl Search<'_> {
         Ok(rows.iter().map(card_from_row).collect::<Result<_, _>>()?)
     }
 
-    /// How many programs match, up to one more than `MAX_COUNTED`.
+    /// How many programs match, up to one more than `MAX_COUNTED`: the distinct programs of
+    /// at most a few thousand matching locations (counting stops there, as a page of a
+    /// broad search would).
     async fn count(&self, pool: &PgPool) -> Result<i64, DirectoryError> {
+        const LOOKED_AT: i64 = 3 * MAX_COUNTED;
         let mut b = Builder::new(
-            "SELECT count(*) FROM (SELECT DISTINCT e.service_id FROM search_entries e WHERE true",
+            "SELECT count(DISTINCT service_id), count(*) FROM (SELECT e.service_id FROM search_entries e WHERE true",
         );
         self.push_filters(&mut b);
         self.push_where(&mut b);
-        b.push(" LIMIT ")
-            .push_bind(MAX_COUNTED + 1)
-            .push(") matches");
-        Ok(b.build_query_scalar::<i64>().fetch_one(pool).await?)
+        b.push(" LIMIT ").push_bind(LOOKED_AT).push(") matches");
+        let (programs, locations): (i64, i64) = b.build_query_as().fetch_one(pool).await?;
+        Ok(if locations == LOOKED_AT {
+            programs.max(MAX_COUNTED + 1)
+        } else {
+            programs
+        })
     }
 }
 
