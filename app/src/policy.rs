@@ -246,6 +246,7 @@ pub const ROUTES: &[(Method, &str, Action)] = &[
     (Method::Get, "/programs/:id/print", UseDirectory),
     (Method::Get, "/s/:code", UseDirectory),
     (Method::Post, "/fn/search_directory", UseDirectory),
+    (Method::Post, "/fn/count_directory", UseDirectory),
     (Method::Post, "/fn/program_details", UseDirectory),
     (Method::Get, "/api/hsds", UseDirectory),
     (Method::Get, "/api/hsds/services", UseDirectory),

@@ -99,6 +99,22 @@ pub async fn search_directory(params: SearchParams) -> Result<SearchResults, Dir
     answered(store::search(&state.pool, &query, &state.deployment).await)
 }
 
+/// How many programs a search finds, without a page of them (counting stops past
+/// [`MAX_COUNTED_SHOWN`]). Public, like the search.
+#[server(prefix = "/fn", endpoint = "count_directory")]
+pub async fn count_directory(params: SearchParams) -> Result<i64, DirectoryError> {
+    let state = crate::state::AppState::get();
+    let search = &state.deployment.search;
+    let query = match params.check(&search.radius_choices, search.default_radius_miles) {
+        Ok(q) => q,
+        Err(problems) => return answered(Err(DirectoryError::Invalid(problems))),
+    };
+    answered(store::count(&state.pool, &query, &state.deployment).await)
+}
+
+/// Counts above this are shown as this ("1,000+").
+pub const MAX_COUNTED_SHOWN: i64 = 1000;
+
 /// A program page by its id, or by its short share code. Public.
 #[server(prefix = "/fn", endpoint = "program_details")]
 pub async fn program_details(id_or_code: String) -> Result<ProgramPage, DirectoryError> {

@@ -173,9 +173,9 @@ async fn culprits(
     }
     for f in active_filters(params) {
         let p = without(params, f);
-        if let Ok(r) = super::search_directory(p.clone()).await {
-            if r.total > 0 {
-                found.push((f, p, r.total));
+        if let Ok(n) = super::count_directory(p.clone()).await {
+            if n > 0 {
+                found.push((f, p, n.min(super::MAX_COUNTED_SHOWN)));
             }
         }
     }

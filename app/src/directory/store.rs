@@ -142,11 +142,21 @@ pub async fn correct_words(
     Ok(fixes)
 }
 
-pub async fn search(
+/// A search read and resolved: the place, the words understood (corrected, "free" taken as
+/// the filter), the text queries.
+struct Prepared {
+    query: SearchQuery,
+    origin: Option<ResolvedPlace>,
+    text: Option<TextQuery>,
+    corrected_keywords: Option<String>,
+    free_from_words: bool,
+}
+
+async fn prepare(
     pool: &PgPool,
     query: &SearchQuery,
     deployment: &Deployment,
-) -> Result<SearchResults, DirectoryError> {
+) -> Result<Prepared, DirectoryError> {
     let origin = match &query.place {
         Some(place) => Some(resolve_place(pool, place, deployment).await?),
         None => None,
@@ -184,16 +194,54 @@ pub async fn search(
         Some(u) => text_query(pool, &u.needs).await?,
         None => None,
     };
-    let several_needs = text.as_ref().is_some_and(|t| t.needs.len() > 1);
-    let mut search = Search {
-        query: &query,
+    Ok(Prepared {
+        query,
+        origin,
         text,
-        every_need: true,
-        origin: origin.as_ref(),
-        radius_m: query.radius_miles as f64 * METERS_PER_MILE,
-        region: &deployment.region.state,
-        page_size: deployment.search.page_size as i64,
-    };
+        corrected_keywords,
+        free_from_words,
+    })
+}
+
+impl Prepared {
+    fn search<'a>(&'a self, deployment: &'a Deployment) -> Search<'a> {
+        Search {
+            query: &self.query,
+            text: self.text.clone(),
+            every_need: true,
+            origin: self.origin.as_ref(),
+            radius_m: self.query.radius_miles as f64 * METERS_PER_MILE,
+            region: &deployment.region.state,
+            page_size: deployment.search.page_size as i64,
+        }
+    }
+}
+
+/// How many programs a search finds (up to `MAX_COUNTED` + 1), without a page: "which filter
+/// emptied the results" asks it once per filter.
+pub async fn count(
+    pool: &PgPool,
+    query: &SearchQuery,
+    deployment: &Deployment,
+) -> Result<i64, DirectoryError> {
+    let p = prepare(pool, query, deployment).await?;
+    let mut search = p.search(deployment);
+    let every = search.count(pool).await?;
+    if every > 0 || !p.text.as_ref().is_some_and(|t| t.needs.len() > 1) {
+        return Ok(every);
+    }
+    search.every_need = false;
+    search.count(pool).await
+}
+
+pub async fn search(
+    pool: &PgPool,
+    query: &SearchQuery,
+    deployment: &Deployment,
+) -> Result<SearchResults, DirectoryError> {
+    let p = prepare(pool, query, deployment).await?;
+    let several_needs = p.text.as_ref().is_some_and(|t| t.needs.len() > 1);
+    let mut search = p.search(deployment);
     // Every word need not match: with fewer programs meeting every need than fill a page,
     // those meeting some of them follow.
     let (cards, total) = if several_needs {
@@ -213,12 +261,12 @@ pub async fn search(
     Ok(SearchResults {
         total: total.min(MAX_COUNTED),
         capped: total > MAX_COUNTED,
-        page: query.page,
+        page: p.query.page,
         page_size: deployment.search.page_size,
         cards,
-        corrected_keywords,
-        free_from_words,
-        origin,
+        corrected_keywords: p.corrected_keywords,
+        free_from_words: p.free_from_words,
+        origin: p.origin,
     })
 }
 
@@ -551,7 +599,7 @@ impl Search<'_> {
         // The planner guesses a radius holds a handful of programs and would rather fetch them
         // all and sort; the index walk is the better plan, so this query alone turns the
         // alternatives off.
-        let mut tx = pool.begin().await?;
+        let mut tx = custom_plans(pool).await?;
         if self.by_distance() && self.text.is_none() {
             sqlx::query("SET LOCAL enable_bitmapscan = off")
                 .execute(&mut *tx)
@@ -576,13 +624,29 @@ impl Search<'_> {
         self.push_filters(&mut b);
         self.push_where(&mut b);
         b.push(" LIMIT ").push_bind(LOOKED_AT).push(") matches");
-        let (programs, locations): (i64, i64) = b.build_query_as().fetch_one(pool).await?;
+        let mut tx = custom_plans(pool).await?;
+        let (programs, locations): (i64, i64) = b.build_query_as().fetch_one(&mut *tx).await?;
+        tx.commit().await?;
         Ok(if locations == LOOKED_AT {
             programs.max(MAX_COUNTED + 1)
         } else {
             programs
         })
     }
+}
+
+/// A transaction whose statements are planned for their own values. A search's SQL text
+/// repeats with other places and words; after five runs Postgres would otherwise switch to one
+/// generic plan that cannot see the radius or the words, and scan everything (measured: a
+/// count went from 10 to 100 ms).
+async fn custom_plans(
+    pool: &PgPool,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan")
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
 }
 
 /// Joins a page of hits (`hits` CTE: id, service_id, location_id, is_free, sort_name,
