@@ -469,46 +469,42 @@ impl<'a> Rows<'a> {
         q.build_query_scalar().fetch_one(self.pool).await
     }
 
-    /// M12: created and closed per month (and assessments completed, when asked).
+    /// M12: created and closed per month (and assessments completed, when asked), the three
+    /// counts at once.
     async fn months(&self, assessments: bool) -> sqlx::Result<Vec<(NaiveDate, i64, i64, i64)>> {
-        // M12: each month of the year, in the deployment's zone.
-        let zone = self.zone.clone();
-        let mut q = QueryBuilder::new("SELECT date_trunc('month', r.created_at AT TIME ZONE ");
-        q.push_bind(zone.clone())
-            .push(")::date AS month, count(*) FROM referrals r WHERE r.created_at >= ")
-            .push_bind(self.y0)
-            .push(" AND r.created_at < ")
-            .push_bind(self.y1)
-            .push(" AND");
-        push_filters(&mut q, self.f);
-        q.push(" GROUP BY 1");
-        let created: Vec<(NaiveDate, i64)> = q.build_query_as().fetch_all(self.pool).await?;
-        let mut q = QueryBuilder::new("SELECT date_trunc('month', r.closed_at AT TIME ZONE ");
-        q.push_bind(zone.clone())
-            .push(")::date AS month, count(*) FROM referrals r WHERE r.closed_at >= ")
-            .push_bind(self.y0)
-            .push(" AND r.closed_at < ")
-            .push_bind(self.y1)
-            .push(" AND");
-        push_filters(&mut q, self.f);
-        q.push(" GROUP BY 1");
-        let closed: Vec<(NaiveDate, i64)> = q.build_query_as().fetch_all(self.pool).await?;
-        let assessed: Vec<(NaiveDate, i64)> = if assessments {
-            let mut q =
-                QueryBuilder::new("SELECT date_trunc('month', a.completed_at AT TIME ZONE ");
-            q.push_bind(zone)
-        .push(")::date AS month, count(*) FROM assessments a WHERE a.status = 'completed' AND a.completed_at >= ")
-        .push_bind(self.y0)
-        .push(" AND a.completed_at < ")
-        .push_bind(self.y1)
-        .push(" AND");
-            push_assessment_filters(&mut q, self.f);
-            q.push(" GROUP BY 1");
-            q.build_query_as().fetch_all(self.pool).await?
-        } else {
-            Vec::new()
-        };
+        let (created, closed, assessed) = tokio::try_join!(
+            self.per_month("referrals r", "r.created_at"),
+            self.per_month("referrals r", "r.closed_at"),
+            async {
+                match assessments {
+                    true => self.per_month("assessments a", "a.completed_at").await,
+                    false => Ok(Vec::new()),
+                }
+            },
+        )?;
         Ok(month_series(self.f.year, &created, &closed, &assessed))
+    }
+
+    /// Rows of the scope per month of the year (in the deployment's zone) by one of their
+    /// times: `from` is `referrals r` or `assessments a` (completed ones).
+    async fn per_month(&self, from: &str, at: &str) -> sqlx::Result<Vec<(NaiveDate, i64)>> {
+        let mut q = QueryBuilder::new(format!("SELECT date_trunc('month', {at} AT TIME ZONE "));
+        q.push_bind(self.zone.clone())
+            .push(format!(
+                ")::date AS month, count(*) FROM {from} WHERE {at} >= "
+            ))
+            .push_bind(self.y0)
+            .push(format!(" AND {at} < "))
+            .push_bind(self.y1)
+            .push(" AND");
+        if from.starts_with("assessments") {
+            q.push(" a.status = 'completed' AND");
+            push_assessment_filters(&mut q, self.f);
+        } else {
+            push_filters(&mut q, self.f);
+        }
+        q.push(" GROUP BY 1");
+        q.build_query_as().fetch_all(self.pool).await
     }
 
     async fn needs(&self) -> sqlx::Result<Vec<(String, i64)>> {
