@@ -23,8 +23,12 @@ if [[ ! -x node_modules/.bin/tailwindcss || package-lock.json -nt node_modules/.
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# A real SMTP server for the tests (aiosmtpd, from PyPI) in a private virtualenv.
+# From PyPI, in a private virtualenv: a real SMTP server for the tests (aiosmtpd), and
+# schemathesis for the HSDS API's OpenAPI contract test.
 if ! target/py/bin/python -c 'import aiosmtpd' 2>/dev/null; then
   python3 -m venv target/py
   target/py/bin/pip install --quiet --disable-pip-version-check aiosmtpd==1.4.6
+fi
+if ! target/py/bin/schemathesis --version 2>/dev/null | grep -q '4\.32\.5'; then
+  target/py/bin/pip install --quiet --disable-pip-version-check schemathesis==4.32.5
 fi

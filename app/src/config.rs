@@ -15,6 +15,39 @@ pub struct Deployment {
     pub sms: SmsSettings,
     pub residents: ResidentSettings,
     pub referrals: ReferralSettings,
+    #[serde(default)]
+    pub directory: DirectorySettings,
+}
+
+/// Where the directory comes from besides files: 211 HSDS 3.0 APIs pulled on a schedule.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct DirectorySettings {
+    #[serde(default)]
+    pub pulls: Vec<PullSettings>,
+}
+
+/// One 211's HSDS API, pulled into one source (`[[directory.pulls]]`).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+pub struct PullSettings {
+    /// The feed's short name: its records are kept (and replaced) under it, e.g. "ky-211".
+    pub source: String,
+    /// The API's base URL: `{url}/services` lists its services.
+    pub url: String,
+    /// Minutes between pulls. Each asks only for what changed since the last good one.
+    #[serde(default = "six_hours")]
+    pub every_minutes: u32,
+    /// Days between full pulls: everything, and whatever the 211 no longer lists becomes
+    /// inactive here.
+    #[serde(default = "a_week")]
+    pub full_every_days: u32,
+}
+
+fn six_hours() -> u32 {
+    360
+}
+
+fn a_week() -> u32 {
+    7
 }
 
 /// Residents' privacy settings.
@@ -324,6 +357,38 @@ impl Deployment {
                 .contains(&self.search.default_radius_miles)
         {
             return Err("search.default_radius_miles must be one of search.radius_choices".into());
+        }
+        for (i, pull) in self.directory.pulls.iter().enumerate() {
+            let valid_source = !pull.source.is_empty()
+                && pull.source.len() <= 63
+                && pull
+                    .source
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+            if !valid_source {
+                return Err(format!(
+                    "directory.pulls[{i}].source must be a short name of lowercase letters, digits, - and _"
+                ));
+            }
+            if !(pull.url.starts_with("http://") || pull.url.starts_with("https://")) {
+                return Err(format!(
+                    "directory.pulls[{i}].url must start with http:// or https://"
+                ));
+            }
+            if pull.every_minutes == 0 || pull.full_every_days == 0 {
+                return Err(format!(
+                    "directory.pulls[{i}]: every_minutes and full_every_days must be 1 or more"
+                ));
+            }
+            if self.directory.pulls[..i]
+                .iter()
+                .any(|p| p.source == pull.source)
+            {
+                return Err(format!(
+                    "directory.pulls: the source {:?} is pulled twice",
+                    pull.source
+                ));
+            }
         }
         if !(1..=100).contains(&self.search.page_size) {
             return Err("search.page_size must be between 1 and 100".into());

@@ -208,6 +208,7 @@ pub fn App() -> impl IntoView {
         SelfAssessmentResultsPage, StartAssessmentPage,
     };
     use audit::AuditPage;
+    use directory::feeds::DirectoryFeedsPage;
     use identity::pages::{AccountPage, SignInCodePage, SignInPage};
     use incentives::pages::{IncentiveReportPage, IncentivesPage};
     use mail::{MailboxMessagePage, MailboxPage};
@@ -281,6 +282,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/state/incentives") view=guard(policy::Action::SeeIncentiveReports, IncentivesPage) ssr=SsrMode::Async />
                         <Route path=path!("/state/incentives/:month") view=guard(policy::Action::SeeIncentiveReports, IncentiveReportPage) ssr=SsrMode::Async />
                         <Route path=path!("/state/audit") view=guard(policy::Action::SearchAudit, AuditPage) ssr=SsrMode::Async />
+                        <Route path=path!("/state/directory") view=guard(policy::Action::SeeDirectorySources, DirectoryFeedsPage) ssr=SsrMode::Async />
                         <Route path=path!("/dev/mailbox") view=MailboxPage ssr=SsrMode::Async />
                         <Route path=path!("/dev/mailbox/:id") view=MailboxMessagePage ssr=SsrMode::Async />
                     </Routes>

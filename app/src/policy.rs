@@ -130,6 +130,8 @@ pub enum Action {
     SeeIncentiveReports,
     /// Make a month's report before the 1st's job does; decide one organization's eligibility.
     ManageIncentives,
+    /// Where the directory comes from: 211 pulls and imports, with their rejected rows.
+    SeeDirectorySources,
 }
 
 /// Data-dependent limits on an allowed action, checked by the domain code.
@@ -212,6 +214,7 @@ pub const POLICY: &[(Action, &[Role], Scope)] = &[
         Scope::OwnChapter,
     ),
     (ManageIncentives, &[StateAdmin], Scope::Everything),
+    (SeeDirectorySources, &[StateAdmin], Scope::Everything),
 ];
 
 /// May `role` perform `action`? Deny by default: an action missing from the table is refused.
@@ -252,8 +255,17 @@ pub const ROUTES: &[(Method, &str, Action)] = &[
     (Method::Get, "/api/hsds/services", UseDirectory),
     (Method::Get, "/api/hsds/services/:id", UseDirectory),
     (Method::Get, "/api/hsds/service_at_locations", UseDirectory),
+    (
+        Method::Get,
+        "/api/hsds/service_at_locations/:id",
+        UseDirectory,
+    ),
+    (Method::Get, "/api/hsds/organizations", UseDirectory),
     (Method::Get, "/api/hsds/organizations/:id", UseDirectory),
+    (Method::Get, "/api/hsds/taxonomies", UseDirectory),
+    (Method::Get, "/api/hsds/taxonomies/:id", UseDirectory),
     (Method::Get, "/api/hsds/taxonomy_terms", UseDirectory),
+    (Method::Get, "/api/hsds/taxonomy_terms/:id", UseDirectory),
     (Method::Get, "/pkg/*", UseDirectory),
     (Method::Get, "/favicon.svg", UseDirectory),
     // Claiming an organization.
@@ -311,6 +323,7 @@ pub const ROUTES: &[(Method, &str, Action)] = &[
     (Method::Get, "/united-way/claims/:id", ReviewClaims),
     (Method::Post, "/fn/decide_claim", ReviewClaims),
     (Method::Get, "/state/audit", SearchAudit),
+    (Method::Get, "/state/directory", SeeDirectorySources),
     (Method::Get, "/dev/mailbox", ReadDevMailbox),
     (Method::Get, "/dev/mailbox/:id", ReadDevMailbox),
     (Method::Post, "/sms/inbound", ReceiveTextReplies),

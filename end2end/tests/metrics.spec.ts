@@ -57,3 +57,13 @@ test("a state administrator opens last month's incentive report and prints it", 
   await expect(page.getByTestId('report-total')).toBeVisible();
   await context.close();
 });
+
+test('a state administrator sees where the directory comes from, on a phone', async ({ page }) => {
+  await signIn(page, DEMO.state);
+  await page.goto('/state/directory');
+  await expect(page.getByRole('heading', { level: 1, name: 'Directory sources' })).toBeVisible();
+  await expect(page.getByRole('heading', { level: 3, name: /^ky-demo, import #\d+$/ })).toBeVisible();
+  await expect(page.getByText(/\d+ rejected rows/).first()).toBeVisible();
+  await expectAccessible(page);
+  await expectNoHorizontalScroll(page);
+});

@@ -236,6 +236,7 @@ async fn policy_gate(
     let path = req.uri().path().to_string();
     let method = match *req.method() {
         axum::http::Method::GET | axum::http::Method::HEAD => Method::Get,
+        _ if hsds::api::is_api_path(&path) => return hsds::api::method_not_allowed(),
         axum::http::Method::POST => Method::Post,
         _ => return StatusCode::METHOD_NOT_ALLOWED.into_response(),
     };

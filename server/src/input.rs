@@ -231,9 +231,16 @@ pub async fn check(req: Request<Body>, next: Next) -> Response {
     let path = req.uri().path().to_string();
     match judge_path(&path) {
         PathVerdict::Canonical => {}
+        PathVerdict::NotFound if crate::hsds::api::is_api_path(&path) => {
+            return crate::hsds::api::no_such_path_response()
+        }
         PathVerdict::NotFound => return bare_not_found(),
         PathVerdict::RedirectTo(to) => {
             if req.method() != Method::GET && req.method() != Method::HEAD {
+                // The API answers other methods with what it allows, at any spelling of a path.
+                if crate::hsds::api::is_api_path(&to) {
+                    return crate::hsds::api::method_not_allowed();
+                }
                 return bare_not_found();
             }
             let to = match req.uri().query() {

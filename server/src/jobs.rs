@@ -40,6 +40,9 @@ pub fn spawn(pool: PgPool, deployment: Arc<Deployment>) {
             if let Err(e) = run_due(&pool, &deployment).await {
                 tracing::error!(error = %e, "scheduled jobs");
             }
+            if let Err(e) = crate::hsds::pull::start_due(&pool, &deployment).await {
+                tracing::error!(error = %e, "directory pulls");
+            }
             tokio::time::sleep(Duration::from_secs(60)).await;
         }
     });

@@ -44,6 +44,21 @@ enum Command {
         #[arg(long)]
         allow_mass_deactivation: bool,
     },
+    /// Pull a 211's directory from its HSDS 3.0 API now: a source of `[[directory.pulls]]`, or
+    /// any API given with --url. Prints progress, then the import report.
+    Pull {
+        /// The source to pull into (its settings come from Leptos.toml unless --url is given).
+        source: String,
+        /// The API's base URL (its `/services` lists the services).
+        #[arg(long)]
+        url: Option<String>,
+        /// Everything, making inactive what the API no longer lists (default: full only when due).
+        #[arg(long, conflicts_with = "incremental")]
+        full: bool,
+        /// Only what changed since the last good pull.
+        #[arg(long)]
+        incremental: bool,
+    },
     /// Write the demo directory as an HSDS 3.0 datapackage.
     DemoData {
         /// Output folder.
@@ -189,6 +204,7 @@ async fn load_demo_directory(
         allow_mass_deactivation: false,
         home_state: deployment.region.state.clone(),
         default_timezone: deployment.region.timezone.clone(),
+        progress: false,
     };
     let report = hsds::import(pool, dir, &options)
         .await
@@ -248,7 +264,9 @@ async fn run() -> anyhow::Result<()> {
                 allow_mass_deactivation,
                 home_state: deployment.region.state.clone(),
                 default_timezone: deployment.region.timezone.clone(),
+                progress: true,
             };
+            eprintln!("Reading and checking {}...", path.display());
             match hsds::import(&pool, &path, &options).await {
                 Ok(report) => {
                     print!("{}", report.to_text());
@@ -256,6 +274,65 @@ async fn run() -> anyhow::Result<()> {
                 }
                 Err(e) => {
                     eprintln!("import failed, nothing was changed: {e}");
+                    std::process::exit(2);
+                }
+            }
+        }
+        Command::Pull {
+            source,
+            url,
+            full,
+            incremental,
+        } => {
+            let pool = db::connect_owner(4).await?;
+            db::prepare(&pool, &deployment).await?;
+            let configured = deployment
+                .directory
+                .pulls
+                .iter()
+                .find(|p| p.source == source)
+                .cloned();
+            let settings = match (url, configured) {
+                (Some(url), configured) => app::config::PullSettings {
+                    source: source.clone(),
+                    url,
+                    ..configured.unwrap_or(app::config::PullSettings {
+                        source: source.clone(),
+                        url: String::new(),
+                        every_minutes: 360,
+                        full_every_days: 7,
+                    })
+                },
+                (None, Some(c)) => c,
+                (None, None) => anyhow::bail!(
+                    "{source} is not in [[directory.pulls]] of {}; give its API with --url",
+                    cli.config
+                ),
+            };
+            let mode = if full {
+                hsds::pull::Mode::Full
+            } else if incremental {
+                hsds::pull::Mode::Incremental
+            } else {
+                hsds::pull::Mode::Scheduled
+            };
+            eprintln!("Pulling {} from {}", settings.source, settings.url);
+            match hsds::pull::pull(
+                &pool,
+                &deployment,
+                &settings,
+                mode,
+                &hsds::pull::Client::new(),
+                true,
+            )
+            .await
+            {
+                Ok(report) => {
+                    print!("{}", report.to_text());
+                    Ok(())
+                }
+                Err(e) => {
+                    eprintln!("pull failed, nothing was changed: {e}");
                     std::process::exit(2);
                 }
             }

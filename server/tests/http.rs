@@ -424,9 +424,22 @@ async fn the_hsds_api_speaks_hsds_3(pool: PgPool) {
 
     for (path, expected) in [
         ("/api/hsds/services?page=-1", 400),
-        ("/api/hsds/services?per_page=100000", 400),
-        ("/api/hsds/services?taxonomy_term_id=nope", 400),
+        ("/api/hsds/services?per_page=0", 400),
+        ("/api/hsds/services?full=maybe", 400),
+        ("/api/hsds/services?format=xml", 400),
+        ("/api/hsds/services?modified_after=yesterday", 400),
         ("/api/hsds/services?bogus=1", 400),
+        ("/api/hsds/nothing-here", 404),
+        ("/api/hsds/services/1/extra", 404),
+        (
+            "/api/hsds/taxonomies/00000000-0000-0000-0000-000000000000",
+            404,
+        ),
+        ("/api/hsds/taxonomy_terms/not-a-uuid", 404),
+        (
+            "/api/hsds/service_at_locations/00000000-0000-0000-0000-000000000000",
+            404,
+        ),
         (
             "/api/hsds/service_at_locations?proximity=-5&postcode=40601",
             400,
@@ -447,4 +460,213 @@ async fn the_hsds_api_speaks_hsds_3(pool: PgPool) {
         assert_eq!(status, expected, "{path}");
         assert!(body["error"].is_string(), "{path}: {body}");
     }
+}
+
+/// Every path and parameter of the HSDS 3.0 OpenAPI, beyond the basics above.
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn the_hsds_api_serves_every_documented_path_and_parameter(pool: PgPool) {
+    load_small_demo(&pool).await;
+    import(&pool, &shared("hsds/spec-3.0/examples/csv"), "spec", true).await;
+    let app = TestApp::spawn(pool).await;
+
+    // Loosely typed parameters read as a client means them.
+    let (status, first) = app.json("/api/hsds/services?page=0&per_page=5").await;
+    assert_eq!(status, 200);
+    assert_eq!(first["page_number"], 1);
+    let (_, clamped) = app.json("/api/hsds/services?per_page=100000").await;
+    assert_eq!(clamped["size"], 200, "per_page above the most is the most");
+    let (status, none) = app.json("/api/hsds/services?taxonomy_term_id=nope").await;
+    assert_eq!((status, none["total_items"].as_i64()), (200, Some(0)));
+    // Past the last page: empty, with the true total.
+    let total = first["total_items"].as_i64().unwrap();
+    let (_, past) = app.json("/api/hsds/services?page=100000&per_page=5").await;
+    assert_eq!(past["total_items"].as_i64(), Some(total));
+    assert_eq!(past["empty"], true);
+
+    // Source ids: what the feed called each record.
+    let (spec_id, spec_source_id): (uuid::Uuid, String) =
+        sqlx::query_as("SELECT id, source_id FROM services WHERE source = 'spec'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let (_, service) = app.json(&format!("/api/hsds/services/{spec_id}")).await;
+    assert_eq!(service["x_source"]["feed"], "spec");
+    assert_eq!(service["x_source"]["id"], spec_source_id.as_str());
+    assert_eq!(
+        service["service_at_locations"][0]["location"]["x_source"]["feed"],
+        "spec"
+    );
+    assert!(service["x_source"]["id"]
+        .as_str()
+        .is_some_and(|id| !id.is_empty()));
+    assert_eq!(service["organization"]["x_source"]["feed"], "spec");
+
+    // full, minimal, organization_id, modified_after.
+    let service_list = schema("compiled/service_list.json");
+    let (_, full) = app.json("/api/hsds/services?full=true&per_page=3").await;
+    for s in full["contents"].as_array().unwrap() {
+        assert_valid(&service_list, s, "a full service in /services");
+        assert!(s["service_at_locations"].is_array() && s["attributes"].is_array());
+    }
+    let (_, minimal) = app
+        .json("/api/hsds/services?minimal=true&per_page=5000")
+        .await;
+    assert_eq!(minimal["size"].as_i64(), Some(total.min(5000)));
+    assert!(minimal["contents"][0].get("description").is_none());
+    let org = first["contents"][0]["organization_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, of_org) = app
+        .json(&format!("/api/hsds/services?organization_id={org}"))
+        .await;
+    assert!(of_org["contents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["organization_id"] == org.as_str()));
+    let (_, future) = app
+        .json("/api/hsds/services?modified_after=2999-01-01T00:00:00Z")
+        .await;
+    assert_eq!(future["total_items"], 0);
+    let (_, past_date) = app
+        .json("/api/hsds/services?modified_after=2000-01-01")
+        .await;
+    assert_eq!(past_date["total_items"].as_i64(), Some(total));
+
+    // ndjson: every result, one per line, no pages.
+    let r = app
+        .get("/api/hsds/services?format=ndjson&minimal=true")
+        .await;
+    assert_eq!(r.headers()["content-type"], "application/x-ndjson");
+    let body = r.text().await.unwrap();
+    assert_eq!(body.lines().count() as i64, total);
+    assert!(body
+        .lines()
+        .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
+
+    // Organizations: a list, full, full_service.
+    let org_list = schema("compiled/organization_list.json");
+    let org_schema = schema("compiled/organization.json");
+    let (status, orgs) = app.json("/api/hsds/organizations?per_page=5").await;
+    assert_eq!(status, 200);
+    for o in orgs["contents"].as_array().unwrap() {
+        assert_valid(&org_list, o, "an organization in /organizations");
+    }
+    let (_, nested) = app
+        .json("/api/hsds/organizations?full_service=true&per_page=3")
+        .await;
+    for o in nested["contents"].as_array().unwrap() {
+        assert_valid(&org_schema, o, "a nested organization");
+        for s in o["services"].as_array().unwrap() {
+            assert!(s["service_at_locations"].is_array());
+        }
+    }
+    let (status, one) = app
+        .json(&format!("/api/hsds/organizations/{org}?full_service=true"))
+        .await;
+    assert_eq!(status, 200);
+    assert_valid(&org_schema, &one, "/organizations/{id}?full_service");
+
+    // One service at a location.
+    let sal_schema = schema("compiled/service_at_location.json");
+    let (_, sals) = app
+        .json("/api/hsds/service_at_locations?per_page=2&full=true")
+        .await;
+    let sal_id = sals["contents"][0]["id"].as_str().unwrap().to_string();
+    let (status, sal) = app
+        .json(&format!("/api/hsds/service_at_locations/{sal_id}"))
+        .await;
+    assert_eq!(status, 200);
+    assert_valid(&sal_schema, &sal, "/service_at_locations/{id}");
+    let (_, unknown_zip) = app
+        .json("/api/hsds/service_at_locations?postcode=00001")
+        .await;
+    assert_eq!(unknown_zip["total_items"], 0);
+
+    // Taxonomies and their terms.
+    let taxonomy_schema = schema("taxonomy.json");
+    let term_schema = schema("taxonomy_term.json");
+    let (status, taxonomies) = app.json("/api/hsds/taxonomies").await;
+    assert_eq!(status, 200);
+    let ours = taxonomies["contents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "wraparound")
+        .expect("our category tree is a taxonomy")
+        .clone();
+    for t in taxonomies["contents"].as_array().unwrap() {
+        assert_valid(&taxonomy_schema, t, "a taxonomy");
+        let (status, again) = app
+            .json(&format!(
+                "/api/hsds/taxonomies/{}",
+                t["id"].as_str().unwrap()
+            ))
+            .await;
+        assert_eq!((status, &again), (200, t));
+    }
+    let (_, top) = app
+        .json(&format!(
+            "/api/hsds/taxonomy_terms?taxonomy_id={}&top_only=true&per_page=200",
+            ours["id"].as_str().unwrap()
+        ))
+        .await;
+    let tops = top["contents"].as_array().unwrap();
+    assert!(!tops.is_empty() && tops.iter().all(|t| t.get("parent_id").is_none()));
+    let food = tops.iter().find(|t| t["code"] == "food").expect("food");
+    let (_, subs) = app
+        .json(&format!(
+            "/api/hsds/taxonomy_terms?parent_id={}",
+            food["id"].as_str().unwrap()
+        ))
+        .await;
+    assert!(subs["contents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["code"] == "food-pantries"));
+    let (_, searched) = app.json("/api/hsds/taxonomy_terms?search=pantr").await;
+    assert!(searched["total_items"].as_i64().unwrap() >= 1);
+    let (status, term) = app
+        .json(&format!(
+            "/api/hsds/taxonomy_terms/{}",
+            food["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(status, 200);
+    assert_valid(&term_schema, &term, "/taxonomy_terms/{id}");
+    let (_, by_taxonomy) = app
+        .json(&format!(
+            "/api/hsds/services?taxonomy_id={}&per_page=1",
+            ours["id"].as_str().unwrap()
+        ))
+        .await;
+    assert!(by_taxonomy["total_items"].as_i64().unwrap() > 0);
+
+    // Only reads: other methods get 405 with what is allowed, in JSON.
+    for method in [
+        reqwest::Method::POST,
+        reqwest::Method::PUT,
+        reqwest::Method::DELETE,
+        reqwest::Method::PATCH,
+    ] {
+        let r = app
+            .client
+            .request(method.clone(), format!("{}/api/hsds/services", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 405, "{method}");
+        assert_eq!(r.headers()["allow"], "GET, HEAD");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert!(body["error"].is_string());
+    }
+    let head = app
+        .client
+        .head(format!("{}/api/hsds/services", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status().as_u16(), 200);
 }

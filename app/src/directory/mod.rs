@@ -14,6 +14,8 @@ pub mod share;
 #[cfg(feature = "ssr")]
 pub mod dictionary;
 #[cfg(feature = "ssr")]
+pub mod feeds;
+#[cfg(feature = "ssr")]
 pub mod index;
 #[cfg(feature = "ssr")]
 pub mod store;

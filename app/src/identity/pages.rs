@@ -169,6 +169,11 @@ pub fn AccountPage() -> impl IntoView {
             tr!(locale, support_title),
         ),
         (Action::SearchAudit, "/state/audit", tr!(locale, link_audit)),
+        (
+            Action::SeeDirectorySources,
+            "/state/directory",
+            tr!(locale, link_directory_sources),
+        ),
         (Action::UseDirectory, "/", tr!(locale, link_directory)),
     ];
     let links = links

@@ -57,8 +57,10 @@ fn is_object_with_id_and_name(v: &Value) -> bool {
     v.is_object() && text(v, "id").is_some() && text(v, "name").is_some()
 }
 
-struct Reader<'a> {
-    feed: &'a mut Feed,
+/// Builds one feed from HSDS JSON documents handed over one at a time: the files of a folder,
+/// or the pages of another HSDS API (`hsds::pull`).
+pub struct Documents {
+    feed: Feed,
     file: String,
     organizations: HashSet<String>,
     locations: HashSet<String>,
@@ -66,10 +68,6 @@ struct Reader<'a> {
 }
 
 pub fn read_path(path: &Path) -> Result<Feed, ImportError> {
-    let mut feed = Feed {
-        format: "HSDS 3.0 JSON".into(),
-        ..Default::default()
-    };
     let files: Vec<std::path::PathBuf> = if path.is_dir() {
         let mut files: Vec<_> = std::fs::read_dir(path)
             .map_err(|source| ImportError::Io {
@@ -87,13 +85,7 @@ pub fn read_path(path: &Path) -> Result<Feed, ImportError> {
     } else {
         vec![path.to_path_buf()]
     };
-    let mut reader = Reader {
-        feed: &mut feed,
-        file: String::new(),
-        organizations: HashSet::new(),
-        locations: HashSet::new(),
-        terms: HashSet::new(),
-    };
+    let mut documents = Documents::new();
     for file in files {
         let bytes = std::fs::read(&file).map_err(|source| ImportError::Io {
             path: file.display().to_string(),
@@ -103,15 +95,43 @@ pub fn read_path(path: &Path) -> Result<Feed, ImportError> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let mut doc: Value = serde_json::from_slice(&bytes)
+        let doc: Value = serde_json::from_slice(&bytes)
             .map_err(|e| ImportError::NotHsds(format!("{name} is not valid JSON: {e}")))?;
-        reader.file = name.clone();
+        documents.add(&name, doc)?;
+    }
+    Ok(documents.finish())
+}
+
+impl Default for Documents {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Documents {
+    pub fn new() -> Self {
+        Documents {
+            feed: Feed {
+                format: "HSDS 3.0 JSON".into(),
+                ..Default::default()
+            },
+            file: String::new(),
+            organizations: HashSet::new(),
+            locations: HashSet::new(),
+            terms: HashSet::new(),
+        }
+    }
+
+    /// Reads one document: a record, a list page (`{"contents": [...]}`) or an array of
+    /// records. `name` is where rejected rows say they came from. Returns how many items it held.
+    pub fn add(&mut self, name: &str, mut doc: Value) -> Result<usize, ImportError> {
+        self.file = name.to_string();
         let mut dropped = Vec::new();
         scrub(&mut doc, "", &mut dropped);
-        reader.feed.warnings.extend(
+        self.feed.warnings.extend(
             dropped
                 .into_iter()
-                .map(|reason| Origin::new(&name, 0).issue(reason)),
+                .map(|reason| Origin::new(name, 0).issue(reason)),
         );
         let items: Vec<&Value> = match &doc {
             Value::Array(items) => items.iter().collect(),
@@ -121,23 +141,29 @@ pub fn read_path(path: &Path) -> Result<Feed, ImportError> {
             Value::Object(_) => vec![&doc],
             _ => vec![],
         };
-        if items.is_empty()
-            || !items
-                .iter()
-                .any(|i| is_object_with_id_and_name(i) || i.get("service").is_some())
+        let is_list_page = doc.get("contents").is_some_and(Value::is_array);
+        // An empty page of a list is a page with nothing on it; anything else must hold records.
+        if !(is_list_page && items.is_empty())
+            && (items.is_empty()
+                || !items
+                    .iter()
+                    .any(|i| is_object_with_id_and_name(i) || i.get("service").is_some()))
         {
             return Err(ImportError::NotHsds(format!(
                 "{name} holds no HSDS services, organizations or service_at_locations"
             )));
         }
+        let n = items.len();
         for (i, item) in items.into_iter().enumerate() {
-            reader.item(item, i as u64 + 1);
+            self.item(item, i as u64 + 1);
         }
+        Ok(n)
     }
-    Ok(feed)
-}
 
-impl Reader<'_> {
+    pub fn finish(self) -> Feed {
+        self.feed
+    }
+
     fn origin(&self, item: u64) -> Origin {
         Origin::new(&self.file, item)
     }

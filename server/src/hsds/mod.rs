@@ -4,6 +4,7 @@
 pub mod api;
 pub mod feed;
 pub mod json;
+pub mod pull;
 pub mod rules;
 pub mod tabular;
 pub mod values;

@@ -37,6 +37,8 @@ pub struct ImportOptions {
     pub allow_mass_deactivation: bool,
     pub home_state: String,
     pub default_timezone: String,
+    /// Print progress to stderr (the command line's long imports).
+    pub progress: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -130,6 +132,53 @@ fn upsert_sql(table: &str, columns: &[Column]) -> String {
 
 const CHUNK: usize = 2000;
 
+/// Records written so far, for people watching a long import: every few seconds a line on
+/// stderr with the rate and about how long the rest will take.
+struct Progress {
+    enabled: bool,
+    total: usize,
+    done: usize,
+    started: std::time::Instant,
+    printed: std::time::Instant,
+}
+
+impl Progress {
+    fn new(enabled: bool, total: usize) -> Self {
+        let now = std::time::Instant::now();
+        Progress {
+            enabled,
+            total,
+            done: 0,
+            started: now,
+            printed: now,
+        }
+    }
+
+    fn advance(&mut self, n: usize) {
+        self.done += n;
+        if !self.enabled || self.printed.elapsed() < std::time::Duration::from_secs(3) {
+            return;
+        }
+        self.printed = std::time::Instant::now();
+        let rate = self.done as f64 / self.started.elapsed().as_secs_f64().max(0.001);
+        let left = self.total.saturating_sub(self.done) as f64 / rate.max(1.0);
+        eprintln!(
+            "  {} of {} records written ({:.0}/s), about {:.0} s left for the records",
+            self.done, self.total, rate, left
+        );
+    }
+
+    /// A step after the records (deactivation, places, the search index).
+    fn step(&self, what: &str) {
+        if self.enabled {
+            eprintln!(
+                "  {what} ({:.0} s so far)",
+                self.started.elapsed().as_secs_f64()
+            );
+        }
+    }
+}
+
 fn tally(counts: &mut Counts, returned: Vec<bool>, sent: usize) {
     let inserted = returned.iter().filter(|i| **i).count() as u64;
     counts.inserted += inserted;
@@ -143,7 +192,7 @@ fn json_array<T: Serialize>(items: &[T]) -> Value {
 
 /// Upserts `items` in chunks: `$bind` turns a chunk into the column arrays, in `$columns` order.
 macro_rules! upsert {
-    ($tx:expr, $table:literal, $columns:expr, $source:expr, $kind:literal, $items:expr, $counts:expr, |$chunk:ident| $($value:expr),* $(,)?) => {{
+    ($tx:expr, $progress:expr, $table:literal, $columns:expr, $source:expr, $kind:literal, $items:expr, $counts:expr, |$chunk:ident| $($value:expr),* $(,)?) => {{
         let sql = upsert_sql($table, $columns);
         for $chunk in $items.chunks(CHUNK) {
             let ids: Vec<Uuid> = $chunk.iter().map(|x| record_id($source, $kind, &x.id)).collect();
@@ -156,6 +205,7 @@ macro_rules! upsert {
                 .fetch_all(&mut **$tx)
                 .await?;
             tally($counts, returned, $chunk.len());
+            $progress.advance($chunk.len());
         }
     }};
 }
@@ -209,11 +259,15 @@ pub async fn store(
         .execute(&mut *tx)
         .await?;
 
-    write_records(&mut tx, &feed, options, &mut counts).await?;
+    let total = read.iter().map(|(_, n)| n).sum();
+    let mut progress = Progress::new(options.progress, total);
+    write_records(&mut tx, &feed, options, &mut counts, &mut progress).await?;
 
     if options.full {
+        progress.step("making inactive what the feed no longer lists");
         deactivate_missing(&mut tx, &feed, options, &mut counts).await?;
     }
+    progress.step("placing locations in counties");
     derive_location_places(&mut tx, source).await?;
 
     let changed = counts
@@ -225,6 +279,7 @@ pub async fn store(
             .fetch_one(&mut *tx)
             .await?;
     let indexed = if changed || indexed_before == 0 {
+        progress.step("rebuilding the search index");
         Some(app::directory::index::rebuild(&mut tx, source, &options.default_timezone).await?)
     } else {
         None
@@ -242,6 +297,7 @@ pub async fn store(
     .bind(json_array(&feed.warnings))
     .fetch_one(&mut *tx)
     .await?;
+    progress.step("committing");
     tx.commit().await?;
 
     Ok(ImportReport {
@@ -261,6 +317,7 @@ async fn write_records(
     feed: &Feed,
     options: &ImportOptions,
     counts: &mut BTreeMap<&'static str, Counts>,
+    progress: &mut Progress,
 ) -> Result<(), ImportError> {
     let source = options.source.as_str();
     let id_of = |kind: &str, source_id: &Option<String>| {
@@ -270,6 +327,7 @@ async fn write_records(
     let terms = &feed.taxonomy_terms;
     upsert!(
         tx,
+        progress,
         "taxonomy_terms",
         &[
             col("code", "text"),
@@ -318,6 +376,7 @@ async fn write_records(
         (feed.organizations.len() - orgs.len()) as u64;
     upsert!(
         tx,
+        progress,
         "organizations",
         &[
             col("name", "text"),
@@ -363,6 +422,7 @@ async fn write_records(
     let addr = |l: &Location, f: fn(&Address) -> Option<String>| l.address.as_ref().and_then(f);
     upsert!(
         tx,
+        progress,
         "locations",
         &[
             col("organization_id", "uuid"),
@@ -443,6 +503,7 @@ async fn write_records(
     let services = &feed.services;
     upsert!(
         tx,
+        progress,
         "services",
         &[
             col("organization_id", "uuid"),
@@ -571,6 +632,7 @@ async fn write_records(
     let sals = &feed.service_at_locations;
     upsert!(
         tx,
+        progress,
         "service_at_locations",
         &[
             col("service_id", "uuid"),

@@ -33,6 +33,7 @@ pub fn options(source: &str, full: bool) -> ImportOptions {
         allow_mass_deactivation: false,
         home_state: d.region.state,
         default_timezone: d.region.timezone,
+        progress: false,
     }
 }
 
