@@ -44,7 +44,8 @@ measure() {
   DATABASE_URL="$url" LEPTOS_SITE_ADDR="127.0.0.1:$PORT" RUST_LOG=warn target/release/server serve >/dev/null 2>&1 &
   local pid=$!
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/" >/dev/null && break; sleep 0.2; done
-  DATABASE_URL="$url" WRAPAROUND_OWNER_URL="$owner" target/release/server "$@" --url "http://127.0.0.1:$PORT" | tee -a "$body"
+  DATABASE_URL="$url" WRAPAROUND_OWNER_URL="$owner" WRAPAROUND_BENCH_SERVER_PID=$pid \
+    target/release/server "$@" --url "http://127.0.0.1:$PORT" | tee -a "$body"
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 
@@ -67,8 +68,15 @@ relevance() {
   relevance wraparound_bench_ilao ilao IL
   echo
 } | tee -a "$body"
+# The search peer: tantivy over the same programs and the same mix (bench-only, bench/peer).
+echo "Building the search peer (tantivy; first time only, a few minutes)..." >&2
+cargo build --release --quiet --manifest-path bench/peer/Cargo.toml --target-dir target/peer
+export WRAPAROUND_BENCH_PEER_DIR=target/bench-peer
+peer() { target/peer/release/search-peer "$WRAPAROUND_BENCH_PEER_DIR/search-docs.jsonl" "$WRAPAROUND_BENCH_PEER_DIR/search-mix.jsonl" "$1" | tee -a "$body"; }
 measure wraparound_bench_ky bench --label "Kentucky demo directory"
+peer "Kentucky"
 measure wraparound_bench_national bench --label "National-scale directory"
+peer "National"
 # The partner side: 1 million referrals in the Kentucky directory (loaded once, then reused).
 measure wraparound_bench_ky bench-referrals
 # Residents: topped up to 1 million beside those referrals (once), detail screen and search.

@@ -186,26 +186,109 @@ fn stats_row(name: &str, times: &[Duration]) -> String {
     )
 }
 
-/// What a load run measured: requests per second over the run, and latency percentiles.
+/// What a load run measured: requests per second over the run, latency percentiles, and where
+/// the machine's CPU went meanwhile.
 pub struct Load {
     pub requests: usize,
     pub errors: usize,
     pub per_second: f64,
     pub p50_ms: f64,
     pub p95_ms: f64,
+    pub cpu: Cpu,
+}
+
+/// CPU seconds (user + system) used by the app server (its pid from
+/// `$WRAPAROUND_BENCH_SERVER_PID`, set by scripts/bench.sh), by every Postgres process, and by
+/// this load generator.
+#[derive(Clone, Copy, Default)]
+pub struct Cpu {
+    pub server: f64,
+    pub postgres: f64,
+    pub generator: f64,
+}
+
+impl Cpu {
+    pub fn now() -> Cpu {
+        // Linux counts CPU time in clock ticks of 1/100 s (USER_HZ).
+        const TICK: f64 = 0.01;
+        let read = |path: &std::path::Path| -> Option<(String, f64)> {
+            let stat = std::fs::read_to_string(path).ok()?;
+            let (head, tail) = stat.rsplit_once(')')?;
+            let comm = head.split_once('(')?.1.to_string();
+            let fields: Vec<&str> = tail.split_whitespace().collect();
+            let ticks =
+                fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+            Some((comm, ticks as f64 * TICK))
+        };
+        let mut cpu = Cpu::default();
+        if let Some(pid) = std::env::var("WRAPAROUND_BENCH_SERVER_PID").ok() {
+            cpu.server =
+                read(&std::path::Path::new("/proc").join(pid).join("stat")).map_or(0.0, |(_, t)| t);
+        }
+        cpu.generator = read(std::path::Path::new("/proc/self/stat")).map_or(0.0, |(_, t)| t);
+        if let Ok(dir) = std::fs::read_dir("/proc") {
+            for e in dir.flatten() {
+                if let Some((comm, t)) = read(&e.path().join("stat")) {
+                    if comm == "postgres" {
+                        cpu.postgres += t;
+                    }
+                }
+            }
+        }
+        cpu
+    }
+
+    fn since(self, before: Cpu) -> Cpu {
+        Cpu {
+            server: (self.server - before.server).max(0.0),
+            postgres: (self.postgres - before.postgres).max(0.0),
+            generator: (self.generator - before.generator).max(0.0),
+        }
+    }
+
+    /// "server 41 % · Postgres 38 % · load generator 21 %" of the CPU time used.
+    fn split(self) -> String {
+        let total = self.server + self.postgres + self.generator;
+        if total <= 0.0 {
+            return String::new();
+        }
+        format!(
+            "{:.0} / {:.0} / {:.0} %",
+            100.0 * self.server / total,
+            100.0 * self.postgres / total,
+            100.0 * self.generator / total
+        )
+    }
 }
 
 /// `clients` concurrent clients, each on its own keep-alive connection, request `paths` in
 /// turn (each client starting at its own offset) for `seconds`.
 pub async fn load(base_url: &str, paths: &[String], clients: usize, seconds: f64) -> Load {
+    load_with(base_url, paths, clients, seconds, &[]).await
+}
+
+/// [`load`] with request headers (`Cache-Control: no-cache` asks for a fresh search).
+pub async fn load_with(
+    base_url: &str,
+    paths: &[String],
+    clients: usize,
+    seconds: f64,
+    headers: &[(&'static str, &'static str)],
+) -> Load {
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let started = Instant::now();
+    let cpu_before = Cpu::now();
     let mut workers = Vec::new();
     for c in 0..clients {
         let urls: Vec<String> = paths.iter().map(|p| format!("{base_url}{p}")).collect();
+        let mut header_map = reqwest::header::HeaderMap::new();
+        for (k, v) in headers {
+            header_map.insert(*k, reqwest::header::HeaderValue::from_static(v));
+        }
         workers.push(tokio::spawn(async move {
             // One connection per client, kept alive: what a browser or a proxy does.
             let client = reqwest::Client::builder()
+                .default_headers(header_map)
                 .pool_max_idle_per_host(1)
                 .timeout(Duration::from_secs(30))
                 .build()
@@ -237,8 +320,10 @@ pub async fn load(base_url: &str, paths: &[String], clients: usize, seconds: f64
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu = Cpu::now().since(cpu_before);
     times.sort();
     Load {
+        cpu,
         requests: times.len(),
         errors,
         per_second: times.len() as f64 / elapsed,
@@ -250,8 +335,13 @@ pub async fn load(base_url: &str, paths: &[String], clients: usize, seconds: f64
 /// A Markdown row for a load run.
 pub fn load_row(name: &str, clients: usize, l: &Load) -> String {
     format!(
-        "| {name} | {clients} | {:.0} | {:.1} | {:.1} | {} / {} |",
-        l.per_second, l.p50_ms, l.p95_ms, l.errors, l.requests
+        "| {name} | {clients} | {:.0} | {:.1} | {:.1} | {} / {} | {} |",
+        l.per_second,
+        l.p50_ms,
+        l.p95_ms,
+        l.errors,
+        l.requests,
+        l.cpu.split()
     )
 }
 
@@ -281,10 +371,13 @@ pub async fn run(
         .timeout(Duration::from_secs(30))
         .build()?;
 
-    // Warm up caches (both paths) so the numbers describe a server in use.
+    // Warm up Postgres's and the OS's caches (both paths) so the numbers describe a server in
+    // use. The one-at-a-time pass asks every search afresh (`no-cache`): it measures searching,
+    // not the minute's kept answers (measured under load below).
     for (_, p) in queries.iter().take(50) {
         client
             .get(format!("{base_url}{}", p.to_url()))
+            .header("cache-control", "no-cache")
             .send()
             .await?
             .bytes()
@@ -297,6 +390,7 @@ pub async fn run(
         let started = Instant::now();
         let response = client
             .get(format!("{base_url}{}", p.to_url()))
+            .header("cache-control", "no-cache")
             .send()
             .await?;
         let ok = response.status().is_success();
@@ -324,6 +418,14 @@ pub async fn run(
         results += r.total;
     }
 
+    if let Ok(dir) = std::env::var("WRAPAROUND_BENCH_PEER_DIR") {
+        write_for_peer(pool, deployment, &queries, Path::new(&dir)).await?;
+    }
+    let search_paths: Vec<String> = queries.iter().map(|(_, p)| p.to_url()).collect();
+    let distinct = search_paths
+        .iter()
+        .collect::<std::collections::HashSet<_>>()
+        .len();
     let mut out = String::new();
     let _ = writeln!(out, "### {label}: {services} active services\n");
     let _ = writeln!(
@@ -443,9 +545,39 @@ pub async fn run(
         .map(|n| format!("/pkg/{n}"));
     let _ = writeln!(
         out,
-        "Keep-alive throughput, 8 clients for 5 s each (load generator on the same 2 cores):\n\n\
-         | what | clients | requests/s | p50 ms | p95 ms | errors / requests |\n|---|---|---|---|---|---|"
+        "Throughput under load: each client on its own keep-alive connection, asking the fixed mix in turn \
+         ({} searches, {} distinct), for 8 s per row; the load generator runs on the same 2 cores. \
+         **Asked afresh** sends `Cache-Control: no-cache`: every search runs. **Kept for the minute** is what \
+         residents get: a search asked already this minute is answered from its results. CPU is the share of \
+         the CPU time used during the row by the app server / every Postgres process / the load generator.\n\n\
+         | what | clients | requests/s | p50 ms | p95 ms | errors / requests | CPU server / Postgres / load generator |\n\
+         |---|---|---|---|---|---|---|",
+        search_paths.len(),
+        distinct
     );
+    for clients in [8, 32] {
+        let l = load_with(
+            base_url,
+            &search_paths,
+            clients,
+            8.0,
+            &[("cache-control", "no-cache")],
+        )
+        .await;
+        let _ = writeln!(
+            out,
+            "{}",
+            load_row("search page, asked afresh", clients, &l)
+        );
+    }
+    for clients in [8, 32] {
+        let l = load(base_url, &search_paths, clients, 8.0).await;
+        let _ = writeln!(
+            out,
+            "{}",
+            load_row("**search page, kept for the minute**", clients, &l)
+        );
+    }
     let mut targets = vec![
         ("home page `/`", "/".to_string()),
         ("static `/favicon.svg`", "/favicon.svg".to_string()),
@@ -454,11 +586,75 @@ pub async fn run(
         targets.push(("static CSS bundle", css));
     }
     for (name, path) in targets {
-        let l = load(base_url, &[path], 8, 5.0).await;
-        let _ = writeln!(out, "{}", load_row(name, 8, &l));
+        for clients in [8, 32] {
+            let l = load(base_url, std::slice::from_ref(&path), clients, 5.0).await;
+            let _ = writeln!(out, "{}", load_row(name, clients, &l));
+        }
     }
     let _ = writeln!(out);
     Ok(out)
+}
+
+/// The directory's programs and the query mix as JSON lines for the search peer
+/// (`bench/peer`, tantivy): the same data and the same searches, places already resolved.
+async fn write_for_peer(
+    pool: &PgPool,
+    deployment: &Deployment,
+    queries: &[(Kind, SearchParams)],
+    dir: &Path,
+) -> anyhow::Result<()> {
+    use futures::TryStreamExt;
+    use std::io::Write;
+    std::fs::create_dir_all(dir)?;
+    let mut docs = std::io::BufWriter::new(std::fs::File::create(dir.join("search-docs.jsonl"))?);
+    let mut rows = sqlx::query_as::<_, (String, String, String, String, Vec<String>, Option<f64>, Option<f64>, bool)>(
+        "SELECT e.id::text, s.name, coalesce(s.description, ''), o.name, e.category_ids, l.latitude, l.longitude, e.is_free
+         FROM search_entries e JOIN services s ON s.id = e.service_id
+         JOIN organizations o ON o.id = e.organization_id LEFT JOIN locations l ON l.id = e.location_id",
+    )
+    .fetch(pool);
+    while let Some((id, name, description, organization, categories, latitude, longitude, free)) =
+        rows.try_next().await?
+    {
+        serde_json::to_writer(
+            &mut docs,
+            &serde_json::json!({
+                "id": id, "name": name, "description": description, "organization": organization,
+                "categories": categories, "latitude": latitude, "longitude": longitude, "free": free,
+            }),
+        )?;
+        docs.write_all(b"\n")?;
+    }
+    docs.flush()?;
+    let mut mix = std::io::BufWriter::new(std::fs::File::create(dir.join("search-mix.jsonl"))?);
+    for (kind, p) in queries {
+        let centre: Option<(f64, f64)> = match &p.near {
+            Some(zip) => {
+                sqlx::query_as("SELECT latitude, longitude FROM places WHERE zip = $1")
+                    .bind(zip)
+                    .fetch_optional(pool)
+                    .await?
+            }
+            None => None,
+        };
+        let radius = centre.map(|_| {
+            p.radius
+                .as_deref()
+                .and_then(|r| r.parse::<f64>().ok())
+                .unwrap_or(deployment.search.default_radius_miles as f64)
+        });
+        serde_json::to_writer(
+            &mut mix,
+            &serde_json::json!({
+                "kind": kind.label(), "keywords": p.q, "category": p.category,
+                "latitude": centre.map(|c| c.0), "longitude": centre.map(|c| c.1),
+                "radius_miles": radius, "free": p.free.is_some(),
+            }),
+        )?;
+        mix.write_all(b"\n")?;
+    }
+    mix.flush()?;
+    Ok(())
 }
 
 /// The partner side at scale: a directory with 1 million referrals among 200 partner

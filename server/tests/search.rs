@@ -408,3 +408,41 @@ async fn residents_words_find_the_programs(pool: PgPool) {
         .unwrap();
     assert_eq!((exact.total, exact.corrected_keywords), (0, None));
 }
+
+/// The same search within a minute is answered from the first one's results, and an import
+/// forgets them; `Cache-Control: no-cache` asks afresh.
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn the_same_search_within_a_minute_is_answered_once_until_an_import(pool: PgPool) {
+    load_small_demo(&pool).await;
+    let app = TestApp::spawn(pool).await;
+    let path = "/search?q=food+pantry&near=40601";
+    let count = |html: &str| html.matches("class=\"card card-link\"").count();
+    let (status, first) = app.page(path).await;
+    assert_eq!(status, 200);
+    assert!(count(&first) > 0, "food pantries near Frankfort");
+    // The directory changes behind the server's back (no import in this process).
+    sqlx::query("DELETE FROM search_entries")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let minute = chrono::Utc::now().timestamp() / 60;
+    let (_, again) = app.page(path).await;
+    if chrono::Utc::now().timestamp() / 60 == minute {
+        assert_eq!(count(&again), count(&first), "kept for the minute");
+    }
+    let fresh = app
+        .client
+        .get(format!("{}{path}", app.base))
+        .header("cache-control", "no-cache")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(count(&fresh), 0, "asked afresh");
+    // An import forgets kept searches at once.
+    load_small_demo(&app.pool).await;
+    let (_, after) = app.page(path).await;
+    assert_eq!(count(&after), count(&first));
+}

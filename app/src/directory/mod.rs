@@ -18,6 +18,8 @@ pub mod feeds;
 #[cfg(feature = "ssr")]
 pub mod index;
 #[cfg(feature = "ssr")]
+pub mod recent;
+#[cfg(feature = "ssr")]
 pub mod store;
 #[cfg(feature = "ssr")]
 pub mod understand;
@@ -98,7 +100,7 @@ pub async fn search_directory(params: SearchParams) -> Result<SearchResults, Dir
         Ok(q) => q,
         Err(problems) => return answered(Err(DirectoryError::Invalid(problems))),
     };
-    answered(store::search(&state.pool, &query, &state.deployment).await)
+    answered(store::search_recent(&state.pool, &query, &state.deployment).await)
 }
 
 /// How many programs a search finds, without a page of them (counting stops past

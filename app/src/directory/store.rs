@@ -234,6 +234,16 @@ pub async fn count(
     search.count(pool).await
 }
 
+/// [`search`], answered from this minute's identical search when there was one (see
+/// [`super::recent`]).
+pub async fn search_recent(
+    pool: &PgPool,
+    query: &SearchQuery,
+    deployment: &Deployment,
+) -> Result<SearchResults, DirectoryError> {
+    super::recent::results(pool, query, search(pool, query, deployment)).await
+}
+
 pub async fn search(
     pool: &PgPool,
     query: &SearchQuery,

@@ -299,6 +299,8 @@ pub async fn store(
     .await?;
     progress.step("committing");
     tx.commit().await?;
+    // Searches kept from before the import would show the directory as it was.
+    app::directory::recent::forget();
 
     Ok(ImportReport {
         run_id,
