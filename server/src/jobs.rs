@@ -15,6 +15,7 @@ pub async fn run_due(pool: &PgPool, deployment: &Deployment) -> sqlx::Result<()>
         pool,
         &deployment.referrals,
         &deployment.site.public_url,
+        app::metrics::deployment_zone(deployment),
         now,
     )
     .await?

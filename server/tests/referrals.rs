@@ -450,7 +450,16 @@ async fn united_way_queues_follow_the_clock_and_reminders_go_once_a_day(pool: Pg
         .iter()
         .all(|(_, n)| *n == 0));
     // A week later they wait at the partner: queue 1, and one reminder digest for the organization.
-    let later = in_days(settings.stale_after_days as i64 + 1);
+    // At noon in Kentucky, so that an hour later is the same day there whenever the test runs.
+    let zone = app::metrics::deployment_zone(&deployment());
+    let later = in_days(settings.stale_after_days as i64 + 1)
+        .with_timezone(&zone)
+        .date_naive()
+        .and_hms_opt(12, 0, 0)
+        .unwrap()
+        .and_local_timezone(zone)
+        .unwrap()
+        .with_timezone(&chrono::Utc);
     assert_eq!(
         queue(&pool, Queue::StalePartner, &settings, later)
             .await
@@ -459,7 +468,7 @@ async fn united_way_queues_follow_the_clock_and_reminders_go_once_a_day(pool: Pg
         2
     );
     assert_eq!(
-        send_reminders(&pool, &settings, "http://x", later)
+        send_reminders(&pool, &settings, "http://x", zone, later)
             .await
             .unwrap(),
         Some(1)
@@ -477,14 +486,14 @@ async fn united_way_queues_follow_the_clock_and_reminders_go_once_a_day(pool: Pg
     assert!(digests.iter().all(|b| !b.contains("Maria")));
     // The job is not due again for an hour; when it is, the same day sends nothing new.
     assert_eq!(
-        send_reminders(&pool, &settings, "http://x", later)
+        send_reminders(&pool, &settings, "http://x", zone, later)
             .await
             .unwrap(),
         None
     );
     let hour_later = later + chrono::Duration::minutes(61);
     assert_eq!(
-        send_reminders(&pool, &settings, "http://x", hour_later)
+        send_reminders(&pool, &settings, "http://x", zone, hour_later)
             .await
             .unwrap(),
         Some(0)

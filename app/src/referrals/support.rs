@@ -197,10 +197,13 @@ pub async fn log_outreach(
 /// Reminds each onboarded organization with stale open referrals, at most once a day: one
 /// digest e-mail (no resident details) to its people. Returns how many digests were queued, or
 /// `None` if another server is running the job or it is not due.
+/// Once a day per organization: a day as the deployment's people live it (`zone`), not UTC's
+/// (whose day turns over at 7 or 8 PM in Kentucky, which sent a second digest each evening).
 pub async fn send_reminders(
     pool: &PgPool,
     settings: &ReferralSettings,
     public_url: &str,
+    zone: chrono_tz::Tz,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Option<usize>> {
     let mut tx = pool.begin().await?;
@@ -223,7 +226,7 @@ pub async fn send_reminders(
              ON CONFLICT DO NOTHING",
         )
         .bind(org)
-        .bind(now.date_naive())
+        .bind(now.with_timezone(&zone).date_naive())
         .bind(n as i32)
         .execute(&mut *tx)
         .await?
