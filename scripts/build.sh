@@ -21,7 +21,7 @@ step_started=0
 step() { step_started=$SECONDS; printf '==> %s\n' "$1" >&2; }
 done_step() { printf '    done in %d s\n' $((SECONDS - step_started)) >&2; }
 
-step "Browser bundle: compiling the islands to WebAssembly (a first build takes ~4 minutes)"
+step "Browser bundle: compiling the islands to WebAssembly (a first build takes ~2 minutes)"
 cargo build --package frontend --lib --target wasm32-unknown-unknown --profile wasm-release --quiet
 done_step
 
@@ -55,7 +55,7 @@ mkdir -p target/release
 printf 'js: %s\nwasm: %s\ncss: %s\n' "$js_hash" "$wasm_hash" "$css_hash" > target/release/hash.txt
 done_step
 
-step "Server: compiling (a first build takes ~6 minutes)"
+step "Server: compiling (a first build takes ~12 minutes on 2 cores)"
 cargo build --package server --bin server --release --quiet
 done_step
 
