@@ -545,6 +545,19 @@ async fn the_hsds_api_serves_every_documented_path_and_parameter(pool: PgPool) {
         .lines()
         .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
 
+    // Full downloads at once are few (each holds a database connection while it runs): a
+    // fifth, while four clients read nothing, is told to come back.
+    let mut open = Vec::new();
+    for _ in 0..4 {
+        let r = app.get("/api/hsds/services?format=ndjson&full=true").await;
+        assert_eq!(r.status().as_u16(), 200);
+        open.push(r);
+    }
+    let fifth = app.get("/api/hsds/services?format=ndjson&full=true").await;
+    assert_eq!(fifth.status().as_u16(), 503);
+    assert!(fifth.headers().contains_key("retry-after"));
+    drop(open);
+
     // Organizations: a list, full, full_service.
     let org_list = schema("compiled/organization_list.json");
     let org_schema = schema("compiled/organization.json");

@@ -65,6 +65,30 @@ async fn flaky_front(target: String) -> (String, Arc<AtomicUsize>) {
     (format!("http://{addr}"), seen)
 }
 
+/// Forwards to the first instance, but past the first page says there is one service more
+/// (a 211 whose directory changes while it is paged through).
+async fn moving_front(target: String) -> String {
+    async fn forward(
+        State((target, client)): State<(String, reqwest::Client)>,
+        uri: Uri,
+    ) -> axum::response::Response {
+        let r = client.get(format!("{target}{uri}")).send().await.unwrap();
+        let mut page: serde_json::Value = r.json().await.unwrap();
+        let first = uri.query().unwrap_or("").split('&').any(|p| p == "page=1");
+        if !first {
+            page["total_items"] = (page["total_items"].as_i64().unwrap() + 1).into();
+        }
+        axum::Json(page).into_response()
+    }
+    let app = axum::Router::new()
+        .fallback(axum::routing::get(forward))
+        .with_state((target, reqwest::Client::new()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
 /// What a resident would see of a directory: every active service with its organization, its
 /// places, categories and fees, as comparable text.
 async fn directory(pool: &PgPool) -> Vec<String> {
@@ -104,7 +128,7 @@ async fn a_second_instance_pulls_the_first_and_their_directories_match(pool: PgP
         "service_at_locations",
     ] {
         sqlx::query(&format!(
-            "UPDATE {table} SET updated_at = now() - interval '1 day'"
+            "UPDATE {table} SET updated_at = now() - interval '3 days'"
         ))
         .execute(&pool)
         .await
@@ -166,8 +190,8 @@ async fn a_second_instance_pulls_the_first_and_their_directories_match(pool: PgP
     assert_eq!(description, "Now open Saturdays too.");
     assert_eq!(directory(&first.pool).await, directory(&second).await);
 
-    // 3. Nothing changed since: nothing to store. (Changes are asked for from a minute before
-    // the last pull began, so the service changed just now may come again, unchanged.)
+    // 3. Nothing changed since: nothing to store. (Changes are asked for from a day before the
+    // last pull began, so the service changed just now comes again, unchanged.)
     let report = pull(&second, &d, &settings, Mode::Incremental, &client, false)
         .await
         .expect("a pull with nothing new");
@@ -204,6 +228,26 @@ async fn a_second_instance_pulls_the_first_and_their_directories_match(pool: PgP
     .unwrap();
     assert!(!active, "{gone} is inactive at the second too");
     assert_eq!(directory(&first.pool).await, directory(&second).await);
+
+    // 4b. The 211's directory changes while a full pull pages through it (its total moves):
+    // nothing is stored, since a record may have slid between pages and would be made inactive.
+    let moving = moving_front(first.base.clone()).await;
+    let before = directory(&second).await;
+    let err = pull(
+        &second,
+        &d,
+        &PullSettings {
+            url: format!("{moving}/api/hsds"),
+            ..settings.clone()
+        },
+        Mode::Full,
+        &client,
+        false,
+    )
+    .await
+    .expect_err("the total moved");
+    assert!(err.to_string().contains("changed during the pull"), "{err}");
+    assert_eq!(before, directory(&second).await);
 
     // 5. A 211 that is down: the pull fails after its tries, says why, and changes nothing.
     let before = directory(&second).await;

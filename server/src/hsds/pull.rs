@@ -4,8 +4,11 @@
 //!
 //! A pull pages through `{url}/services?full=true` (fully nested services: organization,
 //! places, schedules, taxonomy terms). The first pull, and one every `full_every_days`, is full;
-//! the others ask only for what changed (`modified_after` = when the last good pull started,
-//! less a minute for clocks that disagree). Requests that fail for reasons that pass (network,
+//! the others ask only for what changed (`modified_after` = a day before the last good pull
+//! started: a 211's changes become visible when its import commits, not when they are stamped).
+//! A full pull whose total moves while it pages (the 211 changed meanwhile, so a record may have
+//! slid between pages) stores nothing and is tried again at the next turn: it would otherwise
+//! make that record inactive. Requests that fail for reasons that pass (network,
 //! 429, 5xx, a cut-off body) are tried again with a growing wait. One server pulls a source at a
 //! time (an advisory lock); each attempt is a `directory_pulls` row, shown at /state/directory.
 
@@ -245,10 +248,13 @@ async fn pull_locked(
         Mode::Incremental => last_good.is_none(),
         Mode::Scheduled => full_due || last_good.is_none(),
     };
+    // A day of overlap: a 211 stamps a change when its import begins and shows it when the
+    // import commits, which can be minutes later (and clocks disagree). Changes fetched twice
+    // are stored once: unchanged records are left alone.
     let modified_after = if full {
         None
     } else {
-        last_good.map(|(t,)| t - chrono::Duration::minutes(1))
+        last_good.map(|(t,)| t - chrono::Duration::days(1))
     };
     let (pull_id,): (i64,) = sqlx::query_as(
         "INSERT INTO directory_pulls (source, url, full_pull, modified_after) VALUES ($1, $2, $3, $4) RETURNING id",
@@ -323,6 +329,7 @@ async fn fetch_and_store(
     let started = Instant::now();
     let mut documents = Documents::new();
     let mut page = 1u32;
+    let mut first_total: Option<u64> = None;
     loop {
         let mut url = format!("{base}/services?full=true&per_page={PER_PAGE}&page={page}");
         if let Some(m) = modified_after {
@@ -335,6 +342,20 @@ async fn fetch_and_store(
         let doc = client.page(&url, &mut tally.retries).await?;
         let total_pages = doc.get("total_pages").and_then(Value::as_u64);
         let last_page = doc.get("last_page").and_then(Value::as_bool);
+        let total = doc.get("total_items").and_then(Value::as_u64);
+        if full && page > 1 && total.is_some() && total != first_total {
+            return Err(PullError::Fetch {
+                url,
+                reason: format!(
+                    "the 211's directory changed during the pull ({} services, then {}); nothing was stored, the next pull tries again",
+                    first_total.unwrap_or(0),
+                    total.unwrap_or(0)
+                ),
+            });
+        }
+        if page == 1 {
+            first_total = total;
+        }
         if doc.get("contents").is_none_or(|c| !c.is_array()) {
             return Err(PullError::Fetch {
                 url,

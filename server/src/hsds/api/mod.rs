@@ -34,6 +34,11 @@ const MAX_MINIMAL_PER_PAGE: i64 = 10_000;
 const DEFAULT_PER_PAGE: i64 = 50;
 /// Rows shaped (and nested records fetched) at a time when streaming `format=ndjson`.
 const STREAM_BATCH: usize = 200;
+/// Streams at once, per server: each holds a database connection while it runs, so a few
+/// clients that never read could otherwise take the whole pool.
+const STREAMS_AT_ONCE: usize = 4;
+/// A client that reads nothing for this long loses its stream (and the connection is freed).
+const STREAM_STALL: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -482,15 +487,43 @@ async fn respond(state: AppState, listing: Listing, filter: Filter, p: &Params) 
             let contents = listing.records(&state.pool, &rows).await?;
             Ok(Json(page_json(total, window, contents)).into_response())
         }
-        Format::Ndjson => Ok(ndjson_response(stream(state.pool.clone(), listing, filter))),
+        Format::Ndjson => {
+            static STREAMS: std::sync::OnceLock<Arc<tokio::sync::Semaphore>> =
+                std::sync::OnceLock::new();
+            let permits = STREAMS
+                .get_or_init(|| Arc::new(tokio::sync::Semaphore::new(STREAMS_AT_ONCE)))
+                .clone();
+            let Ok(permit) = permits.try_acquire_owned() else {
+                return Ok((
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(header::RETRY_AFTER, HeaderValue::from_static("30"))],
+                    Json(json!({
+                        "error": "too many full downloads at once; try again in a minute, or page with format=json"
+                    })),
+                )
+                    .into_response());
+            };
+            Ok(ndjson_response(stream(
+                state.pool.clone(),
+                listing,
+                filter,
+                permit,
+            )))
+        }
     }
 }
 
 /// Every record of a list, one JSON document per line, streamed from one query as the client
 /// reads (a bounded channel: a slow client slows the query, memory stays flat).
-fn stream(pool: PgPool, listing: Listing, filter: Filter) -> Body {
+fn stream(
+    pool: PgPool,
+    listing: Listing,
+    filter: Filter,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) -> Body {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(4);
     tokio::spawn(async move {
+        let _permit = permit;
         let mut b = QueryBuilder::new(listing.select());
         filter(&mut b);
         b.push(listing.order());
@@ -515,8 +548,9 @@ fn stream(pool: PgPool, listing: Listing, filter: Filter) -> Body {
                     }
                 };
                 let failed = lines.is_err();
-                if tx.send(lines).await.is_err() || failed {
-                    return; // the client went away, or the stream ended with an error
+                let sent = tokio::time::timeout(STREAM_STALL, tx.send(lines)).await;
+                if !matches!(sent, Ok(Ok(()))) || failed {
+                    return; // the client went away or stopped reading, or the stream failed
                 }
                 batch.clear();
             }
@@ -874,7 +908,7 @@ async fn one_organization(
     let full_service = p.flag("full_service")?;
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
     let rows = sqlx::query(&format!(
-        "SELECT {ORG_COLUMNS} FROM organizations o WHERE o.id = $1"
+        "SELECT {ORG_COLUMNS} FROM organizations o WHERE o.id = $1 AND o.active"
     ))
     .bind(id)
     .fetch_all(&state.pool)
