@@ -439,26 +439,25 @@ async fn organizations(
     if full_service {
         shape::complete_services(pool, &service_rows, &mut services).await?;
     }
-    for (org, id) in out.iter_mut().zip(&ids) {
-        let own = |v: &Value, key: &str| v[key].as_str() == Some(id.to_string().as_str());
-        org["services"] = Value::Array(
-            services
-                .iter()
-                .filter(|s| own(s, "organization_id"))
-                .cloned()
-                .map(|mut s| {
-                    s.as_object_mut().map(|o| o.remove("organization"));
-                    s
-                })
-                .collect(),
-        );
-        let mut locations = Vec::new();
-        for r in &location_rows {
-            let location = shape::location(r)?;
-            if own(&location, "organization_id") {
-                locations.push(location);
-            }
+    // Each service and location shaped once, then handed to its organization.
+    let mut by_org: std::collections::HashMap<Uuid, (Vec<Value>, Vec<Value>)> =
+        std::collections::HashMap::new();
+    for (r, mut service) in service_rows.iter().zip(services) {
+        service.as_object_mut().map(|o| o.remove("organization"));
+        by_org
+            .entry(r.try_get("organization_id")?)
+            .or_default()
+            .0
+            .push(service);
+    }
+    for r in &location_rows {
+        if let Some(org) = r.try_get::<Option<Uuid>, _>("l_organization_id")? {
+            by_org.entry(org).or_default().1.push(shape::location(r)?);
         }
+    }
+    for (org, id) in out.iter_mut().zip(&ids) {
+        let (services, locations) = by_org.remove(id).unwrap_or_default();
+        org["services"] = Value::Array(services);
         org["locations"] = Value::Array(locations);
     }
     Ok(out)
