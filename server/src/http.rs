@@ -541,6 +541,11 @@ pub async fn serve(
         );
     }
     spawn_session_cleanup(state.pool.clone());
+    // The search index is read into memory now, not when the first resident searches.
+    tokio::spawn({
+        let pool = state.pool.clone();
+        async move { app::directory::held::warm(&pool).await }
+    });
     let zone = app::metrics::deployment_zone(&state.deployment);
     if app::metrics::counts::keep_zone(&state.pool, zone).await? {
         tracing::info!(%zone, "metrics counted again in the deployment's zone");

@@ -446,3 +446,90 @@ async fn the_same_search_within_a_minute_is_answered_once_until_an_import(pool: 
     let (_, after) = app.page(path).await;
     assert_eq!(count(&after), count(&first));
 }
+
+/// The held index finds exactly what Postgres full-text search finds: the same documents and
+/// queries, matched in memory (phrases with stop-word gaps, alternatives, accents, several
+/// needs), place and filters applied the same way.
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn the_held_index_finds_what_postgres_full_text_search_finds(pool: PgPool) {
+    use app::directory::held::{Ask, Index, Origin, Words};
+    load_small_demo(&pool).await;
+    let index = Index::load(&pool).await.unwrap();
+    assert!(index.len() > 1000);
+    let phrases: &[&[&str]] = &[
+        &["food pantry"],
+        &["help with the rent", "rent assistance"],
+        &["baby formula", "infant formula", "formula"],
+        &["niños"],
+        &["after-school"],
+        &["legal aid", "lawyer"],
+        &["the"],
+        &["food", "meals"],
+    ];
+    for phrases in phrases {
+        let mut b = sqlx::QueryBuilder::<sqlx::Postgres>::new("SELECT (");
+        for (i, p) in phrases.iter().enumerate() {
+            if i > 0 {
+                b.push(" || ");
+            }
+            b.push("phraseto_tsquery('english', unaccent(")
+                .push_bind(*p)
+                .push("))");
+        }
+        b.push(")::text");
+        let text: String = b.build_query_scalar().fetch_one(&pool).await.unwrap();
+        let needs: Vec<Words> = Words::parse(&text).into_iter().collect();
+        for (origin, free_only) in [
+            (None, false),
+            (Some((38.2009, -84.8733)), false),
+            (None, true),
+        ] {
+            let ask = Ask {
+                needs: &needs,
+                category: None,
+                open_now: false,
+                free_only,
+                age: None,
+                language: None,
+                origin: origin.map(|(latitude, longitude)| Origin {
+                    latitude,
+                    longitude,
+                    radius_m: 10.0 * 1609.344,
+                    state: Some("KY"),
+                    county_fips: Some("21073"),
+                    zip: Some("40601"),
+                    named: false,
+                }),
+                region: "KY",
+                by_distance: false,
+                every_need_from: 1,
+            };
+            let (_, held) = index.search(&ask, 0, 0);
+            let place = match origin {
+                None => "(e.state = 'KY' OR 'KY' = ANY(e.area_states))".to_string(),
+                Some((lat, lon)) => format!(
+                    "(earth_distance(e.earth, ll_to_earth({lat}, {lon})) <= 10 * 1609.344
+                      OR 'KY' = ANY(e.area_states) OR '21073' = ANY(e.area_counties) OR '40601' = ANY(e.area_zips))"
+                ),
+            };
+            let postgres: i64 = sqlx::query_scalar(&format!(
+                "SELECT count(DISTINCT service_id) FROM search_entries e
+                  WHERE ($1 = '' OR e.document @@ $1::tsquery) AND (e.is_free OR NOT $2)
+                    AND ({place} OR (e.earth IS NULL AND e.state IS NULL AND e.area_states = '{{}}'
+                                     AND e.area_counties = '{{}}' AND e.area_zips = '{{}}'))"
+            ))
+            .bind(&text)
+            .bind(free_only)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            assert_eq!(
+                held as i64, postgres,
+                "{phrases:?} ({text}), near {origin:?}, free {free_only}"
+            );
+            if origin.is_none() && !free_only && phrases != &["niños"] {
+                assert!(postgres > 0, "{phrases:?} finds something");
+            }
+        }
+    }
+}

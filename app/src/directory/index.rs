@@ -82,6 +82,10 @@ pub async fn rebuild(
     .rows_affected();
 
     refresh_words(tx).await?;
+    // Servers holding a copy of the index (`super::held`) read it again when this commits.
+    sqlx::query("UPDATE search_generation SET generation = generation + 1")
+        .execute(&mut **tx)
+        .await?;
     // Searches right after the import get plans for the index as it now is, not as it was.
     sqlx::query("ANALYZE search_entries, search_words")
         .execute(&mut **tx)

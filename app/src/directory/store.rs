@@ -2,6 +2,7 @@
 //! sections. Every value a resident typed reaches Postgres as a bound parameter.
 
 use super::categories::CategoryTree;
+use super::held::{self, Words};
 use super::hours::WeeklyHours;
 use super::model::*;
 use super::query::{Field, FieldError, Place, Problem, SearchQuery, Sort};
@@ -147,7 +148,8 @@ pub async fn correct_words(
 struct Prepared {
     query: SearchQuery,
     origin: Option<ResolvedPlace>,
-    text: Option<TextQuery>,
+    /// One per need that has searchable words.
+    needs: Vec<Words>,
     corrected_keywords: Option<String>,
     free_from_words: bool,
 }
@@ -190,14 +192,14 @@ async fn prepare(
     let free_from_words = understood.as_ref().is_some_and(|u| u.free) && !query.free_only;
     let mut query = query.clone();
     query.free_only |= free_from_words;
-    let text = match &understood {
+    let needs = match &understood {
         Some(u) => text_query(pool, &u.needs).await?,
-        None => None,
+        None => Vec::new(),
     };
     Ok(Prepared {
         query,
         origin,
-        text,
+        needs,
         corrected_keywords,
         free_from_words,
     })
@@ -207,12 +209,11 @@ impl Prepared {
     fn search<'a>(&'a self, deployment: &'a Deployment) -> Search<'a> {
         Search {
             query: &self.query,
-            text: self.text.clone(),
-            every_need: true,
+            needs: self.needs.as_slice(),
             origin: self.origin.as_ref(),
             radius_m: self.query.radius_miles as f64 * METERS_PER_MILE,
             region: &deployment.region.state,
-            page_size: deployment.search.page_size as i64,
+            page_size: deployment.search.page_size as usize,
         }
     }
 }
@@ -225,13 +226,10 @@ pub async fn count(
     deployment: &Deployment,
 ) -> Result<i64, DirectoryError> {
     let p = prepare(pool, query, deployment).await?;
-    let mut search = p.search(deployment);
-    let every = search.count(pool).await?;
-    if every > 0 || !p.text.as_ref().is_some_and(|t| t.needs.len() > 1) {
-        return Ok(every);
-    }
-    search.every_need = false;
-    search.count(pool).await
+    let index = held::current(pool).await?;
+    // Programs that meet every need when there are any, else those that meet some.
+    let (_, total) = index.search(&p.search(deployment).ask(1), 0, 0);
+    Ok((total as i64).min(MAX_COUNTED + 1))
 }
 
 /// [`search`], answered from this minute's identical search when there was one (see
@@ -244,30 +242,22 @@ pub async fn search_recent(
     super::recent::results(pool, query, search(pool, query, deployment)).await
 }
 
+/// Which programs match and in what order is decided by this server's copy of the search
+/// index ([`held`]); Postgres gives the page's cards.
 pub async fn search(
     pool: &PgPool,
     query: &SearchQuery,
     deployment: &Deployment,
 ) -> Result<SearchResults, DirectoryError> {
     let p = prepare(pool, query, deployment).await?;
-    let several_needs = p.text.as_ref().is_some_and(|t| t.needs.len() > 1);
-    let mut search = p.search(deployment);
+    let index = held::current(pool).await?;
+    let search = p.search(deployment);
+    let offset = (p.query.page.max(1) as usize - 1) * search.page_size;
     // Every word need not match: with fewer programs meeting every need than fill a page,
     // those meeting some of them follow.
-    let (cards, total) = if several_needs {
-        let every = search.count(pool).await?;
-        if every < search.page_size {
-            search.every_need = false;
-        }
-        tokio::try_join!(search.page(pool), async {
-            match search.every_need {
-                true => Ok(every),
-                false => search.count(pool).await,
-            }
-        })?
-    } else {
-        tokio::try_join!(search.page(pool), search.count(pool))?
-    };
+    let (found, total) = index.search(&search.ask(search.page_size), offset, search.page_size);
+    let cards = cards(pool, &found).await?;
+    let total = total as i64;
     Ok(SearchResults {
         total: total.min(MAX_COUNTED),
         capped: total > MAX_COUNTED,
@@ -280,31 +270,16 @@ pub async fn search(
     })
 }
 
-/// Counting stops here: "1,000+ results" says enough, and counting every match of a broad
-/// search at national scale would cost more than the search itself.
+/// Counting stops here: "1,000+ results" says enough.
 pub const MAX_COUNTED: i64 = 1000;
 
-/// The needs as Postgres text queries (English stemming, accents ignored), computed once so
-/// the planner sees constants and uses the full-text index: each need matches by any of its
-/// phrases; a program matches when it meets any need.
-#[derive(Clone, Debug)]
-struct TextQuery {
-    /// One per need that has searchable words.
-    needs: Vec<String>,
-    /// Any need.
-    any: String,
-    /// Every need.
-    all: String,
-}
-
-async fn text_query(
-    pool: &PgPool,
-    needs: &[Vec<String>],
-) -> Result<Option<TextQuery>, DirectoryError> {
+/// The needs as Postgres parses them (English stemming, accents ignored; each need matches by
+/// any of its phrases), read back as text and parsed for the held index. One round trip.
+async fn text_query(pool: &PgPool, needs: &[Vec<String>]) -> Result<Vec<Words>, DirectoryError> {
     if needs.is_empty() {
-        return Ok(None);
+        return Ok(Vec::new());
     }
-    let mut b = Builder::new("SELECT ARRAY[");
+    let mut b = QueryBuilder::<sqlx::Postgres>::new("SELECT ARRAY[");
     for (i, need) in needs.iter().enumerate() {
         if i > 0 {
             b.push(", ");
@@ -322,341 +297,81 @@ async fn text_query(
     }
     b.push("]");
     let texts: Vec<String> = b.build_query_scalar().fetch_one(pool).await?;
-    let needs: Vec<String> = texts.into_iter().filter(|t| !t.trim().is_empty()).collect();
-    if needs.is_empty() {
-        return Ok(None);
-    }
-    let joined = |op: &str| {
-        needs
-            .iter()
-            .map(|n| format!("( {n} )"))
-            .collect::<Vec<_>>()
-            .join(op)
-    };
-    let (any, all) = (joined(" | "), joined(" & "));
-    Ok(Some(TextQuery { needs, any, all }))
+    // A need of stop words only ("the") has no searchable words and is dropped.
+    Ok(texts.iter().filter_map(|t| Words::parse(t)).collect())
 }
 
-/// One search, ready to run: each part of the SQL is added only when asked for, so every
-/// shape gets a plan that fits it, and every value is a bound parameter.
+/// One search, ready to ask of the held index.
 struct Search<'a> {
     query: &'a SearchQuery,
-    text: Option<TextQuery>,
-    /// Only programs that meet every need: when there are enough of them for a page, the
-    /// partial matches (which rank after them anyway) are not searched at all.
-    every_need: bool,
+    needs: &'a [Words],
     origin: Option<&'a ResolvedPlace>,
     radius_m: f64,
     /// Searches with no place cover the deployment's state.
     region: &'a str,
-    page_size: i64,
+    page_size: usize,
 }
 
-type Builder<'q> = QueryBuilder<'q, sqlx::Postgres>;
-
-/// How much each field counts when words match (`ts_rank_cd` weights D, C, B, A: the
-/// organization's name, the description, the categories, the program's name). A program whose
-/// description and categories say exactly what was asked is nearly as good a match as one with
-/// the words in its name.
-const FIELD_WEIGHTS: &str = "'{0.1, 0.6, 0.9, 1.0}'";
-
-/// Distance decay: a match this many miles away counts half as much as one next door.
-const HALF_SCORE_MILES: f64 = 5.0;
-
 impl Search<'_> {
-    fn push_origin(&self, b: &mut Builder<'_>) {
-        let o = self.origin.expect("a place");
-        b.push("ll_to_earth(")
-            .push_bind(o.latitude)
-            .push(", ")
-            .push_bind(o.longitude)
-            .push(")");
-    }
-
-    /// Within the radius of the place (the GiST index answers the box).
-    fn push_nearby(&self, b: &mut Builder<'_>) {
-        b.push("(earth_box(");
-        self.push_origin(b);
-        b.push(", ")
-            .push_bind(self.radius_m)
-            .push(") @> e.earth AND earth_distance(e.earth, ");
-        self.push_origin(b);
-        b.push(") <= ").push_bind(self.radius_m).push(")");
-    }
-
-    /// Programs that serve the place as a whole: statewide, its county, its ZIP code.
-    fn push_serving(&self, b: &mut Builder<'_>) {
-        let o = self.origin.expect("a place");
-        b.push("(false");
-        if let Some(state) = &o.state {
-            b.push(" OR e.area_states @> ARRAY[")
-                .push_bind(state.clone())
-                .push("]::text[]");
-        }
-        if let Some(county) = &o.county_fips {
-            b.push(" OR e.area_counties @> ARRAY[")
-                .push_bind(county.clone())
-                .push("]::text[]");
-            if matches!(self.query.place, Some(Place::Named(_))) {
-                b.push(" OR e.county_fips = ").push_bind(county.clone());
-            }
-        }
-        if let Some(zip) = &o.zip {
-            b.push(" OR e.area_zips @> ARRAY[")
-                .push_bind(zip.clone())
-                .push("]::text[]");
-        }
-        b.push(")");
-    }
-
-    /// Every condition except where: words, category and filters.
-    fn push_filters(&self, b: &mut Builder<'_>) {
-        if let Some(t) = &self.text {
-            b.push(" AND e.document @@ ")
-                .push_bind(if self.every_need {
-                    t.all.clone()
-                } else {
-                    t.any.clone()
-                })
-                .push("::tsquery");
-        }
-        if let Some(c) = &self.query.category {
-            b.push(" AND e.category_ids @> ARRAY[")
-                .push_bind(c.clone())
-                .push("]::text[]");
-        }
-        if self.query.open_now {
-            b.push(" AND e.open_hours @> minute_of_week(now(), e.timezone)");
-        }
-        if self.query.free_only {
-            b.push(" AND e.is_free");
-        }
-        if let Some(age) = self.query.age {
-            let age = age as i32;
-            b.push(" AND coalesce(e.minimum_age, 0) <= ").push_bind(age);
-            b.push(" AND coalesce(e.maximum_age, 200) >= ")
-                .push_bind(age);
-        }
-        if let Some(lang) = &self.query.language {
-            b.push(" AND e.languages @> ARRAY[")
-                .push_bind(lang.clone())
-                .push("]::text[]");
-        }
-    }
-
-    /// Where: near the place or serving it; with no place, anywhere in the deployment's state.
-    /// A program whose feed gives no place at all (no address, no service area: some 211
-    /// exports) may serve anyone, so it is never left out.
-    fn push_where(&self, b: &mut Builder<'_>) {
-        const PLACE_UNKNOWN: &str =
-            " OR (e.earth IS NULL AND e.state IS NULL AND e.area_states = '{}'
-            AND e.area_counties = '{}' AND e.area_zips = '{}'))";
-        match self.origin {
-            Some(_) => {
-                b.push(" AND (");
-                self.push_nearby(b);
-                b.push(" OR ");
-                self.push_serving(b);
-                b.push(PLACE_UNKNOWN);
-            }
-            None => {
-                b.push(" AND (e.state = ")
-                    .push_bind(self.region.to_string());
-                b.push(" OR e.area_states @> ARRAY[")
-                    .push_bind(self.region.to_string())
-                    .push("]::text[]")
-                    .push(PLACE_UNKNOWN);
-            }
-        }
-    }
-
+    /// Sorted by distance when asked (with a place), or by default when there are no words.
     fn by_distance(&self) -> bool {
         match self.query.sort {
             Some(Sort::Distance) => self.origin.is_some(),
             Some(Sort::Relevance) => false,
-            None => self.text.is_none() && self.origin.is_some(),
+            None => self.needs.is_empty() && self.origin.is_some(),
         }
     }
 
-    /// The order of results: by distance (programs near the place, then those serving the
-    /// area), or best match first: programs that meet every need, then by how well the words
-    /// match, decayed by distance.
-    fn order(&self, prefix: &str) -> String {
-        let p = prefix;
-        if self.by_distance() {
-            format!("{p}serves_area, {p}miles NULLS LAST, {p}sort_name, {p}id")
-        } else {
-            format!("{p}needs_met DESC, {p}score DESC, {p}miles NULLS LAST, {p}sort_name, {p}id")
+    fn ask(&self, every_need_from: usize) -> held::Ask<'_> {
+        held::Ask {
+            needs: self.needs,
+            category: self.query.category.as_deref(),
+            open_now: self.query.open_now,
+            free_only: self.query.free_only,
+            age: self.query.age,
+            language: self.query.language.as_deref(),
+            origin: self.origin.map(|o| held::Origin {
+                latitude: o.latitude,
+                longitude: o.longitude,
+                radius_m: self.radius_m,
+                state: o.state.as_deref(),
+                county_fips: o.county_fips.as_deref(),
+                zip: o.zip.as_deref(),
+                named: held::Origin::named(&self.query.place),
+            }),
+            region: self.region,
+            by_distance: self.by_distance(),
+            every_need_from,
         }
-    }
-
-    /// The programs to rank: every match; by distance, only the nearest (a walk of the GiST
-    /// index outward from the place, enough for this page several times over) and those that
-    /// serve the area.
-    fn push_candidates(&self, b: &mut Builder<'_>, offset: i64, with_area: bool) {
-        if self.by_distance() {
-            let enough = ((offset + self.page_size) * 4).min(4000);
-            b.push("WITH near AS (SELECT e.* FROM search_entries e WHERE true");
-            self.push_filters(b);
-            b.push(" AND ");
-            self.push_nearby(b);
-            b.push(" ORDER BY e.earth <-> ");
-            self.push_origin(b);
-            b.push(" LIMIT ").push_bind(enough);
-            if !with_area {
-                b.push("), candidates AS (SELECT * FROM near)");
-                return;
-            }
-            b.push("), area AS (SELECT e.* FROM search_entries e WHERE true");
-            self.push_filters(b);
-            b.push(" AND NOT coalesce(");
-            self.push_nearby(b);
-            b.push(", false) AND (");
-            self.push_serving(b);
-            b.push(" OR (e.earth IS NULL AND e.state IS NULL AND e.area_states = '{}' AND e.area_counties = '{}' AND e.area_zips = '{}'))");
-            b.push(" ORDER BY e.name, e.id LIMIT ").push_bind(enough);
-            b.push("), candidates AS (SELECT * FROM near UNION ALL SELECT * FROM area)");
-        } else {
-            b.push("WITH candidates AS (SELECT e.* FROM search_entries e WHERE true");
-            self.push_filters(b);
-            self.push_where(b);
-            b.push(")");
-        }
-    }
-
-    /// `scored`: each candidate with what ranks it; `matched`: one row per program (service),
-    /// its best location, and how many of its locations matched.
-    fn push_matches(&self, b: &mut Builder<'_>, offset: i64, with_area: bool) {
-        self.push_candidates(b, offset, with_area);
-        b.push(", scored AS (SELECT e.id, e.service_id, e.location_id, e.is_free, e.name AS sort_name, e.open_hours, e.timezone, ");
-        match &self.text {
-            Some(t) => {
-                for (i, need) in t.needs.iter().enumerate() {
-                    b.push(if i == 0 { "(" } else { " + " });
-                    b.push("(e.document @@ ")
-                        .push_bind(need.clone())
-                        .push("::tsquery)::int");
-                }
-                b.push(") AS needs_met, ts_rank_cd(")
-                    .push(FIELD_WEIGHTS)
-                    .push("::float4[], e.document, ")
-                    .push_bind(t.any.clone())
-                    .push("::tsquery)");
-            }
-            None => {
-                b.push("0 AS needs_met, 1::real");
-            }
-        };
-        if self.origin.is_some() {
-            // Programs that serve the area without a place near it count as a few miles off.
-            b.push(" / (1 + coalesce(earth_distance(e.earth, ");
-            self.push_origin(b);
-            b.push(") / ")
-                .push(METERS_PER_MILE.to_string())
-                .push(", ")
-                .push(HALF_SCORE_MILES.to_string())
-                .push(") / ")
-                .push(HALF_SCORE_MILES.to_string())
-                .push(") AS score, earth_distance(e.earth, ");
-            self.push_origin(b);
-            b.push(") / ")
-                .push(METERS_PER_MILE.to_string())
-                .push(" AS miles, NOT coalesce(");
-            self.push_nearby(b);
-            b.push(", false) AS serves_area");
-        } else {
-            b.push(" AS score, NULL::float8 AS miles, false AS serves_area");
-        }
-        b.push(" FROM candidates e), matched AS (SELECT s.*, row_number() OVER (PARTITION BY s.service_id ORDER BY ")
-            .push(self.order("s."))
-            .push(
-                ") AS nth, count(*) OVER (PARTITION BY s.service_id) AS locations FROM scored s)",
-            );
-    }
-
-    async fn page(&self, pool: &PgPool) -> Result<Vec<ServiceCard>, DirectoryError> {
-        // By distance, the programs near the place usually fill the page; those that serve
-        // the whole area are looked at only when they do not.
-        if self.by_distance() {
-            let near = self.page_of(pool, false).await?;
-            if near.len() as i64 == self.page_size {
-                return Ok(near);
-            }
-        }
-        self.page_of(pool, true).await
-    }
-
-    async fn page_of(
-        &self,
-        pool: &PgPool,
-        with_area: bool,
-    ) -> Result<Vec<ServiceCard>, DirectoryError> {
-        let offset = (self.query.page.max(1) as i64 - 1) * self.page_size;
-        let mut b = Builder::new("");
-        self.push_matches(&mut b, offset, with_area);
-        // Whether a program is open now is asked of the page's programs only.
-        b.push(", hits AS (SELECT m.*, CASE WHEN m.open_hours IS NULL THEN NULL ELSE m.open_hours @> minute_of_week(now(), m.timezone) END AS open_now
-                 FROM matched m WHERE m.nth = 1 ORDER BY ")
-            .push(self.order("m."))
-            .push(" LIMIT ")
-            .push_bind(self.page_size)
-            .push(" OFFSET ")
-            .push_bind(offset)
-            .push(") ")
-            .push(CARD_SELECT)
-            .push(" ORDER BY ")
-            .push(self.order("hits."));
-        // The planner guesses a radius holds a handful of programs and would rather fetch them
-        // all and sort; the index walk is the better plan, so this query alone turns the
-        // alternatives off.
-        let mut tx = custom_plans(pool).await?;
-        if self.by_distance() && self.text.is_none() {
-            sqlx::query("SET LOCAL enable_bitmapscan = off")
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("SET LOCAL enable_sort = off")
-                .execute(&mut *tx)
-                .await?;
-        }
-        let rows = b.build().fetch_all(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(rows.iter().map(card_from_row).collect::<Result<_, _>>()?)
-    }
-
-    /// How many programs match, up to one more than `MAX_COUNTED`: the distinct programs of
-    /// at most a few thousand matching locations (counting stops there, as a page of a
-    /// broad search would).
-    async fn count(&self, pool: &PgPool) -> Result<i64, DirectoryError> {
-        const LOOKED_AT: i64 = 3 * MAX_COUNTED;
-        let mut b = Builder::new(
-            "SELECT count(DISTINCT service_id), count(*) FROM (SELECT e.service_id FROM search_entries e WHERE true",
-        );
-        self.push_filters(&mut b);
-        self.push_where(&mut b);
-        b.push(" LIMIT ").push_bind(LOOKED_AT).push(") matches");
-        let mut tx = custom_plans(pool).await?;
-        let (programs, locations): (i64, i64) = b.build_query_as().fetch_one(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(if locations == LOOKED_AT {
-            programs.max(MAX_COUNTED + 1)
-        } else {
-            programs
-        })
     }
 }
 
-/// A transaction whose statements are planned for their own values. A search's SQL text
-/// repeats with other places and words; after five runs Postgres would otherwise switch to one
-/// generic plan that cannot see the radius or the words, and scan everything (measured: a
-/// count went from 10 to 100 ms).
-async fn custom_plans(
-    pool: &PgPool,
-) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan")
-        .execute(&mut *tx)
+/// The cards of a page of programs the held index found, in its order. A program the index
+/// still holds but an import has just removed is left out.
+async fn cards(pool: &PgPool, found: &[held::Found]) -> Result<Vec<ServiceCard>, DirectoryError> {
+    if found.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = found.iter().map(|f| f.id).collect();
+    let miles: Vec<Option<f64>> = found.iter().map(|f| f.miles).collect();
+    let serves_area: Vec<bool> = found.iter().map(|f| f.serves_area).collect();
+    let locations: Vec<i64> = found.iter().map(|f| f.locations).collect();
+    let sql = format!(
+        "WITH hits AS (
+            SELECT h.id, e.service_id, e.location_id, e.is_free, h.miles, h.serves_area, h.locations, h.nth,
+                   CASE WHEN e.open_hours IS NULL THEN NULL ELSE e.open_hours @> minute_of_week(now(), e.timezone) END AS open_now
+              FROM unnest($1::uuid[], $2::float8[], $3::bool[], $4::int8[]) WITH ORDINALITY AS h(id, miles, serves_area, locations, nth)
+              JOIN search_entries e ON e.id = h.id
+         ) {CARD_SELECT} ORDER BY hits.nth"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(&ids)
+        .bind(&miles)
+        .bind(&serves_area)
+        .bind(&locations)
+        .fetch_all(pool)
         .await?;
-    Ok(tx)
+    Ok(rows.iter().map(card_from_row).collect::<Result<_, _>>()?)
 }
 
 /// Joins a page of hits (`hits` CTE: id, service_id, location_id, is_free, sort_name,

@@ -299,7 +299,9 @@ pub async fn store(
     .await?;
     progress.step("committing");
     tx.commit().await?;
-    // Searches kept from before the import would show the directory as it was.
+    // This process's copy of the search index, and searches kept from before the import,
+    // would show the directory as it was.
+    app::directory::held::forget();
     app::directory::recent::forget();
 
     Ok(ImportReport {

@@ -1,0 +1,1131 @@
+//! The search index held in each server's memory.
+//!
+//! Postgres keeps the directory and the index rows derived from it (`search_entries`, rebuilt
+//! by [`super::index`] after each import); each server reads those rows into this copy and
+//! answers searches from it: which programs match, in what order, how many. Postgres is then
+//! asked only for the page's cards (ten rows by primary key). Measured on the Kentucky demo, a
+//! search answered by Postgres full-text search cost ~27 ms of Postgres CPU and 140 searches/s
+//! at most on two cores; the same ranking here costs well under a millisecond (bench/results.md).
+//!
+//! The copy follows the source of truth: an import in this process drops it (the next search
+//! reads it again), and one elsewhere (the command line, another server) bumps
+//! `search_generation`, which each server looks at once a second and then reads the new rows
+//! in the background, searching the old copy meanwhile. The number and the rows are read in
+//! one snapshot, so a copy is never newer or older than the generation it says it is.
+//!
+//! The text matching is Postgres's own: documents are the `tsvector`s the rebuild made and the
+//! words are `tsquery`s Postgres parsed (English stemming, accents ignored), read here as their
+//! text forms, so a search finds exactly what Postgres full-text search would find.
+
+use super::query::Place;
+use chrono::{Datelike, Timelike};
+use sqlx::{PgPool, Row};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// The Earth's radius as Postgres's `earthdistance` has it, so distances agree to the meter.
+const EARTH_RADIUS_M: f64 = 6_378_168.0;
+const METERS_PER_MILE: f64 = 1609.344;
+/// How often a server asks whether another process rebuilt the index.
+const CHECK_EVERY: Duration = Duration::from_secs(1);
+
+/// A word, category, county or time zone, stored once: entries hold its number.
+type Sym = u32;
+
+#[derive(Default)]
+struct Symbols {
+    numbers: HashMap<Box<str>, Sym>,
+    names: Vec<Box<str>>,
+}
+
+impl Symbols {
+    fn add(&mut self, s: &str) -> Sym {
+        if let Some(n) = self.numbers.get(s) {
+            return *n;
+        }
+        let n = self.names.len() as Sym;
+        self.names.push(s.into());
+        self.numbers.insert(s.into(), n);
+        n
+    }
+    fn get(&self, s: &str) -> Option<Sym> {
+        self.numbers.get(s).copied()
+    }
+}
+
+/// One program a resident can find: a service at a location, or a service with no location.
+struct Entry {
+    id: Uuid,
+    service_id: Uuid,
+    /// Lowercased name, for the alphabetical tie-break.
+    sort_name: Box<str>,
+    /// Latitude and longitude, in radians.
+    point: Option<(f64, f64)>,
+    state: Option<Sym>,
+    county: Option<Sym>,
+    area_states: Box<[Sym]>,
+    area_counties: Box<[Sym]>,
+    area_zips: Box<[Sym]>,
+    categories: Box<[Sym]>,
+    languages: Box<[Sym]>,
+    is_free: bool,
+    minimum_age: Option<i32>,
+    maximum_age: Option<i32>,
+    /// Minutes of the week it is open, `[start, end)`, local time; `None`: hours not known.
+    hours: Option<Box<[(i32, i32)]>>,
+    timezone: Option<Sym>,
+}
+
+impl Entry {
+    /// The feed says nothing about where it is or whom it serves: it may serve anyone.
+    fn place_unknown(&self) -> bool {
+        self.point.is_none()
+            && self.state.is_none()
+            && self.area_states.is_empty()
+            && self.area_counties.is_empty()
+            && self.area_zips.is_empty()
+    }
+    fn has_area(&self) -> bool {
+        !(self.area_states.is_empty() && self.area_counties.is_empty() && self.area_zips.is_empty())
+    }
+}
+
+/// Where one word occurs in one entry: `positions[start..start + len]`, each a position
+/// (high 14 bits) and a field weight (low 2 bits: 3 = A, the program's name … 0 = D).
+#[derive(Clone, Copy)]
+struct Posting {
+    entry: u32,
+    start: u32,
+    len: u16,
+}
+
+/// The index one server holds.
+pub struct Index {
+    generation: i64,
+    entries: Vec<Entry>,
+    symbols: Symbols,
+    /// Each word's postings, in entry order.
+    postings: Vec<Vec<Posting>>,
+    words: HashMap<Box<str>, u32>,
+    positions: Vec<u16>,
+    /// Entries with a point, by one-degree cell.
+    cells: HashMap<(i32, i32), Vec<u32>>,
+    /// Entries that serve an area or have no point: looked at from anywhere.
+    wide: Vec<u32>,
+    /// Entries by the state they are in.
+    by_state: HashMap<Sym, Vec<u32>>,
+}
+
+/// How much a word counts in each field (weights D, C, B, A: the organization's name, the
+/// description, the categories, the program's name). A program whose description and
+/// categories say exactly what was asked is nearly as good a match as one with the words in
+/// its name.
+const FIELD_WEIGHTS: [f64; 4] = [0.1, 0.6, 0.9, 1.0];
+/// Distance decay: a match this many miles away counts half as much as one next door.
+const HALF_SCORE_MILES: f64 = 5.0;
+
+impl Index {
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Reads the index rows in one snapshot with the generation they belong to.
+    pub async fn load(pool: &PgPool) -> Result<Index, sqlx::Error> {
+        use futures::TryStreamExt;
+        let mut tx = pool.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+        let generation: i64 = sqlx::query_scalar("SELECT generation FROM search_generation")
+            .fetch_optional(&mut *tx)
+            .await?
+            .unwrap_or(0);
+        let mut index = Index {
+            generation,
+            entries: Vec::new(),
+            symbols: Symbols::default(),
+            postings: Vec::new(),
+            words: HashMap::new(),
+            positions: Vec::new(),
+            cells: HashMap::new(),
+            wide: Vec::new(),
+            by_state: HashMap::new(),
+        };
+        {
+            let mut rows = sqlx::query(
+                "SELECT id, service_id, name, document::text AS document, category_ids,
+                        latitude(earth) AS latitude, longitude(earth) AS longitude, state, county_fips,
+                        area_states, area_counties, area_zips, is_free, minimum_age, maximum_age, languages,
+                        CASE WHEN open_hours IS NOT NULL
+                             THEN ARRAY(SELECT x FROM unnest(open_hours) r, LATERAL (VALUES (coalesce(lower(r), 0)), (coalesce(upper(r), 10080))) v(x)) END AS hours,
+                        timezone
+                   FROM search_entries ORDER BY id",
+            )
+            .fetch(&mut *tx);
+            while let Some(row) = rows.try_next().await? {
+                index.add(&row)?;
+            }
+        }
+        tx.commit().await?;
+        Ok(index)
+    }
+
+    fn add(&mut self, row: &sqlx::postgres::PgRow) -> Result<(), sqlx::Error> {
+        let number = self.entries.len() as u32;
+        let syms = |s: &mut Symbols, v: Vec<String>| -> Box<[Sym]> {
+            let mut v: Vec<Sym> = v.iter().map(|x| s.add(x)).collect();
+            v.sort_unstable();
+            v.dedup();
+            v.into()
+        };
+        let latitude: Option<f64> = row.try_get("latitude")?;
+        let longitude: Option<f64> = row.try_get("longitude")?;
+        let state: Option<String> = row.try_get("state")?;
+        let county: Option<String> = row.try_get("county_fips")?;
+        let timezone: Option<String> = row.try_get("timezone")?;
+        // Each opening's start and end, one after the other.
+        let hours: Option<Vec<i32>> = row.try_get("hours")?;
+        let name: String = row.try_get("name")?;
+        let entry = Entry {
+            id: row.try_get("id")?,
+            service_id: row.try_get("service_id")?,
+            sort_name: name.to_lowercase().into(),
+            point: latitude
+                .zip(longitude)
+                .map(|(a, o)| (a.to_radians(), o.to_radians())),
+            state: state.map(|s| self.symbols.add(&s)),
+            county: county.map(|s| self.symbols.add(&s)),
+            area_states: syms(&mut self.symbols, row.try_get("area_states")?),
+            area_counties: syms(&mut self.symbols, row.try_get("area_counties")?),
+            area_zips: syms(&mut self.symbols, row.try_get("area_zips")?),
+            categories: syms(&mut self.symbols, row.try_get("category_ids")?),
+            languages: syms(&mut self.symbols, row.try_get("languages")?),
+            is_free: row.try_get("is_free")?,
+            minimum_age: row.try_get("minimum_age")?,
+            maximum_age: row.try_get("maximum_age")?,
+            hours: hours.map(|h| h.chunks_exact(2).map(|r| (r[0], r[1])).collect()),
+            timezone: timezone.map(|s| self.symbols.add(&s)),
+        };
+        if let Some((lat, lon)) = latitude.zip(longitude) {
+            self.cells.entry(cell(lat, lon)).or_default().push(number);
+        }
+        if entry.has_area() || entry.point.is_none() {
+            self.wide.push(number);
+        }
+        if let Some(s) = entry.state {
+            self.by_state.entry(s).or_default().push(number);
+        }
+        let document: String = row.try_get("document")?;
+        for (word, positions) in parse_tsvector(&document) {
+            let w = match self.words.get(word.as_str()) {
+                Some(w) => *w,
+                None => {
+                    let w = self.postings.len() as u32;
+                    self.words.insert(word.into(), w);
+                    self.postings.push(Vec::new());
+                    w
+                }
+            };
+            let start = self.positions.len() as u32;
+            let len = positions.len().min(u16::MAX as usize);
+            self.positions.extend_from_slice(&positions[..len]);
+            self.postings[w as usize].push(Posting {
+                entry: number,
+                start,
+                len: len as u16,
+            });
+        }
+        self.entries.push(entry);
+        Ok(())
+    }
+}
+
+fn cell(latitude_deg: f64, longitude_deg: f64) -> (i32, i32) {
+    (latitude_deg.floor() as i32, longitude_deg.floor() as i32)
+}
+
+/// Great-circle distance in meters between two points given in radians.
+fn distance_m(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (dlat, dlon) = (b.0 - a.0, b.1 - a.1);
+    let h = (dlat / 2.0).sin().powi(2) + a.0.cos() * b.0.cos() * (dlon / 2.0).sin().powi(2);
+    2.0 * EARTH_RADIUS_M * h.sqrt().min(1.0).asin()
+}
+
+/// `'word':1A,5 'other':3B` → each word with its packed positions and weights (a position
+/// without a letter is weight D).
+fn parse_tsvector(text: &str) -> Vec<(String, Vec<u16>)> {
+    let mut out = Vec::new();
+    let mut chars = text.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| *c == ' ') {
+            chars.next();
+        }
+        if chars.next() != Some('\'') {
+            break;
+        }
+        let mut word = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '\'' if chars.peek() == Some(&'\'') => {
+                    chars.next();
+                    word.push('\'');
+                }
+                '\'' => break,
+                '\\' => {
+                    if let Some(n) = chars.next() {
+                        word.push(n);
+                    }
+                }
+                c => word.push(c),
+            }
+        }
+        let mut positions = Vec::new();
+        if chars.peek() == Some(&':') {
+            chars.next();
+            loop {
+                let mut n = 0u32;
+                while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
+                    n = n * 10 + d;
+                    chars.next();
+                }
+                let weight = match chars.peek() {
+                    Some('A') => 3,
+                    Some('B') => 2,
+                    Some('C') => 1,
+                    Some('D') => 0,
+                    _ => 4,
+                };
+                if weight < 4 {
+                    chars.next();
+                }
+                positions.push(((n.min(16383) as u16) << 2) | (weight % 4) as u16);
+                if chars.peek() == Some(&',') {
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+        }
+        out.push((word, positions));
+    }
+    out
+}
+
+/// A parsed `tsquery`: the words of one need, as Postgres stemmed them.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Words {
+    Word(String),
+    /// `left <distance> right`: right follows left by exactly `distance` positions.
+    Phrase(Box<Words>, Box<Words>, u16),
+    And(Box<Words>, Box<Words>),
+    Or(Box<Words>, Box<Words>),
+    Not(Box<Words>),
+}
+
+impl Words {
+    /// Reads a `tsquery`'s text form (`'babi' <-> 'formula' | 'infant'`). `None` when empty
+    /// or not understood.
+    pub fn parse(text: &str) -> Option<Words> {
+        let tokens = tokenize(text)?;
+        let mut at = 0;
+        let words = parse_or(&tokens, &mut at)?;
+        (at == tokens.len()).then_some(words)
+    }
+
+    fn collect(&self, out: &mut Vec<String>) {
+        match self {
+            Words::Word(w) => {
+                if !out.contains(w) {
+                    out.push(w.clone())
+                }
+            }
+            Words::Phrase(a, b, _) | Words::And(a, b) | Words::Or(a, b) => {
+                a.collect(out);
+                b.collect(out);
+            }
+            Words::Not(a) => a.collect(out),
+        }
+    }
+}
+
+#[derive(Debug, PartialEq)]
+enum Token {
+    Word(String),
+    And,
+    Or,
+    Not,
+    Follows(u16),
+    Open,
+    Close,
+}
+
+fn tokenize(text: &str) -> Option<Vec<Token>> {
+    let mut out = Vec::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' => {}
+            '&' => out.push(Token::And),
+            '|' => out.push(Token::Or),
+            '!' => out.push(Token::Not),
+            '(' => out.push(Token::Open),
+            ')' => out.push(Token::Close),
+            '<' => {
+                let mut inner = String::new();
+                for c in chars.by_ref() {
+                    if c == '>' {
+                        break;
+                    }
+                    inner.push(c);
+                }
+                out.push(Token::Follows(if inner == "-" {
+                    1
+                } else {
+                    inner.parse().ok()?
+                }));
+            }
+            '\'' => {
+                let mut word = String::new();
+                loop {
+                    match chars.next()? {
+                        '\'' if chars.peek() == Some(&'\'') => {
+                            chars.next();
+                            word.push('\'');
+                        }
+                        '\'' => break,
+                        '\\' => word.push(chars.next()?),
+                        c => word.push(c),
+                    }
+                }
+                // Weight or prefix marks (`:*`, `:AB`) are never written by our queries.
+                if chars.peek() == Some(&':') {
+                    chars.next();
+                    while chars.peek().is_some_and(|c| "*ABCDabcd".contains(*c)) {
+                        chars.next();
+                    }
+                }
+                out.push(Token::Word(word));
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+// Precedence as Postgres has it: `!` binds tightest, then `<->`, then `&`, then `|`.
+fn parse_or(t: &[Token], at: &mut usize) -> Option<Words> {
+    let mut left = parse_and(t, at)?;
+    while t.get(*at) == Some(&Token::Or) {
+        *at += 1;
+        left = Words::Or(Box::new(left), Box::new(parse_and(t, at)?));
+    }
+    Some(left)
+}
+
+fn parse_and(t: &[Token], at: &mut usize) -> Option<Words> {
+    let mut left = parse_phrase(t, at)?;
+    while t.get(*at) == Some(&Token::And) {
+        *at += 1;
+        left = Words::And(Box::new(left), Box::new(parse_phrase(t, at)?));
+    }
+    Some(left)
+}
+
+fn parse_phrase(t: &[Token], at: &mut usize) -> Option<Words> {
+    let mut left = parse_unary(t, at)?;
+    while let Some(Token::Follows(d)) = t.get(*at) {
+        *at += 1;
+        left = Words::Phrase(Box::new(left), Box::new(parse_unary(t, at)?), *d);
+    }
+    Some(left)
+}
+
+fn parse_unary(t: &[Token], at: &mut usize) -> Option<Words> {
+    match t.get(*at)? {
+        Token::Not => {
+            *at += 1;
+            Some(Words::Not(Box::new(parse_unary(t, at)?)))
+        }
+        Token::Open => {
+            *at += 1;
+            let inner = parse_or(t, at)?;
+            (t.get(*at) == Some(&Token::Close)).then_some(())?;
+            *at += 1;
+            Some(inner)
+        }
+        Token::Word(w) => {
+            *at += 1;
+            Some(Words::Word(w.clone()))
+        }
+        _ => None,
+    }
+}
+
+/// Where a query's words occur in one entry: for each word of the query, its packed positions.
+struct Occurrences<'a> {
+    words: &'a [String],
+    positions: Vec<&'a [u16]>,
+}
+
+/// One match of a word or phrase: where it ends, and its words' weights as Postgres's
+/// cover-density ranking sums them (a cover of n words counts n / Σ 1/weight).
+#[derive(Clone, Copy)]
+struct Hit {
+    end: u16,
+    words: u16,
+    inverse_weights: f64,
+}
+
+impl Occurrences<'_> {
+    fn of(&self, word: &str) -> &[u16] {
+        self.words
+            .iter()
+            .position(|w| w == word)
+            .map_or(&[], |i| self.positions[i])
+    }
+
+    /// Each match of a word or phrase (for `&`, `|` and `!`: only whether it matches).
+    fn hits(&self, w: &Words) -> Vec<Hit> {
+        match w {
+            Words::Word(word) => self
+                .of(word)
+                .iter()
+                .map(|p| Hit {
+                    end: p >> 2,
+                    words: 1,
+                    inverse_weights: 1.0 / FIELD_WEIGHTS[(p & 3) as usize],
+                })
+                .collect(),
+            Words::Phrase(a, b, d) => {
+                let (left, right) = (self.hits(a), self.hits(b));
+                right
+                    .iter()
+                    .filter_map(|r| {
+                        let l = left.iter().find(|l| l.end + d == r.end)?;
+                        Some(Hit {
+                            end: r.end,
+                            words: l.words + r.words,
+                            inverse_weights: l.inverse_weights + r.inverse_weights,
+                        })
+                    })
+                    .collect()
+            }
+            _ => {
+                if self.matches(w) {
+                    vec![Hit {
+                        end: 0,
+                        words: 1,
+                        inverse_weights: 1.0,
+                    }]
+                } else {
+                    Vec::new()
+                }
+            }
+        }
+    }
+
+    fn matches(&self, w: &Words) -> bool {
+        match w {
+            Words::Word(word) => !self.of(word).is_empty(),
+            Words::Phrase(..) => !self.hits(w).is_empty(),
+            Words::And(a, b) => self.matches(a) && self.matches(b),
+            Words::Or(a, b) => self.matches(a) || self.matches(b),
+            Words::Not(a) => !self.matches(a),
+        }
+    }
+
+    /// How well a need matches: the sum over its matches of their weight (what `ts_rank_cd`
+    /// gives a query of alternatives, each match being its own cover). 0: no match.
+    fn score(&self, need: &Words) -> f64 {
+        match need {
+            Words::Or(a, b) => self.score(a) + self.score(b),
+            _ => self
+                .hits(need)
+                .iter()
+                .map(|h| h.words as f64 / h.inverse_weights)
+                .sum(),
+        }
+    }
+}
+
+/// What a search asks of the index.
+pub struct Ask<'a> {
+    /// One per need; a program that meets none is not found.
+    pub needs: &'a [Words],
+    pub category: Option<&'a str>,
+    pub open_now: bool,
+    pub free_only: bool,
+    pub age: Option<u32>,
+    pub language: Option<&'a str>,
+    pub origin: Option<Origin<'a>>,
+    /// With no place: the deployment's state.
+    pub region: &'a str,
+    pub by_distance: bool,
+    /// Rank only programs that meet every need when there are at least this many of them.
+    pub every_need_from: usize,
+}
+
+/// The resolved place of a search.
+pub struct Origin<'a> {
+    pub latitude: f64,
+    pub longitude: f64,
+    pub radius_m: f64,
+    pub state: Option<&'a str>,
+    pub county_fips: Option<&'a str>,
+    pub zip: Option<&'a str>,
+    /// A named place (a county or city) also finds programs in its county.
+    pub named: bool,
+}
+
+impl Origin<'_> {
+    pub fn named(place: &Option<Place>) -> bool {
+        matches!(place, Some(Place::Named(_)))
+    }
+}
+
+/// One program on a page of results.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Found {
+    /// The best of its locations for this search.
+    pub id: Uuid,
+    pub miles: Option<f64>,
+    pub serves_area: bool,
+    /// How many of its locations matched.
+    pub locations: i64,
+}
+
+/// A match before the one-card-per-program step.
+#[derive(Clone, Copy)]
+struct Candidate {
+    entry: u32,
+    needs_met: u16,
+    score: f64,
+    miles: Option<f64>,
+    serves_area: bool,
+}
+
+impl Index {
+    /// The programs matching, best first (one per service), and how many there are.
+    pub fn search(&self, ask: &Ask<'_>, offset: usize, limit: usize) -> (Vec<Found>, usize) {
+        let mut candidates = self.candidates(ask);
+        // Every word need not match: only when enough programs meet every need are the
+        // partial matches (which rank after them anyway) left out.
+        if ask.needs.len() > 1 {
+            let every = ask.needs.len() as u16;
+            let mut full: Vec<Uuid> = candidates
+                .iter()
+                .filter(|c| c.needs_met == every)
+                .map(|c| self.entries[c.entry as usize].service_id)
+                .collect();
+            full.sort_unstable();
+            full.dedup();
+            if full.len() >= ask.every_need_from {
+                candidates.retain(|c| c.needs_met == every);
+            }
+        }
+        self.one_per_program(ask, candidates, offset, limit)
+    }
+
+    fn one_per_program(
+        &self,
+        ask: &Ask<'_>,
+        candidates: Vec<Candidate>,
+        offset: usize,
+        limit: usize,
+    ) -> (Vec<Found>, usize) {
+        let order = |a: &Candidate, b: &Candidate| self.order(ask, a, b);
+        // Each program's best location, and how many of its locations matched.
+        let mut best: HashMap<Uuid, (Candidate, i64)> = HashMap::with_capacity(candidates.len());
+        for c in candidates {
+            let service = self.entries[c.entry as usize].service_id;
+            best.entry(service)
+                .and_modify(|(b, n)| {
+                    *n += 1;
+                    if order(&c, b).is_lt() {
+                        *b = c;
+                    }
+                })
+                .or_insert((c, 1));
+        }
+        let total = best.len();
+        let mut programs: Vec<(Candidate, i64)> = best.into_values().collect();
+        let wanted = (offset + limit).min(programs.len());
+        if wanted == 0 {
+            return (Vec::new(), total);
+        }
+        if wanted < programs.len() {
+            programs.select_nth_unstable_by(wanted - 1, |a, b| order(&a.0, &b.0));
+            programs.truncate(wanted);
+        }
+        programs.sort_unstable_by(|a, b| order(&a.0, &b.0));
+        let page = programs
+            .into_iter()
+            .skip(offset)
+            .map(|(c, locations)| Found {
+                id: self.entries[c.entry as usize].id,
+                miles: c.miles,
+                serves_area: c.serves_area,
+                locations,
+            })
+            .collect();
+        (page, total)
+    }
+
+    /// By distance: programs near the place, nearest first, then those serving the area; best
+    /// match first: programs that meet the most needs, then by score, decayed by distance.
+    /// Ties: nearer, then by name, then by id (so pages never overlap).
+    fn order(&self, ask: &Ask<'_>, a: &Candidate, b: &Candidate) -> std::cmp::Ordering {
+        let miles = |c: &Candidate| c.miles.unwrap_or(f64::INFINITY);
+        let (ea, eb) = (
+            &self.entries[a.entry as usize],
+            &self.entries[b.entry as usize],
+        );
+        let rest = || {
+            miles(a)
+                .total_cmp(&miles(b))
+                .then_with(|| ea.sort_name.cmp(&eb.sort_name))
+                .then_with(|| ea.id.cmp(&eb.id))
+        };
+        if ask.by_distance {
+            a.serves_area.cmp(&b.serves_area).then_with(rest)
+        } else {
+            b.needs_met
+                .cmp(&a.needs_met)
+                .then_with(|| b.score.total_cmp(&a.score))
+                .then_with(rest)
+        }
+    }
+
+    /// Every entry that matches the words, the filters and the place.
+    fn candidates(&self, ask: &Ask<'_>) -> Vec<Candidate> {
+        let filters = Filters::new(self, ask);
+        let Some(filters) = filters else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        if ask.needs.is_empty() {
+            for e in self.entries_to_look_at(ask) {
+                if let Some(c) = filters.candidate(e, 0, 1.0) {
+                    out.push(c);
+                }
+            }
+            return out;
+        }
+        // The query's words, and a walk over their postings in entry order.
+        let mut words = Vec::new();
+        for need in ask.needs {
+            need.collect(&mut words);
+        }
+        let lists: Vec<&[Posting]> = words
+            .iter()
+            .map(|w| {
+                self.words
+                    .get(w.as_str())
+                    .map_or(&[][..], |n| &self.postings[*n as usize][..])
+            })
+            .collect();
+        let mut cursors = vec![0usize; lists.len()];
+        let mut positions: Vec<&[u16]> = vec![&[]; lists.len()];
+        loop {
+            let next = lists
+                .iter()
+                .zip(&cursors)
+                .filter_map(|(l, c)| l.get(*c).map(|p| p.entry))
+                .min();
+            let Some(entry) = next else { break };
+            for (i, l) in lists.iter().enumerate() {
+                positions[i] = match l.get(cursors[i]) {
+                    Some(p) if p.entry == entry => {
+                        cursors[i] += 1;
+                        &self.positions[p.start as usize..p.start as usize + p.len as usize]
+                    }
+                    _ => &[],
+                };
+            }
+            let occurrences = Occurrences {
+                words: &words,
+                positions: positions.clone(),
+            };
+            let mut needs_met = 0;
+            let mut score = 0.0;
+            for need in ask.needs {
+                if occurrences.matches(need) {
+                    needs_met += 1;
+                    score += occurrences.score(need);
+                }
+            }
+            if needs_met > 0 {
+                if let Some(c) = filters.candidate(entry, needs_met, score) {
+                    out.push(c);
+                }
+            }
+        }
+        out
+    }
+
+    /// With no words, the entries worth looking at: those in the cells around the place and
+    /// those serving an area; with no place, those in the state and those serving an area.
+    fn entries_to_look_at(&self, ask: &Ask<'_>) -> Vec<u32> {
+        let mut out: Vec<u32> = match &ask.origin {
+            Some(o) => {
+                let lat_span = (o.radius_m / EARTH_RADIUS_M).to_degrees();
+                let lon_span = lat_span / o.latitude.to_radians().cos().abs().max(0.01);
+                if lat_span > 30.0 || lon_span > 60.0 {
+                    (0..self.entries.len() as u32).collect()
+                } else {
+                    let (lo, hi) = (
+                        cell(o.latitude - lat_span, o.longitude - lon_span),
+                        cell(o.latitude + lat_span, o.longitude + lon_span),
+                    );
+                    let mut out = Vec::new();
+                    for a in lo.0..=hi.0 {
+                        for b in lo.1..=hi.1 {
+                            if let Some(c) = self.cells.get(&(a, b)) {
+                                out.extend_from_slice(c);
+                            }
+                        }
+                    }
+                    out
+                }
+            }
+            None => self
+                .symbols
+                .get(ask.region)
+                .and_then(|s| self.by_state.get(&s))
+                .cloned()
+                .unwrap_or_default(),
+        };
+        out.extend_from_slice(&self.wide);
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
+/// The search's filters and place, with its values looked up once.
+struct Filters<'a> {
+    index: &'a Index,
+    ask: &'a Ask<'a>,
+    category: Option<Sym>,
+    language: Option<Sym>,
+    origin: Option<(f64, f64)>,
+    state: Option<Sym>,
+    county: Option<Sym>,
+    zip: Option<Sym>,
+    region: Option<Sym>,
+    /// The minute of the week now, in each time zone (asked once per zone).
+    now: Mutex<HashMap<Option<Sym>, i32>>,
+}
+
+impl<'a> Filters<'a> {
+    /// `None`: a filter names something no entry has (nothing can match).
+    fn new(index: &'a Index, ask: &'a Ask<'a>) -> Option<Filters<'a>> {
+        let category = match ask.category {
+            Some(c) => Some(index.symbols.get(c)?),
+            None => None,
+        };
+        let language = match ask.language {
+            Some(l) => Some(index.symbols.get(l)?),
+            None => None,
+        };
+        let look = |s: Option<&str>| s.and_then(|s| index.symbols.get(s));
+        Some(Filters {
+            index,
+            ask,
+            category,
+            language,
+            origin: ask
+                .origin
+                .as_ref()
+                .map(|o| (o.latitude.to_radians(), o.longitude.to_radians())),
+            state: look(ask.origin.as_ref().and_then(|o| o.state)),
+            county: look(ask.origin.as_ref().and_then(|o| o.county_fips)),
+            zip: look(ask.origin.as_ref().and_then(|o| o.zip)),
+            region: index.symbols.get(ask.region),
+            now: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn minute_now(&self, zone: Option<Sym>) -> i32 {
+        let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
+        *now.entry(zone).or_insert_with(|| {
+            let tz = zone
+                .and_then(|z| {
+                    self.index.symbols.names[z as usize]
+                        .parse::<chrono_tz::Tz>()
+                        .ok()
+                })
+                .unwrap_or(chrono_tz::America::New_York);
+            let local = chrono::Utc::now().with_timezone(&tz);
+            (local.weekday().num_days_from_monday() * 1440 + local.hour() * 60 + local.minute())
+                as i32
+        })
+    }
+
+    fn candidate(&self, number: u32, needs_met: u16, score: f64) -> Option<Candidate> {
+        let e = &self.index.entries[number as usize];
+        let ask = self.ask;
+        if let Some(c) = self.category {
+            e.categories.binary_search(&c).ok()?;
+        }
+        if let Some(l) = self.language {
+            e.languages.binary_search(&l).ok()?;
+        }
+        if ask.free_only && !e.is_free {
+            return None;
+        }
+        if let Some(age) = ask.age {
+            let age = age as i32;
+            if e.minimum_age.unwrap_or(0) > age || e.maximum_age.unwrap_or(200) < age {
+                return None;
+            }
+        }
+        if ask.open_now {
+            let hours = e.hours.as_ref()?;
+            let now = self.minute_now(e.timezone);
+            hours.iter().find(|(a, b)| *a <= now && now < *b)?;
+        }
+        let has = |list: &[Sym], s: Option<Sym>| s.is_some_and(|s| list.binary_search(&s).is_ok());
+        match (&ask.origin, self.origin) {
+            (Some(o), Some(from)) => {
+                let meters = e.point.map(|p| distance_m(from, p));
+                let near = meters.is_some_and(|m| m <= o.radius_m);
+                let serving = has(&e.area_states, self.state)
+                    || has(&e.area_counties, self.county)
+                    || (o.named && self.county.is_some() && e.county == self.county)
+                    || has(&e.area_zips, self.zip);
+                if !(near || serving || e.place_unknown()) {
+                    return None;
+                }
+                let miles = meters.map(|m| m / METERS_PER_MILE);
+                // Programs that serve the area without a place near it count as a few miles off.
+                let decay = 1.0 + miles.unwrap_or(HALF_SCORE_MILES) / HALF_SCORE_MILES;
+                Some(Candidate {
+                    entry: number,
+                    needs_met,
+                    score: score / decay,
+                    miles,
+                    serves_area: !near,
+                })
+            }
+            _ => {
+                let in_region = self.region.is_some()
+                    && (e.state == self.region || has(&e.area_states, self.region));
+                if !(in_region || e.place_unknown()) {
+                    return None;
+                }
+                Some(Candidate {
+                    entry: number,
+                    needs_met,
+                    score,
+                    miles: None,
+                    serves_area: false,
+                })
+            }
+        }
+    }
+}
+
+/// Each database's index as this process holds it (one server serves one database; the test
+/// suite's servers share a process).
+struct Held {
+    index: Option<Arc<Index>>,
+    checked: Instant,
+    reloading: bool,
+}
+
+type Slot = Arc<tokio::sync::Mutex<()>>;
+
+fn held() -> &'static Mutex<HashMap<String, (Held, Slot)>> {
+    static HELD: OnceLock<Mutex<HashMap<String, (Held, Slot)>>> = OnceLock::new();
+    HELD.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+fn key(pool: &PgPool) -> String {
+    pool.connect_options()
+        .get_database()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The index for this database: the one held, or read now. A rebuild by another process is
+/// noticed within a second and read in the background; until then the held copy answers.
+pub async fn current(pool: &PgPool) -> Result<Arc<Index>, sqlx::Error> {
+    let k = key(pool);
+    let (index, loading, check) = {
+        let mut all = held().lock().unwrap_or_else(|e| e.into_inner());
+        let (h, loading) = all.entry(k.clone()).or_insert_with(|| {
+            (
+                Held {
+                    index: None,
+                    checked: Instant::now(),
+                    reloading: false,
+                },
+                Arc::new(tokio::sync::Mutex::new(())),
+            )
+        });
+        let check = h.index.is_some() && !h.reloading && h.checked.elapsed() >= CHECK_EVERY;
+        if check {
+            h.checked = Instant::now();
+        }
+        (h.index.clone(), loading.clone(), check)
+    };
+    if let Some(index) = index {
+        if check {
+            let generation: Option<i64> =
+                sqlx::query_scalar("SELECT generation FROM search_generation")
+                    .fetch_optional(pool)
+                    .await?;
+            if generation.is_some_and(|g| g != index.generation) {
+                reload_in_background(pool.clone(), k);
+            }
+        }
+        return Ok(index);
+    }
+    // Read it now; those asking meanwhile wait for this one reading.
+    let _reading = loading.lock().await;
+    if let Some(index) = slot_index(&k) {
+        return Ok(index);
+    }
+    let index = Arc::new(Index::load(pool).await?);
+    store(&k, index.clone());
+    Ok(index)
+}
+
+fn slot_index(k: &str) -> Option<Arc<Index>> {
+    let all = held().lock().unwrap_or_else(|e| e.into_inner());
+    all.get(k).and_then(|(h, _)| h.index.clone())
+}
+
+fn store(k: &str, index: Arc<Index>) {
+    let mut all = held().lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((h, _)) = all.get_mut(k) {
+        h.index = Some(index);
+        h.checked = Instant::now();
+        h.reloading = false;
+    }
+}
+
+fn reload_in_background(pool: PgPool, k: String) {
+    {
+        let mut all = held().lock().unwrap_or_else(|e| e.into_inner());
+        match all.get_mut(&k) {
+            Some((h, _)) if !h.reloading => h.reloading = true,
+            _ => return,
+        }
+    }
+    tokio::spawn(async move {
+        let started = Instant::now();
+        match Index::load(&pool).await {
+            Ok(index) => {
+                tracing::info!(
+                    programs = index.len(),
+                    ms = started.elapsed().as_millis() as u64,
+                    "search index read again after a rebuild elsewhere"
+                );
+                store(&k, Arc::new(index));
+                super::recent::forget();
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the search index again failed; the held copy still answers");
+                let mut all = held().lock().unwrap_or_else(|e| e.into_inner());
+                if let Some((h, _)) = all.get_mut(&k) {
+                    h.reloading = false;
+                }
+            }
+        }
+    });
+}
+
+/// Reads the index when the server starts, so the first resident does not wait for it.
+pub async fn warm(pool: &PgPool) {
+    let started = Instant::now();
+    match current(pool).await {
+        Ok(index) => tracing::info!(
+            programs = index.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "search index read"
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the search index failed; the first search will try again")
+        }
+    }
+}
+
+/// Drops every held index (after an import in this process): the next search reads it again.
+pub fn forget() {
+    let mut all = held().lock().unwrap_or_else(|e| e.into_inner());
+    for (h, _) in all.values_mut() {
+        h.index = None;
+        h.reloading = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tsvectors_are_read_with_positions_and_weights() {
+        let v = parse_tsvector("'babi':3A,10C 'it''s':4 'x\\\\y':7B");
+        assert_eq!(v[0].0, "babi");
+        assert_eq!(v[0].1, vec![(3 << 2) | 3, (10 << 2) | 1]);
+        assert_eq!(v[1], ("it's".to_string(), vec![4 << 2]));
+        assert_eq!(v[2], ("x\\y".to_string(), vec![(7 << 2) | 2]));
+    }
+
+    #[test]
+    fn tsqueries_are_read_with_postgres_precedence() {
+        let w = |s: &str| Box::new(Words::Word(s.into()));
+        assert_eq!(
+            Words::parse("'babi' <-> 'formula' | 'infant' <2> 'formula'"),
+            Some(Words::Or(
+                Box::new(Words::Phrase(w("babi"), w("formula"), 1)),
+                Box::new(Words::Phrase(w("infant"), w("formula"), 2)),
+            ))
+        );
+        assert_eq!(
+            Words::parse("( 'a' | 'b' ) & !'c'"),
+            Some(Words::And(
+                Box::new(Words::Or(w("a"), w("b"))),
+                Box::new(Words::Not(w("c"))),
+            ))
+        );
+        assert_eq!(Words::parse(""), None);
+        assert_eq!(Words::parse("'a' &"), None);
+    }
+
+    #[test]
+    fn phrases_match_words_in_order_at_their_distance() {
+        let words = vec!["babi".to_string(), "formula".to_string()];
+        let (babi, formula) = (vec![(3 << 2) | 3, (9 << 2) | 1], vec![(4 << 2) | 3]);
+        let o = Occurrences {
+            words: &words,
+            positions: vec![&babi, &formula],
+        };
+        let phrase = Words::parse("'babi' <-> 'formula'").unwrap();
+        assert!(o.matches(&phrase));
+        assert!((o.score(&phrase) - 1.0).abs() < 1e-9);
+        assert!(!o.matches(&Words::parse("'formula' <-> 'babi'").unwrap()));
+        assert!(!o.matches(&Words::parse("'babi' <2> 'formula'").unwrap()));
+        // Each occurrence of a single word counts its field's weight.
+        let word = Words::parse("'babi'").unwrap();
+        assert!((o.score(&word) - 1.6).abs() < 1e-9);
+    }
+
+    #[test]
+    fn distances_agree_with_earthdistance() {
+        // Louisville to Lexington: earth_distance(ll_to_earth(38.2527, -85.7585),
+        // ll_to_earth(38.0406, -84.5037)) = 112,360.07 m.
+        let d = distance_m(
+            (38.2527f64.to_radians(), (-85.7585f64).to_radians()),
+            (38.0406f64.to_radians(), (-84.5037f64).to_radians()),
+        );
+        assert!((d - 112_360.07).abs() < 0.5, "{d}");
+    }
+}
