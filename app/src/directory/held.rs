@@ -903,8 +903,13 @@ impl<'a> Filters<'a> {
                     return None;
                 }
                 let miles = meters.map(|m| m / METERS_PER_MILE);
-                // Programs that serve the area without a place near it count as a few miles off.
-                let decay = 1.0 + miles.unwrap_or(HALF_SCORE_MILES) / HALF_SCORE_MILES;
+                // A program found because it serves the area (statewide, the county) counts as
+                // a few miles off wherever its office is: a statewide hotline is as close to
+                // Pikeville as to Louisville.
+                let decay = match (near, miles) {
+                    (true, Some(miles)) => 1.0 + miles / HALF_SCORE_MILES,
+                    _ => 2.0,
+                };
                 Some(Candidate {
                     entry: number,
                     needs_met,

@@ -125,6 +125,27 @@ const FILLER: &[&str] = &[
     "really",
     "bad",
     "badly",
+    // Words around a need that are not the need ("can't pay my water bill", "nursing home
+    // problem", "thinking about killing myself"): as needs they match unrelated programs
+    // ("pay" → "Help Paying for Child Care") and outrank the right ones. Phrases that hold
+    // them ("paying rent", "fix my car") are matched before filler.
+    "cant",
+    "cannot",
+    "unable",
+    "afford",
+    "pay",
+    "paying",
+    "wont",
+    "dont",
+    "tomorrow",
+    "tonight",
+    "problem",
+    "problems",
+    "issue",
+    "issues",
+    "thinking",
+    "fix",
+    "fixing",
     "will",
     "would",
     "should",
@@ -198,6 +219,19 @@ const FREE_PHRASES: &[&[&str]] = &[
     &["sin", "costo"],
 ];
 
+/// Phrases that carry no need: how people ask, not what for ("sign up for medicaid": "sign"
+/// alone would match every "Sign-Up" program; "sign" cannot be filler: "sign language").
+const FILLER_PHRASES: &[&[&str]] = &[
+    &["sign", "up", "for"],
+    &["sign", "up"],
+    &["signing", "up", "for"],
+    &["apply", "for"],
+    &["applying", "for"],
+    &["enroll", "in"],
+    &["what", "do", "i", "do"],
+    &["what", "can", "i", "do"],
+];
+
 /// Words only Spanish queries use (beyond accents).
 const SPANISH: &[&str] = &[
     "necesito", "quiero", "busco", "ayuda", "de", "del", "la", "los", "las", "con", "para", "por",
@@ -269,6 +303,18 @@ pub fn understand(q: &str) -> Understood {
                 continue 'words;
             }
         }
+        for phrase in FILLER_PHRASES {
+            if w[i..]
+                .iter()
+                .zip(phrase.iter())
+                .filter(|(a, b)| a == *b)
+                .count()
+                == phrase.len()
+            {
+                i += phrase.len();
+                continue 'words;
+            }
+        }
         for (phrase, search) in table {
             if w[i..].starts_with(phrase) {
                 let typed = phrase.join(" ");
@@ -312,6 +358,9 @@ mod tests {
         assert_eq!(needs("daycare help"), vec!["daycare"]);
         assert_eq!(needs("help paying rent"), vec!["paying rent"]);
         assert!(understand("help").needs.is_empty());
+        assert_eq!(needs("sign up for medicaid")[0], "medicaid");
+        assert_eq!(needs("cant pay my water bill"), vec!["water bill"]);
+        assert_eq!(needs("sign language interpreter")[0], "sign");
     }
 
     #[test]
