@@ -134,6 +134,20 @@ impl Index {
         self.entries.is_empty()
     }
 
+    fn empty(generation: i64) -> Index {
+        Index {
+            generation,
+            entries: Vec::new(),
+            symbols: Symbols::default(),
+            postings: Vec::new(),
+            words: HashMap::new(),
+            positions: Vec::new(),
+            cells: HashMap::new(),
+            wide: Vec::new(),
+            by_state: HashMap::new(),
+        }
+    }
+
     /// Reads the index rows in one snapshot with the generation they belong to.
     pub async fn load(pool: &PgPool) -> Result<Index, sqlx::Error> {
         use futures::TryStreamExt;
@@ -145,17 +159,7 @@ impl Index {
             .fetch_optional(&mut *tx)
             .await?
             .unwrap_or(0);
-        let mut index = Index {
-            generation,
-            entries: Vec::new(),
-            symbols: Symbols::default(),
-            postings: Vec::new(),
-            words: HashMap::new(),
-            positions: Vec::new(),
-            cells: HashMap::new(),
-            wide: Vec::new(),
-            by_state: HashMap::new(),
-        };
+        let mut index = Index::empty(generation);
         {
             let mut rows = sqlx::query(
                 "SELECT id, service_id, name, document::text AS document, category_ids,
@@ -176,7 +180,6 @@ impl Index {
     }
 
     fn add(&mut self, row: &sqlx::postgres::PgRow) -> Result<(), sqlx::Error> {
-        let number = self.entries.len() as u32;
         let syms = |s: &mut Symbols, v: Vec<String>| -> Box<[Sym]> {
             let mut v: Vec<Sym> = v.iter().map(|x| s.add(x)).collect();
             v.sort_unstable();
@@ -211,8 +214,19 @@ impl Index {
             hours: hours.map(|h| h.chunks_exact(2).map(|r| (r[0], r[1])).collect()),
             timezone: timezone.map(|s| self.symbols.add(&s)),
         };
-        if let Some((lat, lon)) = latitude.zip(longitude) {
-            self.cells.entry(cell(lat, lon)).or_default().push(number);
+        let document: String = row.try_get("document")?;
+        self.push(entry, &document);
+        Ok(())
+    }
+
+    /// Adds one entry with its document (a `tsvector`'s text form) to every part of the index.
+    fn push(&mut self, entry: Entry, document: &str) {
+        let number = self.entries.len() as u32;
+        if let Some((lat, lon)) = entry.point {
+            self.cells
+                .entry(cell(lat.to_degrees(), lon.to_degrees()))
+                .or_default()
+                .push(number);
         }
         if entry.has_area() || entry.point.is_none() {
             self.wide.push(number);
@@ -220,8 +234,7 @@ impl Index {
         if let Some(s) = entry.state {
             self.by_state.entry(s).or_default().push(number);
         }
-        let document: String = row.try_get("document")?;
-        for (word, positions) in parse_tsvector(&document) {
+        for (word, positions) in parse_tsvector(document) {
             let w = match self.words.get(word.as_str()) {
                 Some(w) => *w,
                 None => {
@@ -241,7 +254,6 @@ impl Index {
             });
         }
         self.entries.push(entry);
-        Ok(())
     }
 }
 
@@ -1132,5 +1144,148 @@ mod tests {
             (38.0406f64.to_radians(), (-84.5037f64).to_radians()),
         );
         assert!((d - 112_360.07).abs() < 0.5, "{d}");
+    }
+
+    /// A program at a point (degrees), or serving states, with a document.
+    fn program(
+        ix: &mut Index,
+        service: u128,
+        name: &str,
+        point: Option<(f64, f64)>,
+        states: &[&str],
+        document: &str,
+    ) {
+        let area_states: Box<[Sym]> = states.iter().map(|s| ix.symbols.add(s)).collect();
+        let entry = Entry {
+            id: Uuid::from_u128(service * 1000 + ix.entries.len() as u128),
+            service_id: Uuid::from_u128(service),
+            sort_name: name.to_lowercase().into(),
+            point: point.map(|(a, o)| (a.to_radians(), o.to_radians())),
+            state: Some(ix.symbols.add("KY")),
+            county: None,
+            area_states,
+            area_counties: Box::new([]),
+            area_zips: Box::new([]),
+            categories: Box::new([]),
+            languages: Box::new([]),
+            is_free: false,
+            minimum_age: None,
+            maximum_age: None,
+            hours: None,
+            timezone: None,
+        };
+        ix.push(entry, document);
+    }
+
+    fn near_pikeville<'a>(needs: &'a [Words]) -> Ask<'a> {
+        Ask {
+            needs,
+            category: None,
+            open_now: false,
+            free_only: false,
+            age: None,
+            language: None,
+            origin: Some(Origin {
+                latitude: 37.4793,
+                longitude: -82.5188,
+                radius_m: 25.0 * METERS_PER_MILE,
+                state: Some("KY"),
+                county_fips: None,
+                zip: None,
+                named: false,
+            }),
+            region: "KY",
+            by_distance: false,
+            every_need_from: 20,
+        }
+    }
+
+    #[test]
+    fn nearby_description_matches_beat_far_name_matches_and_statewide_programs_count_as_near() {
+        let mut ix = Index::empty(1);
+        // A statewide hotline with its office in Louisville, 140 miles off: found because it
+        // serves the state, it counts as a few miles away, not as far as its office.
+        program(
+            &mut ix,
+            1,
+            "Tenant Hotline",
+            Some((38.2527, -85.7585)),
+            &["KY"],
+            "'hotlin':2A 'tenant':1A",
+        );
+        // Next door, the word only in its description.
+        program(
+            &mut ix,
+            2,
+            "Housing Desk",
+            Some((37.4793, -82.5188)),
+            &[],
+            "'desk':2A 'hous':1A 'tenant':5C",
+        );
+        // 15 miles off, the word only in its description.
+        program(
+            &mut ix,
+            3,
+            "Aid Office",
+            Some((37.6900, -82.5188)),
+            &[],
+            "'aid':1A 'tenant':4C",
+        );
+        // Far away, in its name, serving no area: not found at all.
+        program(
+            &mut ix,
+            4,
+            "Tenant Union",
+            Some((38.0406, -84.5037)),
+            &[],
+            "'tenant':1A 'union':2A",
+        );
+        let needs = [Words::parse("'tenant'").unwrap()];
+        let (found, total) = ix.search(&near_pikeville(&needs), 0, 10);
+        let order: Vec<u128> = found.iter().map(|f| f.id.as_u128() / 1000).collect();
+        assert_eq!((order, total), (vec![2, 1, 3], 3));
+        assert!(found[1].serves_area && !found[0].serves_area);
+    }
+
+    #[test]
+    fn several_locations_of_a_program_are_one_card_at_the_nearest() {
+        let mut ix = Index::empty(1);
+        program(
+            &mut ix,
+            7,
+            "Food Pantry",
+            Some((37.5500, -82.5188)),
+            &[],
+            "'food':1A 'pantri':2A",
+        );
+        program(
+            &mut ix,
+            7,
+            "Food Pantry",
+            Some((37.4900, -82.5188)),
+            &[],
+            "'food':1A 'pantri':2A",
+        );
+        program(
+            &mut ix,
+            8,
+            "Meals",
+            Some((37.5000, -82.5188)),
+            &[],
+            "'food':3C 'meal':1A",
+        );
+        let needs = [Words::parse("'food' <-> 'pantri' | 'food'").unwrap()];
+        let (found, total) = ix.search(&near_pikeville(&needs), 0, 10);
+        assert_eq!(total, 2);
+        assert_eq!(found[0].locations, 2);
+        assert_eq!(
+            found[0].id,
+            Uuid::from_u128(7 * 1000 + 1),
+            "the nearer location"
+        );
+        assert!(found[0].miles.unwrap() < 1.0);
+        // Pages do not overlap.
+        let (second, _) = ix.search(&near_pikeville(&needs), 1, 1);
+        assert_eq!(second[0].id.as_u128() / 1000, 8);
     }
 }
