@@ -592,6 +592,18 @@ async fn the_hsds_api_serves_every_documented_path_and_parameter(pool: PgPool) {
         .await;
     assert_eq!(status, 200);
     assert_valid(&sal_schema, &sal, "/service_at_locations/{id}");
+    // Once its service is removed, the service at a location is gone too.
+    sqlx::query(
+        "UPDATE services SET active = false WHERE id = (SELECT service_id FROM service_at_locations WHERE id = $1::uuid)",
+    )
+    .bind(&sal_id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let (status, _) = app
+        .json(&format!("/api/hsds/service_at_locations/{sal_id}"))
+        .await;
+    assert_eq!(status, 404);
     let (_, unknown_zip) = app
         .json("/api/hsds/service_at_locations?postcode=00001")
         .await;

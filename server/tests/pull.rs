@@ -212,6 +212,21 @@ async fn a_second_instance_pulls_the_first_and_their_directories_match(pool: PgP
     .execute(&first.pool)
     .await
     .unwrap();
+    // An incremental pull already hears of it (listed as "inactive"): residents of the second
+    // stop finding it now, not at the next full pull.
+    let report = pull(&second, &d, &settings, Mode::Incremental, &client, false)
+        .await
+        .expect("incremental pull with a removal");
+    assert!(report.services >= 1);
+    let searchable: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM search_entries e JOIN services s ON s.id = e.service_id
+          WHERE s.source_id = $1 AND s.source = 'first-211'",
+    )
+    .bind(gone.to_string())
+    .fetch_one(&second)
+    .await
+    .unwrap();
+    assert_eq!(searchable, 0, "{gone} is no longer found at the second");
     let report = pull(&second, &d, &settings, Mode::Full, &client, false)
         .await
         .expect("full pull");

@@ -17,7 +17,7 @@ use super::{write, ImportError, ImportOptions, ImportReport};
 use app::config::{Deployment, PullSettings};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::PgPool;
+use sqlx::{Connection, PgPool};
 use std::time::{Duration, Instant};
 
 /// Services asked for per page (the HSDS API's usual largest).
@@ -200,10 +200,16 @@ pub async fn pull(
         return Err(PullError::Busy(settings.source.clone()));
     }
     let result = pull_locked(pool, deployment, settings, mode, client, progress).await;
-    let _ = sqlx::query("SELECT pg_advisory_unlock(hashtext($1))")
+    let unlocked = sqlx::query("SELECT pg_advisory_unlock(hashtext($1))")
         .bind(&key)
         .execute(&mut *lock)
         .await;
+    if unlocked.is_err() {
+        // The lock belongs to this connection's session: a connection that could not unlock
+        // is closed, not returned to the pool still holding it (closing ends the session and
+        // with it the lock).
+        let _ = lock.detach().close().await;
+    }
     result
 }
 

@@ -339,7 +339,7 @@ impl Listing {
         match self {
             Listing::Services { .. } => format!(
                 "SELECT {SERVICE_COLUMNS}, {ORG_COLUMNS}
-                 FROM services s JOIN organizations o ON o.id = s.organization_id WHERE s.active"
+                 FROM services s JOIN organizations o ON o.id = s.organization_id WHERE true"
             ),
             Listing::ServiceAtLocations { .. } => format!(
                 "SELECT {SAL_COLUMNS}, {SERVICE_COLUMNS}, {ORG_COLUMNS}, {LOCATION_COLUMNS}
@@ -705,9 +705,13 @@ async fn list_services(State(state): State<AppState>, RawQuery(raw): RawQuery) -
     let filter: Filter = Arc::new(move |b| {
         filters.push(b, "s.id", "s.category_ids");
         // What a client that fetched the full service before would see change: the service,
-        // its organization, or one of its places.
+        // its organization, or one of its places; and services removed since, listed as
+        // "inactive", so a copy pulled incrementally drops them too (not only at its next full
+        // pull). Without `modified_after`, only active services.
         if let Some(m) = modified_after {
-            b.push(" AND (s.updated_at >= ")
+            b.push(" AND (NOT s.active AND s.updated_at >= ")
+                .push_bind(m)
+                .push(" OR s.active AND (s.updated_at >= ")
                 .push_bind(m)
                 .push(" OR o.updated_at >= ")
                 .push_bind(m)
@@ -718,7 +722,9 @@ async fn list_services(State(state): State<AppState>, RawQuery(raw): RawQuery) -
                 .push_bind(m)
                 .push(" OR l.updated_at >= ")
                 .push_bind(m)
-                .push(")))");
+                .push("))))");
+        } else {
+            b.push(" AND s.active");
         }
     });
     respond(state, listing, filter, &p).await
@@ -862,7 +868,7 @@ async fn one_service_at_location(
          JOIN services s ON s.id = sal.service_id
          JOIN organizations o ON o.id = s.organization_id
          JOIN locations l ON l.id = sal.location_id
-         WHERE sal.id = $1 AND sal.active"
+         WHERE sal.id = $1 AND sal.active AND s.active AND l.active AND o.active"
     ))
     .bind(id)
     .fetch_optional(&state.pool)
