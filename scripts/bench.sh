@@ -28,7 +28,7 @@ load() {
     [[ -f "$dir/services.csv" ]] || target/release/server demo-data "$dir" "$@" >&2
     local started=$SECONDS
     DATABASE_URL=$(in_db "$DATABASE_URL" "$db") WRAPAROUND_OWNER_URL="$owner" \
-      target/release/server import-hsds "$dir" --source "$source" --full | head -9 >&2
+      target/release/server import-hsds "$dir" --source "$source" --full | sed -n 1,9p >&2
     echo "- $source: generated and imported in $((SECONDS - started)) s" >> "$body.load"
     "$PGBIN/psql" "$owner" -qc "VACUUM ANALYZE" >/dev/null
   fi

@@ -40,17 +40,31 @@ pub async fn rebuild(
             WHERE sv.source = $1 AND sv.active AND sv.status = 'active'
               AND NOT EXISTS (SELECT 1 FROM service_at_locations sal JOIN locations l ON l.id = sal.location_id
                               WHERE sal.service_id = sv.id AND sal.active AND l.active)
+        ),
+        -- Each service's words once, however many places it has (to_tsvector is the cost).
+        documents AS MATERIALIZED (
+            SELECT sv.id,
+                   setweight(to_tsvector('english', unaccent(sv.name || ' ' || coalesce(sv.alternate_name, ''))), 'A')
+                   || setweight(to_tsvector('english', unaccent(coalesce(cats.names, ''))), 'B')
+                   || setweight(to_tsvector('english', unaccent(left(coalesce(sv.description, '') || ' ' || coalesce(sv.eligibility_description, ''), 4000))), 'C')
+                   || setweight(to_tsvector('english', unaccent(o.name)), 'D') AS document,
+                   coalesce(cats.ids, '{}') AS category_ids
+            FROM services sv
+            JOIN organizations o ON o.id = sv.organization_id
+            LEFT JOIN LATERAL (
+                SELECT array_agg(DISTINCT c) AS ids, string_agg($2::jsonb ->> c, ' ') AS names
+                FROM (SELECT unnest(sv.category_ids) UNION SELECT $3::jsonb ->> unnest(sv.category_ids)) t(c)
+                WHERE c IS NOT NULL
+            ) cats ON true
+            WHERE sv.source = $1 AND sv.active AND sv.status = 'active'
         )
         INSERT INTO search_entries (id, source, service_id, location_id, organization_id, document, name,
                                     category_ids, earth, state, county_fips, area_states, area_counties, area_zips,
                                     is_free, minimum_age, maximum_age, languages, open_hours, timezone)
         SELECT p.id, $1, sv.id, l.id, sv.organization_id,
-               setweight(to_tsvector('english', unaccent(sv.name || ' ' || coalesce(sv.alternate_name, ''))), 'A')
-               || setweight(to_tsvector('english', unaccent(coalesce(cats.names, ''))), 'B')
-               || setweight(to_tsvector('english', unaccent(left(coalesce(sv.description, '') || ' ' || coalesce(sv.eligibility_description, ''), 4000))), 'C')
-               || setweight(to_tsvector('english', unaccent(o.name)), 'D'),
+               d.document,
                sv.name,
-               coalesce(cats.ids, '{}'),
+               d.category_ids,
                CASE WHEN coalesce(l.latitude, zip.latitude) IS NOT NULL
                     THEN ll_to_earth(coalesce(l.latitude, zip.latitude), coalesce(l.longitude, zip.longitude)) END,
                coalesce(zip.state, upper(l.state_province)),
@@ -63,14 +77,9 @@ pub async fn rebuild(
                coalesce(l.timezone, zip.timezone, $4)
         FROM programs p
         JOIN services sv ON sv.id = p.service_id
-        JOIN organizations o ON o.id = sv.organization_id
+        JOIN documents d ON d.id = p.service_id
         LEFT JOIN locations l ON l.id = p.location_id
         LEFT JOIN places zip ON zip.zip = left(l.postal_code, 5)
-        LEFT JOIN LATERAL (
-            SELECT array_agg(DISTINCT c) AS ids, string_agg($2::jsonb ->> c, ' ') AS names
-            FROM (SELECT unnest(sv.category_ids) UNION SELECT $3::jsonb ->> unnest(sv.category_ids)) t(c)
-            WHERE c IS NOT NULL
-        ) cats ON true
         "#,
     )
     .bind(source)
