@@ -87,9 +87,6 @@ impl Entry {
             && self.area_counties.is_empty()
             && self.area_zips.is_empty()
     }
-    fn has_area(&self) -> bool {
-        !(self.area_states.is_empty() && self.area_counties.is_empty() && self.area_zips.is_empty())
-    }
 }
 
 /// Where one word occurs in one entry: `positions[start..start + len]`, each a position
@@ -112,10 +109,14 @@ pub struct Index {
     positions: Vec<u16>,
     /// Entries with a point, by one-degree cell.
     cells: HashMap<(i32, i32), Vec<u32>>,
-    /// Entries that serve an area or have no point: looked at from anywhere.
-    wide: Vec<u32>,
+    /// Entries with no point: looked at from anywhere.
+    pointless: Vec<u32>,
+    /// Entries by each state, county and ZIP code they serve as a whole.
+    serving: HashMap<Sym, Vec<u32>>,
     /// Entries by the state they are in.
     by_state: HashMap<Sym, Vec<u32>>,
+    /// Entries by the county they are in.
+    by_county: HashMap<Sym, Vec<u32>>,
 }
 
 /// How much a word counts in each field (weights D, C, B, A: the organization's name, the
@@ -143,8 +144,10 @@ impl Index {
             words: HashMap::new(),
             positions: Vec::new(),
             cells: HashMap::new(),
-            wide: Vec::new(),
+            pointless: Vec::new(),
+            serving: HashMap::new(),
             by_state: HashMap::new(),
+            by_county: HashMap::new(),
         }
     }
 
@@ -228,11 +231,22 @@ impl Index {
                 .or_default()
                 .push(number);
         }
-        if entry.has_area() || entry.point.is_none() {
-            self.wide.push(number);
+        if entry.point.is_none() {
+            self.pointless.push(number);
+        }
+        for area in entry
+            .area_states
+            .iter()
+            .chain(entry.area_counties.iter())
+            .chain(entry.area_zips.iter())
+        {
+            self.serving.entry(*area).or_default().push(number);
         }
         if let Some(s) = entry.state {
             self.by_state.entry(s).or_default().push(number);
+        }
+        if let Some(c) = entry.county {
+            self.by_county.entry(c).or_default().push(number);
         }
         for (word, positions) in parse_tsvector(document) {
             let w = match self.words.get(word.as_str()) {
@@ -481,7 +495,7 @@ fn parse_unary(t: &[Token], at: &mut usize) -> Option<Words> {
 /// Where a query's words occur in one entry: for each word of the query, its packed positions.
 struct Occurrences<'a> {
     words: &'a [String],
-    positions: Vec<&'a [u16]>,
+    positions: &'a [&'a [u16]],
 }
 
 /// One match of a word or phrase: where it ends, and its words' weights as Postgres's
@@ -715,20 +729,19 @@ impl Index {
 
     /// Every entry that matches the words, the filters and the place.
     fn candidates(&self, ask: &Ask<'_>) -> Vec<Candidate> {
-        let filters = Filters::new(self, ask);
-        let Some(filters) = filters else {
+        let Some(filters) = Filters::new(self, ask) else {
             return Vec::new();
         };
+        let place = self.entries_in_place(ask);
         let mut out = Vec::new();
         if ask.needs.is_empty() {
-            for e in self.entries_to_look_at(ask) {
+            for e in place {
                 if let Some(c) = filters.candidate(e, 0, 1.0) {
                     out.push(c);
                 }
             }
             return out;
         }
-        // The query's words, and a walk over their postings in entry order.
         let mut words = Vec::new();
         for need in ask.needs {
             need.collect(&mut words);
@@ -741,30 +754,13 @@ impl Index {
                     .map_or(&[][..], |n| &self.postings[*n as usize][..])
             })
             .collect();
-        let mut cursors = vec![0usize; lists.len()];
         let mut positions: Vec<&[u16]> = vec![&[]; lists.len()];
-        loop {
-            let next = lists
-                .iter()
-                .zip(&cursors)
-                .filter_map(|(l, c)| l.get(*c).map(|p| p.entry))
-                .min();
-            let Some(entry) = next else { break };
-            for (i, l) in lists.iter().enumerate() {
-                positions[i] = match l.get(cursors[i]) {
-                    Some(p) if p.entry == entry => {
-                        cursors[i] += 1;
-                        &self.positions[p.start as usize..p.start as usize + p.len as usize]
-                    }
-                    _ => &[],
-                };
-            }
+        let mut consider = |entry: u32, positions: &[&[u16]]| {
             let occurrences = Occurrences {
                 words: &words,
-                positions: positions.clone(),
+                positions,
             };
-            let mut needs_met = 0;
-            let mut score = 0.0;
+            let (mut needs_met, mut score) = (0, 0.0);
             for need in ask.needs {
                 if occurrences.matches(need) {
                     needs_met += 1;
@@ -776,43 +772,99 @@ impl Index {
                     out.push(c);
                 }
             }
+        };
+        let postings: usize = lists.iter().map(|l| l.len()).sum();
+        if place.len() < postings {
+            // Fewer programs in the place than mentions of the words (a common word in a
+            // national directory): each program in the place looks its words up.
+            for entry in place {
+                let mut any = false;
+                for (i, l) in lists.iter().enumerate() {
+                    positions[i] = match l.binary_search_by_key(&entry, |p| p.entry) {
+                        Ok(at) => {
+                            any = true;
+                            self.positions_of(&l[at])
+                        }
+                        Err(_) => &[],
+                    };
+                }
+                if any {
+                    consider(entry, &positions);
+                }
+            }
+        } else {
+            // A walk over the words' postings together, in entry order.
+            let mut cursors = vec![0usize; lists.len()];
+            loop {
+                let next = lists
+                    .iter()
+                    .zip(&cursors)
+                    .filter_map(|(l, c)| l.get(*c).map(|p| p.entry))
+                    .min();
+                let Some(entry) = next else { break };
+                for (i, l) in lists.iter().enumerate() {
+                    positions[i] = match l.get(cursors[i]) {
+                        Some(p) if p.entry == entry => {
+                            cursors[i] += 1;
+                            self.positions_of(p)
+                        }
+                        _ => &[],
+                    };
+                }
+                consider(entry, &positions);
+            }
         }
         out
     }
 
-    /// With no words, the entries worth looking at: those in the cells around the place and
-    /// those serving an area; with no place, those in the state and those serving an area.
-    fn entries_to_look_at(&self, ask: &Ask<'_>) -> Vec<u32> {
-        let mut out: Vec<u32> = match &ask.origin {
+    fn positions_of(&self, p: &Posting) -> &[u16] {
+        &self.positions[p.start as usize..p.start as usize + p.len as usize]
+    }
+
+    /// Every entry the place may find, in entry order (the filters decide): those in the cells
+    /// around the place, those serving its state, county or ZIP code, those in its county
+    /// when the place is named, and those with no point; with no place, those in the
+    /// deployment's state or serving it, and those with no point.
+    fn entries_in_place(&self, ask: &Ask<'_>) -> Vec<u32> {
+        let look = |s: Option<&str>| s.and_then(|s| self.symbols.get(s));
+        let lists = |out: &mut Vec<u32>, map: &HashMap<Sym, Vec<u32>>, key: Option<Sym>| {
+            if let Some(l) = key.and_then(|k| map.get(&k)) {
+                out.extend_from_slice(l);
+            }
+        };
+        let mut out: Vec<u32> = Vec::new();
+        match &ask.origin {
             Some(o) => {
                 let lat_span = (o.radius_m / EARTH_RADIUS_M).to_degrees();
                 let lon_span = lat_span / o.latitude.to_radians().cos().abs().max(0.01);
                 if lat_span > 30.0 || lon_span > 60.0 {
-                    (0..self.entries.len() as u32).collect()
-                } else {
-                    let (lo, hi) = (
-                        cell(o.latitude - lat_span, o.longitude - lon_span),
-                        cell(o.latitude + lat_span, o.longitude + lon_span),
-                    );
-                    let mut out = Vec::new();
-                    for a in lo.0..=hi.0 {
-                        for b in lo.1..=hi.1 {
-                            if let Some(c) = self.cells.get(&(a, b)) {
-                                out.extend_from_slice(c);
-                            }
+                    return (0..self.entries.len() as u32).collect();
+                }
+                let (lo, hi) = (
+                    cell(o.latitude - lat_span, o.longitude - lon_span),
+                    cell(o.latitude + lat_span, o.longitude + lon_span),
+                );
+                for a in lo.0..=hi.0 {
+                    for b in lo.1..=hi.1 {
+                        if let Some(c) = self.cells.get(&(a, b)) {
+                            out.extend_from_slice(c);
                         }
                     }
-                    out
+                }
+                for area in [o.state, o.county_fips, o.zip] {
+                    lists(&mut out, &self.serving, look(area));
+                }
+                if o.named {
+                    lists(&mut out, &self.by_county, look(o.county_fips));
                 }
             }
-            None => self
-                .symbols
-                .get(ask.region)
-                .and_then(|s| self.by_state.get(&s))
-                .cloned()
-                .unwrap_or_default(),
-        };
-        out.extend_from_slice(&self.wide);
+            None => {
+                let region = look(Some(ask.region));
+                lists(&mut out, &self.by_state, region);
+                lists(&mut out, &self.serving, region);
+            }
+        }
+        out.extend_from_slice(&self.pointless);
         out.sort_unstable();
         out.dedup();
         out
@@ -1121,9 +1173,10 @@ mod tests {
     fn phrases_match_words_in_order_at_their_distance() {
         let words = vec!["babi".to_string(), "formula".to_string()];
         let (babi, formula) = (vec![(3 << 2) | 3, (9 << 2) | 1], vec![(4 << 2) | 3]);
+        let positions: [&[u16]; 2] = [&babi, &formula];
         let o = Occurrences {
             words: &words,
-            positions: vec![&babi, &formula],
+            positions: &positions,
         };
         let phrase = Words::parse("'babi' <-> 'formula'").unwrap();
         assert!(o.matches(&phrase));
