@@ -58,7 +58,8 @@ impl Symbols {
 /// One program a resident can find: a service at a location, or a service with no location.
 struct Entry {
     id: Uuid,
-    service_id: Uuid,
+    /// The service's number in this index (a program's locations share it).
+    service: u32,
     /// Lowercased name, for the alphabetical tie-break.
     sort_name: Box<str>,
     /// Latitude and longitude, in radians.
@@ -117,6 +118,8 @@ pub struct Index {
     by_state: HashMap<Sym, Vec<u32>>,
     /// Entries by the county they are in.
     by_county: HashMap<Sym, Vec<u32>>,
+    /// Each service's number.
+    services: HashMap<Uuid, u32>,
 }
 
 /// How much a word counts in each field (weights D, C, B, A: the organization's name, the
@@ -148,6 +151,7 @@ impl Index {
             serving: HashMap::new(),
             by_state: HashMap::new(),
             by_county: HashMap::new(),
+            services: HashMap::new(),
         }
     }
 
@@ -197,9 +201,10 @@ impl Index {
         // Each opening's start and end, one after the other.
         let hours: Option<Vec<i32>> = row.try_get("hours")?;
         let name: String = row.try_get("name")?;
+        let service = self.service_number(row.try_get("service_id")?);
         let entry = Entry {
             id: row.try_get("id")?,
-            service_id: row.try_get("service_id")?,
+            service,
             sort_name: name.to_lowercase().into(),
             point: latitude
                 .zip(longitude)
@@ -220,6 +225,11 @@ impl Index {
         let document: String = row.try_get("document")?;
         self.push(entry, &document);
         Ok(())
+    }
+
+    fn service_number(&mut self, id: Uuid) -> u32 {
+        let next = self.services.len() as u32;
+        *self.services.entry(id).or_insert(next)
     }
 
     /// Adds one entry with its document (a `tsvector`'s text form) to every part of the index.
@@ -570,6 +580,12 @@ impl Occurrences<'_> {
     fn score(&self, need: &Words) -> f64 {
         match need {
             Words::Or(a, b) => self.score(a) + self.score(b),
+            // One word: each occurrence counts its field's weight (no list of matches needed).
+            Words::Word(word) => self
+                .of(word)
+                .iter()
+                .map(|p| FIELD_WEIGHTS[(p & 3) as usize])
+                .sum(),
             _ => self
                 .hits(need)
                 .iter()
@@ -625,6 +641,27 @@ pub struct Found {
     pub locations: i64,
 }
 
+/// A map keyed by a service's number, hashed with one multiplication: grouping a national
+/// search's matches by program is hashing-bound with the standard library's default hasher.
+type NumberMap<V> = HashMap<u32, V, std::hash::BuildHasherDefault<NumberHasher>>;
+
+#[derive(Default)]
+struct NumberHasher(u64);
+
+impl std::hash::Hasher for NumberHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ *b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 /// A match before the one-card-per-program step.
 #[derive(Clone, Copy)]
 struct Candidate {
@@ -643,10 +680,10 @@ impl Index {
         // partial matches (which rank after them anyway) left out.
         if ask.needs.len() > 1 {
             let every = ask.needs.len() as u16;
-            let mut full: Vec<Uuid> = candidates
+            let mut full: Vec<u32> = candidates
                 .iter()
                 .filter(|c| c.needs_met == every)
-                .map(|c| self.entries[c.entry as usize].service_id)
+                .map(|c| self.entries[c.entry as usize].service)
                 .collect();
             full.sort_unstable();
             full.dedup();
@@ -666,9 +703,10 @@ impl Index {
     ) -> (Vec<Found>, usize) {
         let order = |a: &Candidate, b: &Candidate| self.order(ask, a, b);
         // Each program's best location, and how many of its locations matched.
-        let mut best: HashMap<Uuid, (Candidate, i64)> = HashMap::with_capacity(candidates.len());
+        let mut best: NumberMap<(Candidate, i64)> =
+            NumberMap::with_capacity_and_hasher(candidates.len(), Default::default());
         for c in candidates {
-            let service = self.entries[c.entry as usize].service_id;
+            let service = self.entries[c.entry as usize].service;
             best.entry(service)
                 .and_modify(|(b, n)| {
                     *n += 1;
@@ -1211,7 +1249,7 @@ mod tests {
         let area_states: Box<[Sym]> = states.iter().map(|s| ix.symbols.add(s)).collect();
         let entry = Entry {
             id: Uuid::from_u128(service * 1000 + ix.entries.len() as u128),
-            service_id: Uuid::from_u128(service),
+            service: ix.service_number(Uuid::from_u128(service)),
             sort_name: name.to_lowercase().into(),
             point: point.map(|(a, o)| (a.to_radians(), o.to_radians())),
             state: Some(ix.symbols.add("KY")),

@@ -11,6 +11,8 @@ use super::DirectoryError;
 use crate::config::Deployment;
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, QueryBuilder, Row};
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 use uuid::Uuid;
 
 const METERS_PER_MILE: f64 = 1609.344;
@@ -279,6 +281,15 @@ async fn text_query(pool: &PgPool, needs: &[Vec<String>]) -> Result<Vec<Words>, 
     if needs.is_empty() {
         return Ok(Vec::new());
     }
+    // The same words always parse the same way (the text search configuration is fixed by the
+    // migrations): parsed words are kept, up to a bound, and a repeated search skips the trip.
+    type Parsed = HashMap<Vec<Vec<String>>, Vec<Words>>;
+    static PARSED: OnceLock<Mutex<Parsed>> = OnceLock::new();
+    const KEPT: usize = 20_000;
+    let parsed = PARSED.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(words) = parsed.lock().unwrap_or_else(|e| e.into_inner()).get(needs) {
+        return Ok(words.clone());
+    }
     let mut b = QueryBuilder::<sqlx::Postgres>::new("SELECT ARRAY[");
     for (i, need) in needs.iter().enumerate() {
         if i > 0 {
@@ -298,7 +309,13 @@ async fn text_query(pool: &PgPool, needs: &[Vec<String>]) -> Result<Vec<Words>, 
     b.push("]");
     let texts: Vec<String> = b.build_query_scalar().fetch_one(pool).await?;
     // A need of stop words only ("the") has no searchable words and is dropped.
-    Ok(texts.iter().filter_map(|t| Words::parse(t)).collect())
+    let words: Vec<Words> = texts.iter().filter_map(|t| Words::parse(t)).collect();
+    let mut kept = parsed.lock().unwrap_or_else(|e| e.into_inner());
+    if kept.len() >= KEPT {
+        kept.clear();
+    }
+    kept.insert(needs.to_vec(), words.clone());
+    Ok(words)
 }
 
 /// One search, ready to ask of the held index.
