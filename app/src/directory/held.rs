@@ -1044,6 +1044,9 @@ struct Held {
     index: Option<Arc<Index>>,
     checked: Instant,
     reloading: bool,
+    /// Bumped by [`forget`]: a read that began before it is older than the import and is not
+    /// kept.
+    epoch: u64,
 }
 
 type Slot = Arc<tokio::sync::Mutex<()>>;
@@ -1072,6 +1075,7 @@ pub async fn current(pool: &PgPool) -> Result<Arc<Index>, sqlx::Error> {
                     index: None,
                     checked: Instant::now(),
                     reloading: false,
+                    epoch: 0,
                 },
                 Arc::new(tokio::sync::Mutex::new(())),
             )
@@ -1084,48 +1088,67 @@ pub async fn current(pool: &PgPool) -> Result<Arc<Index>, sqlx::Error> {
     };
     if let Some(index) = index {
         if check {
-            let generation: Option<i64> =
-                sqlx::query_scalar("SELECT generation FROM search_generation")
-                    .fetch_optional(pool)
-                    .await?;
-            if generation.is_some_and(|g| g != index.generation) {
-                reload_in_background(pool.clone(), k);
+            // A failed look is not a failed search: the held copy answers, and the next
+            // second looks again.
+            match sqlx::query_scalar::<_, i64>("SELECT generation FROM search_generation")
+                .fetch_optional(pool)
+                .await
+            {
+                Ok(Some(g)) if g != index.generation => reload_in_background(pool.clone(), k),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not see whether the search index changed")
+                }
             }
         }
         return Ok(index);
     }
     // Read it now; those asking meanwhile wait for this one reading.
     let _reading = loading.lock().await;
-    if let Some(index) = slot_index(&k) {
+    let (held_now, epoch) = slot(&k);
+    if let Some(index) = held_now {
         return Ok(index);
     }
     let index = Arc::new(Index::load(pool).await?);
-    store(&k, index.clone());
+    store(&k, index.clone(), epoch);
     Ok(index)
 }
 
-fn slot_index(k: &str) -> Option<Arc<Index>> {
+/// The index held for this database, and the epoch a read starting now belongs to.
+fn slot(k: &str) -> (Option<Arc<Index>>, u64) {
     let all = held().lock().unwrap_or_else(|e| e.into_inner());
-    all.get(k).and_then(|(h, _)| h.index.clone())
+    all.get(k)
+        .map_or((None, 0), |(h, _)| (h.index.clone(), h.epoch))
 }
 
-fn store(k: &str, index: Arc<Index>) {
+/// Keeps a read index, unless an import in this process came after the read began (its
+/// epoch moved) or the index held is already newer.
+fn store(k: &str, index: Arc<Index>, epoch: u64) {
     let mut all = held().lock().unwrap_or_else(|e| e.into_inner());
     if let Some((h, _)) = all.get_mut(k) {
-        h.index = Some(index);
-        h.checked = Instant::now();
         h.reloading = false;
+        let newer_held = h
+            .index
+            .as_ref()
+            .is_some_and(|i| i.generation > index.generation);
+        if h.epoch == epoch && !newer_held {
+            h.index = Some(index);
+            h.checked = Instant::now();
+        }
     }
 }
 
 fn reload_in_background(pool: PgPool, k: String) {
-    {
+    let epoch = {
         let mut all = held().lock().unwrap_or_else(|e| e.into_inner());
         match all.get_mut(&k) {
-            Some((h, _)) if !h.reloading => h.reloading = true,
+            Some((h, _)) if !h.reloading => {
+                h.reloading = true;
+                h.epoch
+            }
             _ => return,
         }
-    }
+    };
     tokio::spawn(async move {
         let started = Instant::now();
         match Index::load(&pool).await {
@@ -1135,7 +1158,7 @@ fn reload_in_background(pool: PgPool, k: String) {
                     ms = started.elapsed().as_millis() as u64,
                     "search index read again after a rebuild elsewhere"
                 );
-                store(&k, Arc::new(index));
+                store(&k, Arc::new(index), epoch);
                 super::recent::forget();
             }
             Err(e) => {
@@ -1170,6 +1193,7 @@ pub fn forget() {
     for (h, _) in all.values_mut() {
         h.index = None;
         h.reloading = false;
+        h.epoch += 1;
     }
 }
 
@@ -1378,5 +1402,35 @@ mod tests {
         // Pages do not overlap.
         let (second, _) = ix.search(&near_pikeville(&needs), 1, 1);
         assert_eq!(second[0].id.as_u128() / 1000, 8);
+    }
+
+    #[test]
+    fn a_read_that_began_before_an_import_is_not_kept() {
+        let k = "held-epoch-test";
+        held().lock().unwrap().insert(
+            k.into(),
+            (
+                Held {
+                    index: None,
+                    checked: Instant::now(),
+                    reloading: false,
+                    epoch: 0,
+                },
+                Arc::new(tokio::sync::Mutex::new(())),
+            ),
+        );
+        let (_, epoch) = slot(k);
+        // An import in this process finishes while the read is under way.
+        forget();
+        store(k, Arc::new(Index::empty(1)), epoch);
+        assert!(
+            slot(k).0.is_none(),
+            "the read from before the import is dropped"
+        );
+        let (_, epoch) = slot(k);
+        store(k, Arc::new(Index::empty(3)), epoch);
+        // A slower read of an older generation does not replace a newer one.
+        store(k, Arc::new(Index::empty(2)), epoch);
+        assert_eq!(slot(k).0.unwrap().generation, 3);
     }
 }

@@ -194,8 +194,11 @@ async fn prepare(
     let free_from_words = understood.as_ref().is_some_and(|u| u.free) && !query.free_only;
     let mut query = query.clone();
     query.free_only |= free_from_words;
+    // A resident's search names a few needs; past eight (only possible by pasting a
+    // paragraph) the rest are left out, which bounds a search's work.
+    const MOST_NEEDS: usize = 8;
     let needs = match &understood {
-        Some(u) => text_query(pool, &u.needs).await?,
+        Some(u) => text_query(pool, &u.needs[..u.needs.len().min(MOST_NEEDS)]).await?,
         None => Vec::new(),
     };
     Ok(Prepared {

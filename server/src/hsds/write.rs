@@ -311,9 +311,11 @@ pub async fn store(
     progress.step("committing");
     tx.commit().await?;
     // This process's copy of the search index, and searches kept from before the import,
-    // would show the directory as it was.
-    app::directory::held::forget();
-    app::directory::recent::forget();
+    // would show the directory as it was (an import that changed nothing leaves them).
+    if indexed.is_some() {
+        app::directory::held::forget();
+        app::directory::recent::forget();
+    }
 
     Ok(ImportReport {
         run_id,
