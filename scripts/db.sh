@@ -72,7 +72,7 @@ fi
 
 if ! as_owner "$PGBIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
   as_owner "$PGBIN/pg_ctl" -D "$DATA" -l "$ROOT/server.log" -w -t 60 \
-    -o "-k $RUN -p $PORT -c listen_addresses='' -c max_connections=200 -c shared_buffers=512MB -c work_mem=16MB -c fsync=on" \
+    -o "-k $RUN -p $PORT -c listen_addresses='' -c max_connections=200 -c shared_buffers=512MB -c work_mem=16MB -c max_wal_size=4GB -c fsync=on" \
     start >/dev/null
 fi
 

@@ -260,6 +260,39 @@ async fn re_importing_the_same_feed_changes_nothing(pool: PgPool) {
     assert_eq!(before, after);
 }
 
+/// The search index's own indexes, by name and definition.
+async fn search_indexes(pool: &PgPool) -> Vec<(String, String)> {
+    sqlx::query_as(
+        "SELECT indexname::text, indexdef FROM pg_indexes WHERE tablename = 'search_entries' ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn a_first_load_builds_the_search_indexes_after_the_rows_and_keeps_every_one(pool: PgPool) {
+    prepare(&pool).await;
+    let migrated = search_indexes(&pool).await;
+    assert!(migrated.len() > 10, "{migrated:?}");
+    import(&pool, &shared("hsds/ilao-1.1"), "ilao", true).await;
+    assert_eq!(search_indexes(&pool).await, migrated);
+    // A second source's first load finds rows to keep serving: the indexes stay as they are.
+    import(&pool, &shared("hsds/spec-3.0/examples/csv"), "spec", true).await;
+    assert_eq!(search_indexes(&pool).await, migrated);
+    // Rows written while the indexes were away are found through them.
+    sqlx::query("SET enable_seqscan = off")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let found = count(
+        &pool,
+        "SELECT count(*) FROM search_entries WHERE document @@ plainto_tsquery('english', 'legal')",
+    )
+    .await;
+    assert!(found > 0);
+}
+
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
 async fn a_changed_record_is_updated_and_a_missing_one_becomes_inactive(pool: PgPool) {
     prepare(&pool).await;
