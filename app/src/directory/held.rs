@@ -108,8 +108,9 @@ pub struct Index {
     postings: Vec<Vec<Posting>>,
     words: HashMap<Box<str>, u32>,
     positions: Vec<u16>,
-    /// Entries with a point, by one-degree cell.
-    cells: HashMap<(i32, i32), Vec<u32>>,
+    /// Entries with a point, by one-degree cell, with their points: the cells around a place
+    /// are mostly farther than its radius, and this drops those entries without reading them.
+    cells: HashMap<(i32, i32), Vec<(u32, (f64, f64))>>,
     /// Entries with no point: looked at from anywhere.
     pointless: Vec<u32>,
     /// Entries by each state, county and ZIP code they serve as a whole.
@@ -239,7 +240,7 @@ impl Index {
             self.cells
                 .entry(cell(lat.to_degrees(), lon.to_degrees()))
                 .or_default()
-                .push(number);
+                .push((number, (lat, lon)));
         }
         if entry.point.is_none() {
             self.pointless.push(number);
@@ -882,10 +883,17 @@ impl Index {
                     cell(o.latitude - lat_span, o.longitude - lon_span),
                     cell(o.latitude + lat_span, o.longitude + lon_span),
                 );
+                let from = (o.latitude.to_radians(), o.longitude.to_radians());
+                // Only those within the radius: one farther is found only if it serves the
+                // place, and the lists below bring those.
                 for a in lo.0..=hi.0 {
                     for b in lo.1..=hi.1 {
                         if let Some(c) = self.cells.get(&(a, b)) {
-                            out.extend_from_slice(c);
+                            out.extend(
+                                c.iter()
+                                    .filter(|(_, p)| distance_m(from, *p) <= o.radius_m)
+                                    .map(|(e, _)| *e),
+                            );
                         }
                     }
                 }
