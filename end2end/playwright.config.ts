@@ -99,6 +99,8 @@ export default defineConfig({
         WRAPAROUND_TEST_CLOCK: '1',
         WRAPAROUND_CLOCK_FILE: path.resolve(__dirname, '..', 'target', 'test-clock'),
         RUST_LOG: 'warn',
+        // A panic in a request task names where it came from.
+        RUST_BACKTRACE: '1',
       },
     },
   ],
