@@ -497,6 +497,7 @@ async fn the_held_index_finds_what_postgres_full_text_search_finds(pool: PgPool)
                     radius_m: 10.0 * 1609.344,
                     state: Some("KY"),
                     county_fips: Some("21073"),
+                    county_words: None,
                     zip: Some("40601"),
                     named: false,
                 }),

@@ -620,6 +620,8 @@ pub struct Origin<'a> {
     pub radius_m: f64,
     pub state: Option<&'a str>,
     pub county_fips: Option<&'a str>,
+    /// The county's name as words: a program of no known place that names it is in it.
+    pub county_words: Option<&'a Words>,
     pub zip: Option<&'a str>,
     /// A named place (a county or city) also finds programs in its county.
     pub named: bool,
@@ -768,9 +770,21 @@ impl Index {
 
     /// Every entry that matches the words, the filters and the place.
     fn candidates(&self, ask: &Ask<'_>) -> Vec<Candidate> {
-        let Some(filters) = Filters::new(self, ask) else {
+        let Some(mut filters) = Filters::new(self, ask) else {
             return Vec::new();
         };
+        if let Some(county) = ask.origin.as_ref().and_then(|o| o.county_words) {
+            let mut words = Vec::new();
+            county.collect(&mut words);
+            filters.county_postings = words
+                .iter()
+                .map(|w| {
+                    self.words
+                        .get(w.as_str())
+                        .map_or(&[][..], |n| &self.postings[*n as usize][..])
+                })
+                .collect();
+        }
         let place = self.entries_in_place(ask);
         let mut out = Vec::new();
         if ask.needs.is_empty() {
@@ -930,6 +944,8 @@ struct Filters<'a> {
     region: Option<Sym>,
     /// The minute of the week now, in each time zone (asked once per zone).
     now: Mutex<HashMap<Option<Sym>, i32>>,
+    /// The postings of the words of the place's county's name.
+    county_postings: Vec<&'a [Posting]>,
 }
 
 impl<'a> Filters<'a> {
@@ -958,6 +974,7 @@ impl<'a> Filters<'a> {
             zip: look(ask.origin.as_ref().and_then(|o| o.zip)),
             region: index.symbols.get(ask.region),
             now: Mutex::new(HashMap::new()),
+            county_postings: Vec::new(),
         })
     }
 
@@ -975,6 +992,15 @@ impl<'a> Filters<'a> {
             (local.weekday().num_days_from_monday() * 1440 + local.hour() * 60 + local.minute())
                 as i32
         })
+    }
+
+    /// The entry's words hold the place's county's name.
+    fn names_county(&self, number: u32) -> bool {
+        !self.county_postings.is_empty()
+            && self
+                .county_postings
+                .iter()
+                .all(|l| l.binary_search_by_key(&number, |p| p.entry).is_ok())
     }
 
     fn candidate(&self, number: u32, needs_met: u16, score: f64) -> Option<Candidate> {
@@ -1009,15 +1035,19 @@ impl<'a> Filters<'a> {
                     || has(&e.area_counties, self.county)
                     || (o.named && self.county.is_some() && e.county == self.county)
                     || has(&e.area_zips, self.zip);
-                if !(near || serving || e.place_unknown()) {
+                let unknown = e.place_unknown();
+                if !(near || serving || unknown) {
                     return None;
                 }
                 let miles = meters.map(|m| m / METERS_PER_MILE);
                 // A program found because it serves the area (statewide, the county) counts as
                 // a few miles off wherever its office is: a statewide hotline is as close to
-                // Pikeville as to Louisville.
+                // Pikeville as to Louisville. One that gives no place but names the county
+                // ("Free legal forms in Peoria County") is nearer than that: a feed with no
+                // addresses has one such program per county, and the resident's comes first.
                 let decay = match (near, miles) {
                     (true, Some(miles)) => 1.0 + miles / HALF_SCORE_MILES,
+                    _ if unknown && self.names_county(number) => 1.5,
                     _ => 2.0,
                 };
                 Some(Candidate {
@@ -1314,6 +1344,7 @@ mod tests {
                 radius_m: 25.0 * METERS_PER_MILE,
                 state: Some("KY"),
                 county_fips: None,
+                county_words: None,
                 zip: None,
                 named: false,
             }),
@@ -1368,6 +1399,35 @@ mod tests {
         let order: Vec<u128> = found.iter().map(|f| f.id.as_u128() / 1000).collect();
         assert_eq!((order, total), (vec![2, 1, 3], 3));
         assert!(found[1].serves_area && !found[0].serves_area);
+    }
+
+    #[test]
+    fn a_program_of_no_known_place_that_names_the_county_comes_before_its_twins() {
+        // A feed with no addresses (ILAO's): one self-help center per county, the county only
+        // in the name. Alphabetically Adair comes first; near Pikeville, Pike's does.
+        let mut ix = Index::empty(1);
+        for (service, county) in [(1, "adair"), (2, "pike"), (3, "boyd")] {
+            program(
+                &mut ix,
+                service,
+                &format!("Legal forms in {county} County"),
+                None,
+                &[],
+                &format!("'{county}':4A 'counti':5A 'form':2A 'legal':1A"),
+            );
+        }
+        for e in &mut ix.entries {
+            e.state = None;
+        }
+        let needs = [Words::parse("'form'").unwrap()];
+        let county = Words::parse("'pike'").unwrap();
+        let mut ask = near_pikeville(&needs);
+        if let Some(o) = ask.origin.as_mut() {
+            o.county_words = Some(&county);
+        }
+        let (found, total) = ix.search(&ask, 0, 10);
+        let order: Vec<u128> = found.iter().map(|f| f.id.as_u128() / 1000).collect();
+        assert_eq!((order, total), (vec![2, 1, 3], 3));
     }
 
     #[test]

@@ -141,6 +141,9 @@ pub struct ResolvedPlace {
     pub longitude: f64,
     pub state: Option<String>,
     pub county_fips: Option<String>,
+    /// The county's name ("Peoria"): a program that gives no place but names the county in
+    /// its text ("Free legal forms in Peoria County") is in it.
+    pub county: Option<String>,
     pub zip: Option<String>,
 }
 

@@ -35,7 +35,7 @@ pub async fn resolve_place(
     let row: Option<PgRow> = match place {
         Place::Zip(zip) => {
             sqlx::query(
-                "SELECT zip || ' (' || city || ', ' || state || ')' AS label, latitude, longitude, state, county_fips, zip
+                "SELECT zip || ' (' || city || ', ' || state || ')' AS label, latitude, longitude, state, county_fips, county, zip
                  FROM places WHERE zip = $1",
             )
             .bind(zip)
@@ -45,7 +45,7 @@ pub async fn resolve_place(
         Place::Point { latitude, longitude } => {
             // The nearest ZIP says which county and state the phone is in.
             sqlx::query(
-                "SELECT NULL::text AS label, $1::float8 AS latitude, $2::float8 AS longitude, state, county_fips, zip
+                "SELECT NULL::text AS label, $1::float8 AS latitude, $2::float8 AS longitude, state, county_fips, county, zip
                  FROM places
                  ORDER BY ll_to_earth(latitude, longitude) <-> ll_to_earth($1, $2) LIMIT 1",
             )
@@ -60,7 +60,8 @@ pub async fn resolve_place(
             let by_city = || {
                 sqlx::query(
                     "SELECT min(city) || ', ' || state AS label, avg(latitude) AS latitude, avg(longitude) AS longitude,
-                            state, mode() WITHIN GROUP (ORDER BY county_fips) AS county_fips, NULL::text AS zip
+                            state, mode() WITHIN GROUP (ORDER BY county_fips) AS county_fips,
+                            mode() WITHIN GROUP (ORDER BY county) AS county, NULL::text AS zip
                      FROM places WHERE lower(city) = $1 AND state = $2 GROUP BY state",
                 )
                 .bind(name.clone())
@@ -69,7 +70,7 @@ pub async fn resolve_place(
             let by_county = |county: String| {
                 sqlx::query(
                     "SELECT min(county) || ' County, ' || state AS label, avg(latitude) AS latitude, avg(longitude) AS longitude,
-                            state, min(county_fips) AS county_fips, NULL::text AS zip
+                            state, min(county_fips) AS county_fips, min(county) AS county, NULL::text AS zip
                      FROM places WHERE lower(county) = $1 AND state = $2 GROUP BY state",
                 )
                 .bind(county)
@@ -94,6 +95,7 @@ pub async fn resolve_place(
         longitude,
         state: row.try_get("state")?,
         county_fips: row.try_get("county_fips")?,
+        county: row.try_get("county")?,
         zip: row.try_get("zip")?,
     })
 }
@@ -150,6 +152,8 @@ pub async fn correct_words(
 struct Prepared {
     query: SearchQuery,
     origin: Option<ResolvedPlace>,
+    /// The place's county name, as words.
+    county_words: Option<Words>,
     /// One per need that has searchable words.
     needs: Vec<Words>,
     corrected_keywords: Option<String>,
@@ -201,9 +205,15 @@ async fn prepare(
         Some(u) => text_query(pool, &u.needs[..u.needs.len().min(MOST_NEEDS)]).await?,
         None => Vec::new(),
     };
+    // The county's name as the index holds words, for programs that name it but give no place.
+    let county_words = match origin.as_ref().and_then(|o| o.county.clone()) {
+        Some(county) => text_query(pool, &[vec![county]]).await?.pop(),
+        None => None,
+    };
     Ok(Prepared {
         query,
         origin,
+        county_words,
         needs,
         corrected_keywords,
         free_from_words,
@@ -216,6 +226,7 @@ impl Prepared {
             query: &self.query,
             needs: self.needs.as_slice(),
             origin: self.origin.as_ref(),
+            county_words: self.county_words.as_ref(),
             radius_m: self.query.radius_miles as f64 * METERS_PER_MILE,
             region: &deployment.region.state,
             page_size: deployment.search.page_size as usize,
@@ -326,6 +337,7 @@ struct Search<'a> {
     query: &'a SearchQuery,
     needs: &'a [Words],
     origin: Option<&'a ResolvedPlace>,
+    county_words: Option<&'a Words>,
     radius_m: f64,
     /// Searches with no place cover the deployment's state.
     region: &'a str,
@@ -356,6 +368,7 @@ impl Search<'_> {
                 radius_m: self.radius_m,
                 state: o.state.as_deref(),
                 county_fips: o.county_fips.as_deref(),
+                county_words: self.county_words,
                 zip: o.zip.as_deref(),
                 named: held::Origin::named(&self.query.place),
             }),
