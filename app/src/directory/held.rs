@@ -776,14 +776,7 @@ impl Index {
         if let Some(county) = ask.origin.as_ref().and_then(|o| o.county_words) {
             let mut words = Vec::new();
             county.collect(&mut words);
-            filters.county_postings = words
-                .iter()
-                .map(|w| {
-                    self.words
-                        .get(w.as_str())
-                        .map_or(&[][..], |n| &self.postings[*n as usize][..])
-                })
-                .collect();
+            filters.county_postings = words.iter().map(|w| self.postings_of(w)).collect();
         }
         let place = self.entries_in_place(ask);
         let mut out = Vec::new();
@@ -799,14 +792,7 @@ impl Index {
         for need in ask.needs {
             need.collect(&mut words);
         }
-        let lists: Vec<&[Posting]> = words
-            .iter()
-            .map(|w| {
-                self.words
-                    .get(w.as_str())
-                    .map_or(&[][..], |n| &self.postings[*n as usize][..])
-            })
-            .collect();
+        let lists: Vec<&[Posting]> = words.iter().map(|w| self.postings_of(w)).collect();
         let mut positions: Vec<&[u16]> = vec![&[]; lists.len()];
         let mut consider = |entry: u32, positions: &[&[u16]]| {
             let occurrences = Occurrences {
@@ -868,6 +854,13 @@ impl Index {
             }
         }
         out
+    }
+
+    /// A word's postings, in entry order (none for a word no entry has).
+    fn postings_of(&self, word: &str) -> &[Posting] {
+        self.words
+            .get(word)
+            .map_or(&[][..], |n| &self.postings[*n as usize][..])
     }
 
     fn positions_of(&self, p: &Posting) -> &[u16] {
