@@ -69,6 +69,9 @@ export async function signIn(page: Page, who: { email: string; secret: string })
   rememberStep(who.email);
   await codeField(page).fill(totp(who.secret));
   await page.getByRole('button', { name: 'Verify' }).click();
+  // Signed in once the page after the code has loaded: a test that navigates on before then
+  // cancels that page mid-render, which is not what a person does.
+  await page.waitForURL((u) => !u.pathname.startsWith('/sign-in'), { waitUntil: 'load' });
 }
 
 export interface Mail { to: string[]; subject: string; body: string }

@@ -463,11 +463,21 @@ async fn security_headers(
         ),
     );
     // Pages set their own policy with the hydration script's nonce; everything else gets the
-    // strictest one.
+    // strictest one. A page that comes without its own (seen when a browser cancelled the page
+    // before it on the same connection mid-render; the header the page set was lost) still
+    // gets its styles and scripts from this site, and no inline script: it works as it does
+    // before hydration, where `default-src 'none'` would leave it unstyled.
+    let html = h
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
     h.entry(header::CONTENT_SECURITY_POLICY)
-        .or_insert(HeaderValue::from_static(
-            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
-        ));
+        .or_insert(HeaderValue::from_static(if html {
+            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
+             object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        } else {
+            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+        }));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
