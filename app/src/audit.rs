@@ -396,7 +396,7 @@ mod page {
                     view! {
                         <tr>
                             <td data-label="#">{e.seq}</td>
-                            <td data-label=when.clone() style="white-space: nowrap"><span class="whitespace-nowrap" style="white-space: nowrap" data-testid="audit-when">{date_time(&e.at)}</span></td>
+                            <td data-label=when.clone()><span class="whitespace-nowrap" data-testid="audit-when">{date_time(&e.at)}</span></td>
                             <td data-label=who.clone()><span class="font-semibold">{person}</span>
                                 <span class="block text-sm break-all">{e.actor_email.clone().filter(|_| e.actor_name.is_some()).unwrap_or_default()}</span>
                                 <span class="block text-sm">{role}</span></td>

@@ -317,6 +317,32 @@ async fn responses_carry_security_headers(pool: PgPool) {
         .starts_with("default-src 'none'"));
 }
 
+/// An HTML answer that sets no policy of its own (the policy's refusal page here; any page whose
+/// header was lost) still gets this site's styles and scripts, and no inline script.
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn html_without_its_own_policy_is_styled_and_runs_no_inline_script(pool: PgPool) {
+    load_small_demo(&pool).await;
+    let org = partner_organization(&pool, "hospital").await;
+    let app = TestApp::spawn(pool.clone()).await;
+    let (_, email, secret) = person(&pool, app::policy::Role::PartnerStaff, Some(org), true).await;
+    let client = browser();
+    app.sign_in(&client, &email, &secret).await;
+    let r = app.get_with(&client, "/state/audit").await;
+    assert_eq!(r.status(), 403);
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("style-src 'self'") && csp.contains("script-src 'self' 'wasm-unsafe-eval'"),
+        "{csp}"
+    );
+    assert!(
+        !csp.contains("unsafe-inline") && !csp.contains("nonce-"),
+        "{csp}"
+    );
+}
+
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
 async fn the_hsds_api_speaks_hsds_3(pool: PgPool) {
     load_small_demo(&pool).await;
