@@ -19,11 +19,12 @@ pub async fn rebuild(
     sqlx::query("ANALYZE organizations, locations, services, service_at_locations")
         .execute(&mut **tx)
         .await?;
+    // Asked before this source's rows go: a re-import of the only source is not a first load.
+    let deferred = defer_indexes(tx).await?;
     sqlx::query("DELETE FROM search_entries WHERE source = $1")
         .bind(source)
         .execute(&mut **tx)
         .await?;
-    let deferred = defer_indexes(tx).await?;
 
     // One row per active service at an active location, plus one per active service that has no
     // location at all (hotlines, statewide programs) so area searches find it.
