@@ -1082,6 +1082,19 @@ struct Held {
 
 type Slot = Arc<tokio::sync::Mutex<()>>;
 
+/// A database's entry before its index is first read.
+fn empty_slot() -> (Held, Slot) {
+    (
+        Held {
+            index: None,
+            checked: Instant::now(),
+            reloading: false,
+            epoch: 0,
+        },
+        Arc::new(tokio::sync::Mutex::new(())),
+    )
+}
+
 fn held() -> &'static Mutex<HashMap<String, (Held, Slot)>> {
     static HELD: OnceLock<Mutex<HashMap<String, (Held, Slot)>>> = OnceLock::new();
     HELD.get_or_init(|| Mutex::new(HashMap::new()))
@@ -1100,17 +1113,7 @@ pub async fn current(pool: &PgPool) -> Result<Arc<Index>, sqlx::Error> {
     let k = key(pool);
     let (index, loading, check) = {
         let mut all = held().lock().unwrap_or_else(|e| e.into_inner());
-        let (h, loading) = all.entry(k.clone()).or_insert_with(|| {
-            (
-                Held {
-                    index: None,
-                    checked: Instant::now(),
-                    reloading: false,
-                    epoch: 0,
-                },
-                Arc::new(tokio::sync::Mutex::new(())),
-            )
-        });
+        let (h, loading) = all.entry(k.clone()).or_insert_with(empty_slot);
         let check = h.index.is_some() && !h.reloading && h.checked.elapsed() >= CHECK_EVERY;
         if check {
             h.checked = Instant::now();
@@ -1468,18 +1471,7 @@ mod tests {
     #[test]
     fn a_read_that_began_before_an_import_is_not_kept() {
         let k = "held-epoch-test";
-        held().lock().unwrap().insert(
-            k.into(),
-            (
-                Held {
-                    index: None,
-                    checked: Instant::now(),
-                    reloading: false,
-                    epoch: 0,
-                },
-                Arc::new(tokio::sync::Mutex::new(())),
-            ),
-        );
+        held().lock().unwrap().insert(k.into(), empty_slot());
         let (_, epoch) = slot(k);
         // An import in this process finishes while the read is under way.
         forget();
