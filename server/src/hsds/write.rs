@@ -218,6 +218,26 @@ fn jsons<T>(items: &[T], f: impl Fn(&T) -> &Vec<Value>) -> Vec<Value> {
     items.iter().map(|x| Value::Array(f(x).clone())).collect()
 }
 
+/// A Postgres array literal: `{"a","b \\"c\\""}`.
+fn array_literal<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> String {
+    let mut out = String::from("{");
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        for c in item.as_ref().chars() {
+            if c == '"' || c == '\\' {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push('"');
+    }
+    out.push('}');
+    out
+}
+
 fn hours_of(schedules: &[Value]) -> Option<String> {
     WeeklyHours::from_schedules(schedules).map(|h| h.to_multirange())
 }
@@ -503,7 +523,7 @@ async fn write_records(
     let tree = CategoryTree::get();
     let term_index = feed.term_index();
     let counties = Counties::from_places(&crate::places::kentucky());
-    let categories_of = |s: &Service| -> Value {
+    let categories_of = |s: &Service| -> String {
         let refs: Vec<TermRef<'_>> = s
             .taxonomy_term_ids
             .iter()
@@ -514,7 +534,7 @@ async fn write_records(
                 name: &t.name,
             })
             .collect();
-        Value::from(tree.classify(&refs, &s.name))
+        array_literal(tree.classify(&refs, &s.name))
     };
     let coverage_of = |s: &Service| coverage(&s.service_areas, &options.home_state, &counties);
     let services = &feed.services;
@@ -551,32 +571,14 @@ async fn write_records(
             col("cost_options", "jsonb"),
             col("service_areas", "jsonb"),
             col("contacts", "jsonb"),
-            derived(
-                "taxonomy_term_ids",
-                "jsonb",
-                "ARRAY(SELECT jsonb_array_elements_text({}))::uuid[]"
-            ),
-            derived(
-                "category_ids",
-                "jsonb",
-                "ARRAY(SELECT jsonb_array_elements_text({}))"
-            ),
+            // Lists go as array literals, one text per row (UNNEST cannot take ragged
+            // arrays): Postgres reads them far faster than JSON arrays taken apart per row.
+            derived("taxonomy_term_ids", "text", "{}::uuid[]"),
+            derived("category_ids", "text", "{}::text[]"),
             col("is_free", "bool"),
-            derived(
-                "coverage_states",
-                "jsonb",
-                "ARRAY(SELECT jsonb_array_elements_text({}))"
-            ),
-            derived(
-                "coverage_counties",
-                "jsonb",
-                "ARRAY(SELECT jsonb_array_elements_text({}))"
-            ),
-            derived(
-                "coverage_zips",
-                "jsonb",
-                "ARRAY(SELECT jsonb_array_elements_text({}))"
-            ),
+            derived("coverage_states", "text", "{}::text[]"),
+            derived("coverage_counties", "text", "{}::text[]"),
+            derived("coverage_zips", "text", "{}::text[]"),
             col("share_code", "text"),
         ],
         source,
@@ -621,11 +623,10 @@ async fn write_records(
         jsons(c, |s| &s.service_areas),
         jsons(c, |s| &s.contacts),
         c.iter()
-            .map(|s| Value::from(
+            .map(|s| array_literal(
                 s.taxonomy_term_ids
                     .iter()
                     .map(|t| record_id(source, "taxonomy_term", t).to_string())
-                    .collect::<Vec<_>>()
             ))
             .collect::<Vec<_>>(),
         c.iter().map(categories_of).collect::<Vec<_>>(),
@@ -633,13 +634,13 @@ async fn write_records(
             .map(|s| is_free(s.fees_description.as_deref(), &s.cost_options))
             .collect::<Vec<_>>(),
         c.iter()
-            .map(|s| Value::from(coverage_of(s).states))
+            .map(|s| array_literal(coverage_of(s).states))
             .collect::<Vec<_>>(),
         c.iter()
-            .map(|s| Value::from(coverage_of(s).counties))
+            .map(|s| array_literal(coverage_of(s).counties))
             .collect::<Vec<_>>(),
         c.iter()
-            .map(|s| Value::from(coverage_of(s).zips))
+            .map(|s| array_literal(coverage_of(s).zips))
             .collect::<Vec<_>>(),
         c.iter()
             .map(|s| share_code(record_id(source, "service", &s.id)))
@@ -788,6 +789,16 @@ async fn derive_location_places(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lists_are_sent_as_array_literals_with_quotes_escaped() {
+        assert_eq!(array_literal(Vec::<String>::new()), "{}");
+        assert_eq!(array_literal(["KY", "OH"]), r#"{"KY","OH"}"#);
+        assert_eq!(
+            array_literal([r#"say "hi""#, r"a\b", "x,y}"]),
+            r#"{"say \"hi\"","a\\b","x,y}"}"#
+        );
+    }
 
     #[test]
     fn ids_are_stable_and_depend_on_source_and_kind() {
