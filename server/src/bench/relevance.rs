@@ -111,6 +111,49 @@ async fn source_ids(pool: &PgPool, programs: &[Uuid]) -> anyhow::Result<Vec<Stri
         .collect())
 }
 
+/// A query's first ten (grade, feed id, name) and the relevant answers not among them.
+async fn explain(
+    pool: &PgPool,
+    q: &Query,
+    ranked: &[String],
+    recall: f64,
+    ndcg: f64,
+) -> anyhow::Result<String> {
+    let grade = |id: &str| q.expect.iter().find(|e| e.id == id).map_or(0, |e| e.grade);
+    let all: Vec<String> = ranked
+        .iter()
+        .cloned()
+        .chain(q.expect.iter().map(|e| e.id.clone()))
+        .collect();
+    let names: Vec<(String, String)> =
+        sqlx::query_as("SELECT source_id, name FROM services WHERE source_id = ANY($1)")
+            .bind(&all)
+            .fetch_all(pool)
+            .await?;
+    let name = |id: &str| {
+        names
+            .iter()
+            .find(|(s, _)| s == id)
+            .map_or("?", |(_, n)| n.as_str())
+            .to_string()
+    };
+    let mut out = format!(
+        "== {:?} near {:?}: recall {recall:.2}, nDCG {ndcg:.2}\n",
+        q.q, q.near
+    );
+    for (i, id) in ranked.iter().enumerate() {
+        let _ = writeln!(out, "  {:>2}. [{}] {id} {}", i + 1, grade(id), name(id));
+    }
+    for e in q
+        .expect
+        .iter()
+        .filter(|e| e.grade >= 2 && !ranked.contains(&e.id))
+    {
+        let _ = writeln!(out, "  missed [{}] {} {}", e.grade, e.id, name(&e.id));
+    }
+    Ok(out)
+}
+
 /// The baseline: every word must match (English stemming), nearest first within the search
 /// radius when a place is given, by name otherwise.
 async fn baseline(pool: &PgPool, q: &Query, d: &Deployment) -> anyhow::Result<Vec<Uuid>> {
@@ -164,6 +207,9 @@ pub async fn relevance(
     let queries: Vec<&Query> = set.query.iter().filter(|q| q.dataset == dataset).collect();
     anyhow::ensure!(!queries.is_empty(), "no queries for dataset {dataset}");
     let (mut ours, mut base) = (Scores::default(), Scores::default());
+    // For whoever works on the ranking: each query below full recall, its first ten and the
+    // answers it missed, on stderr (the report is unchanged).
+    let detail = std::env::var_os("WRAPAROUND_RELEVANCE_DETAIL").is_some();
     let mut worst: Vec<(f64, f64, String)> = Vec::new();
     for q in &queries {
         let mut pairs = vec![("q", q.q.as_str())];
@@ -178,10 +224,14 @@ pub async fn relevance(
         let found = store::search(pool, &query, &d).await?;
         ours.millis.push(started.elapsed().as_secs_f64() * 1000.0);
         let ids: Vec<Uuid> = found.cards.iter().take(10).map(|c| c.id).collect();
-        let (recall, ndcg) = score(&source_ids(pool, &ids).await?, &q.expect);
+        let ranked = source_ids(pool, &ids).await?;
+        let (recall, ndcg) = score(&ranked, &q.expect);
         ours.recall.push(recall);
         ours.ndcg.push(ndcg);
         worst.push((recall, ndcg, q.q.clone()));
+        if detail && recall < 1.0 {
+            eprintln!("{}", explain(pool, q, &ranked, recall, ndcg).await?);
+        }
 
         let started = Instant::now();
         let ids = baseline(pool, q, &d).await?;
