@@ -140,6 +140,23 @@ async fn counties_and_cities_are_places_too(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(phone.origin.unwrap().county_fips.as_deref(), Some("21073"));
+    // A county named among the words is the place when none was given, not words to find.
+    let in_words = search(&pool, &[("q", "food franklin county")])
+        .await
+        .unwrap();
+    let as_place = search(&pool, &[("q", "food"), ("near", "Franklin County")])
+        .await
+        .unwrap();
+    assert_eq!(
+        in_words.origin.as_ref().unwrap().county_fips.as_deref(),
+        Some("21073")
+    );
+    assert_eq!(in_words.total, as_place.total);
+    let ids = |r: &SearchResults| r.cards.iter().map(|c| c.id).collect::<Vec<_>>();
+    assert_eq!(ids(&in_words), ids(&as_place));
+    // Words that only look like one stay words.
+    let fair = search(&pool, &[("q", "county fair")]).await.unwrap();
+    assert!(fair.origin.is_none());
     match search(&pool, &[("near", "00000")]).await {
         Err(DirectoryError::Invalid(e)) => assert_eq!(e[0].problem, Problem::UnknownPlace),
         other => panic!("{other:?}"),
@@ -491,6 +508,7 @@ async fn the_held_index_finds_what_postgres_full_text_search_finds(pool: PgPool)
                 free_only,
                 age: None,
                 language: None,
+                spoken: None,
                 origin: origin.map(|(latitude, longitude)| Origin {
                     latitude,
                     longitude,

@@ -90,6 +90,13 @@ impl Entry {
     }
 }
 
+/// The program's name says which county it is for ("Free legal forms in Peoria County").
+fn names_a_county(e: &Entry) -> bool {
+    e.sort_name
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|w| matches!(w, "county" | "counties" | "condado" | "condados"))
+}
+
 /// Where one word occurs in one entry: `positions[start..start + len]`, each a position
 /// (high 14 bits) and a field weight (low 2 bits: 3 = A, the program's name … 0 = D).
 #[derive(Clone, Copy)]
@@ -130,6 +137,8 @@ pub struct Index {
 const FIELD_WEIGHTS: [f64; 4] = [0.1, 0.6, 0.9, 1.0];
 /// Distance decay: a match this many miles away counts half as much as one next door.
 const HALF_SCORE_MILES: f64 = 5.0;
+/// A program that speaks the language the resident wrote in counts this much more.
+const SPOKEN_BOOST: f64 = 1.5;
 
 impl Index {
     pub fn len(&self) -> usize {
@@ -605,6 +614,9 @@ pub struct Ask<'a> {
     pub free_only: bool,
     pub age: Option<u32>,
     pub language: Option<&'a str>,
+    /// The words were in this language (Spanish): programs that speak it come first among
+    /// equals, without leaving the others out.
+    pub spoken: Option<&'a str>,
     pub origin: Option<Origin<'a>>,
     /// With no place: the deployment's state.
     pub region: &'a str,
@@ -930,6 +942,7 @@ struct Filters<'a> {
     ask: &'a Ask<'a>,
     category: Option<Sym>,
     language: Option<Sym>,
+    spoken: Option<Sym>,
     origin: Option<(f64, f64)>,
     state: Option<Sym>,
     county: Option<Sym>,
@@ -958,6 +971,7 @@ impl<'a> Filters<'a> {
             ask,
             category,
             language,
+            spoken: ask.spoken.and_then(|l| index.symbols.get(l)),
             origin: ask
                 .origin
                 .as_ref()
@@ -998,6 +1012,11 @@ impl<'a> Filters<'a> {
 
     fn candidate(&self, number: u32, needs_met: u16, score: f64) -> Option<Candidate> {
         let e = &self.index.entries[number as usize];
+        // Speaking the resident's language counts as much as being 2.5 miles nearer.
+        let score = match self.spoken {
+            Some(l) if e.languages.binary_search(&l).is_ok() => score * SPOKEN_BOOST,
+            _ => score,
+        };
         let ask = self.ask;
         if let Some(c) = self.category {
             e.categories.binary_search(&c).ok()?;
@@ -1038,9 +1057,12 @@ impl<'a> Filters<'a> {
                 // Pikeville as to Louisville. One that gives no place but names the county
                 // ("Free legal forms in Peoria County") is nearer than that: a feed with no
                 // addresses has one such program per county, and the resident's comes first.
+                // One that names another county ("... in Jackson County") is for the people
+                // there: it counts as 15 miles off, after what serves everyone.
                 let decay = match (near, miles) {
                     (true, Some(miles)) => 1.0 + miles / HALF_SCORE_MILES,
                     _ if unknown && self.names_county(number) => 1.5,
+                    _ if unknown && !self.county_postings.is_empty() && names_a_county(e) => 4.0,
                     _ => 2.0,
                 };
                 Some(Candidate {
@@ -1334,6 +1356,7 @@ mod tests {
             free_only: false,
             age: None,
             language: None,
+            spoken: None,
             origin: Some(Origin {
                 latitude: 37.4793,
                 longitude: -82.5188,
@@ -1400,7 +1423,8 @@ mod tests {
     #[test]
     fn a_program_of_no_known_place_that_names_the_county_comes_before_its_twins() {
         // A feed with no addresses (ILAO's): one self-help center per county, the county only
-        // in the name. Alphabetically Adair comes first; near Pikeville, Pike's does.
+        // in the name. Alphabetically Adair comes first; near Pikeville, Pike's does, and the
+        // other counties' come after one for everyone.
         let mut ix = Index::empty(1);
         for (service, county) in [(1, "adair"), (2, "pike"), (3, "boyd")] {
             program(
@@ -1412,6 +1436,15 @@ mod tests {
                 &format!("'{county}':4A 'counti':5A 'form':2A 'legal':1A"),
             );
         }
+        // One for everyone comes before other counties' own.
+        program(
+            &mut ix,
+            4,
+            "Legal forms for everyone",
+            None,
+            &[],
+            "'everyon':4A 'form':2A 'legal':1A",
+        );
         for e in &mut ix.entries {
             e.state = None;
         }
@@ -1423,7 +1456,33 @@ mod tests {
         }
         let (found, total) = ix.search(&ask, 0, 10);
         let order: Vec<u128> = found.iter().map(|f| f.id.as_u128() / 1000).collect();
-        assert_eq!((order, total), (vec![2, 1, 3], 3));
+        assert_eq!((order, total), (vec![2, 4, 1, 3], 4));
+    }
+
+    #[test]
+    fn programs_that_speak_the_residents_language_come_first_among_equals() {
+        let mut ix = Index::empty(1);
+        for (service, name) in [(1, "Aardvark Child Care"), (2, "Zebra Child Care")] {
+            program(
+                &mut ix,
+                service,
+                name,
+                Some((37.4793, -82.5188)),
+                &[],
+                "'care':3A 'child':2A",
+            );
+        }
+        let es = ix.symbols.add("es");
+        ix.entries[1].languages = Box::new([es]);
+        let needs = [Words::parse("'child' <-> 'care'").unwrap()];
+        let order = |ask: &Ask<'_>| -> Vec<u128> {
+            let (found, _) = ix.search(ask, 0, 10);
+            found.iter().map(|f| f.id.as_u128() / 1000).collect()
+        };
+        let mut ask = near_pikeville(&needs);
+        assert_eq!(order(&ask), vec![1, 2]);
+        ask.spoken = Some("es");
+        assert_eq!(order(&ask), vec![2, 1]);
     }
 
     #[test]

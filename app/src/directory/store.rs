@@ -17,6 +17,24 @@ use uuid::Uuid;
 
 const METERS_PER_MILE: f64 = 1609.344;
 
+/// A county of the deployment's state named among the words when no place was given: how it
+/// was named ("Cook County"), the place, and the rest of the words.
+async fn county_in_words(
+    pool: &PgPool,
+    keywords: Option<&str>,
+    deployment: &Deployment,
+) -> Result<Option<(String, ResolvedPlace, String)>, DirectoryError> {
+    for (county, rest) in understand::counties_named(keywords.unwrap_or_default()) {
+        let named = format!("{county} county");
+        match resolve_place(pool, &Place::Named(named.clone()), deployment).await {
+            Ok(place) => return Ok(Some((named, place, rest))),
+            Err(DirectoryError::Invalid(_)) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(None)
+}
+
 fn unknown_place() -> DirectoryError {
     DirectoryError::Invalid(vec![FieldError {
         field: Field::Place,
@@ -158,6 +176,8 @@ struct Prepared {
     needs: Vec<Words>,
     corrected_keywords: Option<String>,
     free_from_words: bool,
+    /// The words were Spanish: programs that speak it come first among equals.
+    spanish: bool,
 }
 
 async fn prepare(
@@ -165,9 +185,18 @@ async fn prepare(
     query: &SearchQuery,
     deployment: &Deployment,
 ) -> Result<Prepared, DirectoryError> {
+    let mut query = query.clone();
     let origin = match &query.place {
         Some(place) => Some(resolve_place(pool, place, deployment).await?),
-        None => None,
+        // "legal help for seniors cook county": the county is the place, not words to find.
+        None => match county_in_words(pool, query.keywords.as_deref(), deployment).await? {
+            Some((county, place, rest)) => {
+                query.place = Some(Place::Named(county));
+                query.keywords = (!rest.is_empty()).then_some(rest);
+                Some(place)
+            }
+            None => None,
+        },
     };
     let mut understood = query.keywords.as_deref().map(understand::understand);
     // A word that is in neither the directory nor a dictionary finds nothing as typed: it is
@@ -196,7 +225,6 @@ async fn prepare(
     }
     // "free" among the words is the free filter (the page says so).
     let free_from_words = understood.as_ref().is_some_and(|u| u.free) && !query.free_only;
-    let mut query = query.clone();
     query.free_only |= free_from_words;
     // A resident's search names a few needs; past eight (only possible by pasting a
     // paragraph) the rest are left out, which bounds a search's work.
@@ -217,6 +245,7 @@ async fn prepare(
         needs,
         corrected_keywords,
         free_from_words,
+        spanish: understood.as_ref().is_some_and(|u| u.spanish),
     })
 }
 
@@ -227,6 +256,7 @@ impl Prepared {
             needs: self.needs.as_slice(),
             origin: self.origin.as_ref(),
             county_words: self.county_words.as_ref(),
+            spoken: self.spanish.then_some("es"),
             radius_m: self.query.radius_miles as f64 * METERS_PER_MILE,
             region: &deployment.region.state,
             page_size: deployment.search.page_size as usize,
@@ -338,6 +368,8 @@ struct Search<'a> {
     needs: &'a [Words],
     origin: Option<&'a ResolvedPlace>,
     county_words: Option<&'a Words>,
+    /// The language the words were in, when not English.
+    spoken: Option<&'a str>,
     radius_m: f64,
     /// Searches with no place cover the deployment's state.
     region: &'a str,
@@ -362,6 +394,7 @@ impl Search<'_> {
             free_only: self.query.free_only,
             age: self.query.age,
             language: self.query.language.as_deref(),
+            spoken: self.spoken,
             origin: self.origin.map(|o| held::Origin {
                 latitude: o.latitude,
                 longitude: o.longitude,

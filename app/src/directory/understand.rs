@@ -339,9 +339,60 @@ pub fn understand(q: &str) -> Understood {
     out
 }
 
+/// The ways the words may name a county ("legal help for seniors cook county", "comida
+/// condado de fayette"): each reading's county name, longest first, with the rest of the
+/// words. The store keeps the first that is a county of the deployment's state; the others
+/// are words like any ("county fair").
+pub fn counties_named(q: &str) -> Vec<(String, String)> {
+    /// Counties have at most three words before "County" ("Jo Daviess", "St. Clair").
+    const LONGEST: usize = 3;
+    let w = words(q);
+    let rest = |drop: std::ops::Range<usize>| {
+        w.iter()
+            .enumerate()
+            .filter(|(i, _)| !drop.contains(i))
+            .map(|(_, x)| x.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut out = Vec::new();
+    for (i, word) in w.iter().enumerate() {
+        match word.as_str() {
+            "county" => {
+                for k in (1..=LONGEST.min(i)).rev() {
+                    out.push((w[i - k..i].join(" "), rest(i - k..i + 1)));
+                }
+            }
+            "condado" => {
+                let from = match w.get(i + 1).map(String::as_str) {
+                    Some("de" | "del") => i + 2,
+                    _ => i + 1,
+                };
+                for k in (1..=LONGEST.min(w.len().saturating_sub(from))).rev() {
+                    out.push((w[from..from + k].join(" "), rest(i..from + k)));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_county_among_the_words_is_read_every_way_longest_first() {
+        let readings = counties_named("free legal help for seniors cook county");
+        assert_eq!(readings[0].0, "for seniors cook");
+        let cook = readings.iter().find(|(c, _)| c == "cook").unwrap();
+        assert_eq!(cook.1, "free legal help for seniors");
+        let spanish = counties_named("comida condado de St. Clair");
+        assert!(spanish.contains(&("st clair".to_string(), "comida".to_string())));
+        assert!(counties_named("food pantry near 40601").is_empty());
+        assert!(counties_named("county").is_empty());
+    }
 
     fn needs(q: &str) -> Vec<String> {
         understand(q)
