@@ -24,15 +24,25 @@ async fn county_in_words(
     keywords: Option<&str>,
     deployment: &Deployment,
 ) -> Result<Option<(String, ResolvedPlace, String)>, DirectoryError> {
-    for (county, rest) in understand::counties_named(keywords.unwrap_or_default()) {
-        let named = format!("{county} county");
-        match resolve_place(pool, &Place::Named(named.clone()), deployment).await {
-            Ok(place) => return Ok(Some((named, place, rest))),
-            Err(DirectoryError::Invalid(_)) => continue,
-            Err(e) => return Err(e),
-        }
+    let readings = understand::counties_named(keywords.unwrap_or_default());
+    if readings.is_empty() {
+        return Ok(None);
     }
-    Ok(None)
+    // Every reading is asked in one round trip, however many times the words say "county".
+    let names: Vec<&str> = readings.iter().map(|(c, _)| c.as_str()).collect();
+    let counties: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT lower(county) FROM places WHERE state = $1 AND lower(county) = ANY($2)",
+    )
+    .bind(&deployment.region.state)
+    .bind(&names)
+    .fetch_all(pool)
+    .await?;
+    let Some((county, rest)) = readings.into_iter().find(|(c, _)| counties.contains(c)) else {
+        return Ok(None);
+    };
+    let named = format!("{county} county");
+    let place = resolve_place(pool, &Place::Named(named.clone()), deployment).await?;
+    Ok(Some((named, place, rest)))
 }
 
 fn unknown_place() -> DirectoryError {
