@@ -154,6 +154,20 @@ async fn counties_and_cities_are_places_too(pool: PgPool) {
     assert_eq!(in_words.total, as_place.total);
     let ids = |r: &SearchResults| r.cards.iter().map(|c| c.id).collect::<Vec<_>>();
     assert_eq!(ids(&in_words), ids(&as_place));
+    // Read as the words are: "St. Clair" is "st clair" (Illinois, where the places are too).
+    let mut illinois = deployment();
+    illinois.region.state = "IL".into();
+    let q = SearchParams::from_pairs([("q", "legal help st. clair county")])
+        .check(
+            &illinois.search.radius_choices,
+            illinois.search.default_radius_miles,
+        )
+        .unwrap();
+    let st_clair = store::search(&pool, &q, &illinois).await.unwrap();
+    assert_eq!(
+        st_clair.origin.unwrap().county.as_deref(),
+        Some("St. Clair")
+    );
     // Words that only look like one stay words.
     let fair = search(&pool, &[("q", "county fair")]).await.unwrap();
     assert!(fair.origin.is_none());

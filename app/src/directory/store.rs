@@ -29,18 +29,29 @@ async fn county_in_words(
         return Ok(None);
     }
     // Every reading is asked in one round trip, however many times the words say "county".
+    // Compared as the words are read: "St. Clair" and "O'Brien" as "st clair" and "obrien".
     let names: Vec<&str> = readings.iter().map(|(c, _)| c.as_str()).collect();
-    let counties: Vec<String> = sqlx::query_scalar(
-        "SELECT DISTINCT lower(county) FROM places WHERE state = $1 AND lower(county) = ANY($2)",
+    let counties: Vec<(String, String)> = sqlx::query_as(
+        "SELECT DISTINCT ON (read) read, county
+         FROM (SELECT county, trim(regexp_replace(translate(lower(county), $3, ''), '[^[:alnum:]]+', ' ', 'g')) AS read
+               FROM places WHERE state = $1) p
+         WHERE read = ANY($2)",
     )
     .bind(&deployment.region.state)
     .bind(&names)
+    .bind("'’")
     .fetch_all(pool)
     .await?;
-    let Some((county, rest)) = readings.into_iter().find(|(c, _)| counties.contains(c)) else {
+    let found = readings.into_iter().find_map(|(read, rest)| {
+        counties
+            .iter()
+            .find(|(r, _)| *r == read)
+            .map(|(_, county)| (county.clone(), rest))
+    });
+    let Some((county, rest)) = found else {
         return Ok(None);
     };
-    let named = format!("{county} county");
+    let named = format!("{county} County");
     let place = resolve_place(pool, &Place::Named(named.clone()), deployment).await?;
     Ok(Some((named, place, rest)))
 }
@@ -196,13 +207,21 @@ async fn prepare(
     deployment: &Deployment,
 ) -> Result<Prepared, DirectoryError> {
     let mut query = query.clone();
+    // Spanish is read from all the words ("vivienda condado de fayette" is Spanish even
+    // once the county is taken out).
+    let spanish = query
+        .keywords
+        .as_deref()
+        .is_some_and(|k| understand::understand(k).spanish);
+    // "legal help for seniors cook county": the county is the place, not words to find.
+    let mut county_named = None;
     let origin = match &query.place {
         Some(place) => Some(resolve_place(pool, place, deployment).await?),
-        // "legal help for seniors cook county": the county is the place, not words to find.
         None => match county_in_words(pool, query.keywords.as_deref(), deployment).await? {
             Some((county, place, rest)) => {
-                query.place = Some(Place::Named(county));
+                query.place = Some(Place::Named(county.clone()));
                 query.keywords = (!rest.is_empty()).then_some(rest);
+                county_named = Some(county);
                 Some(place)
             }
             None => None,
@@ -214,7 +233,7 @@ async fn prepare(
     // resident asked for their words exactly), and the page says so.
     let mut corrected_keywords = None;
     if let (Some(u), false) = (&understood, query.exact) {
-        if !u.spanish {
+        if !spanish {
             let fixes = correct_words(pool, &u.plain_words).await?;
             if !fixes.is_empty() {
                 let keywords = query.keywords.clone().unwrap_or_default();
@@ -229,7 +248,11 @@ async fn prepare(
                     .collect::<Vec<_>>()
                     .join(" ");
                 understood = Some(understand::understand(&fixed));
-                corrected_keywords = Some(fixed);
+                // What the page says was searched keeps the county the words named.
+                corrected_keywords = Some(match &county_named {
+                    Some(county) => format!("{fixed} {}", county.to_lowercase()),
+                    None => fixed,
+                });
             }
         }
     }
@@ -255,7 +278,7 @@ async fn prepare(
         needs,
         corrected_keywords,
         free_from_words,
-        spanish: understood.as_ref().is_some_and(|u| u.spanish),
+        spanish,
     })
 }
 
