@@ -90,11 +90,15 @@ impl Entry {
     }
 }
 
-/// The program's name says which county it is for ("Free legal forms in Peoria County").
+/// The program's name says which county it is for ("Free legal forms in Peoria County"), not
+/// that it is for every county ("… for all 102 Illinois counties").
 fn names_a_county(e: &Entry) -> bool {
-    e.sort_name
-        .split(|c: char| !c.is_alphanumeric())
-        .any(|w| matches!(w, "county" | "counties" | "condado" | "condados"))
+    let (mut county, mut every) = (false, false);
+    for w in e.sort_name.split(|c: char| !c.is_alphanumeric()) {
+        county |= matches!(w, "county" | "counties" | "condado" | "condados");
+        every |= matches!(w, "all" | "every" | "any" | "statewide" | "todos" | "todas");
+    }
+    county && !every
 }
 
 /// Where one word occurs in one entry: `positions[start..start + len]`, each a position
@@ -1436,7 +1440,7 @@ mod tests {
                 &format!("'{county}':4A 'counti':5A 'form':2A 'legal':1A"),
             );
         }
-        // One for everyone comes before other counties' own.
+        // One for everyone comes before other counties' own, as does one for every county.
         program(
             &mut ix,
             4,
@@ -1444,6 +1448,14 @@ mod tests {
             None,
             &[],
             "'everyon':4A 'form':2A 'legal':1A",
+        );
+        program(
+            &mut ix,
+            5,
+            "Legal forms for all counties",
+            None,
+            &[],
+            "'counti':5A 'form':2A 'legal':1A",
         );
         for e in &mut ix.entries {
             e.state = None;
@@ -1456,7 +1468,7 @@ mod tests {
         }
         let (found, total) = ix.search(&ask, 0, 10);
         let order: Vec<u128> = found.iter().map(|f| f.id.as_u128() / 1000).collect();
-        assert_eq!((order, total), (vec![2, 4, 1, 3], 4));
+        assert_eq!((order, total), (vec![2, 5, 4, 1, 3], 5));
     }
 
     #[test]
