@@ -207,12 +207,10 @@ async fn prepare(
     deployment: &Deployment,
 ) -> Result<Prepared, DirectoryError> {
     let mut query = query.clone();
+    let mut understood = query.keywords.as_deref().map(understand::understand);
     // Spanish is read from all the words ("vivienda condado de fayette" is Spanish even
     // once the county is taken out).
-    let spanish = query
-        .keywords
-        .as_deref()
-        .is_some_and(|k| understand::understand(k).spanish);
+    let spanish = understood.as_ref().is_some_and(|u| u.spanish);
     // "legal help for seniors cook county": the county is the place, not words to find.
     let mut county_named = None;
     let origin = match &query.place {
@@ -221,13 +219,13 @@ async fn prepare(
             Some((county, place, rest)) => {
                 query.place = Some(Place::Named(county.clone()));
                 query.keywords = (!rest.is_empty()).then_some(rest);
+                understood = query.keywords.as_deref().map(understand::understand);
                 county_named = Some(county);
                 Some(place)
             }
             None => None,
         },
     };
-    let mut understood = query.keywords.as_deref().map(understand::understand);
     // A word that is in neither the directory nor a dictionary finds nothing as typed: it is
     // corrected to the closest directory word (never in a Spanish query, never when the
     // resident asked for their words exactly), and the page says so.
