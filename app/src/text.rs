@@ -37,9 +37,9 @@ pub fn clean(s: &str) -> Result<Cow<'_, str>, TextError> {
 }
 
 /// [`clean`] for raw bytes (a percent-decoded query value, a CSV cell).
-pub fn clean_bytes(bytes: &[u8]) -> Result<String, TextError> {
+pub fn clean_bytes(bytes: &[u8]) -> Result<Cow<'_, str>, TextError> {
     let s = std::str::from_utf8(bytes).map_err(|_| TextError::InvalidUtf8)?;
-    clean(s).map(Cow::into_owned)
+    clean(s)
 }
 
 /// What is wrong with one form field.

@@ -128,7 +128,10 @@ pub fn clean_form(encoded: &str) -> Result<Option<String>, TextError> {
     for pair in encoded.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let (raw_k, raw_v) = (decode_component(k), decode_component(v));
-        let (ck, cv) = (text::clean_bytes(&raw_k)?, text::clean_bytes(&raw_v)?);
+        let (ck, cv) = (
+            text::clean_bytes(&raw_k)?.into_owned(),
+            text::clean_bytes(&raw_v)?.into_owned(),
+        );
         changed |= ck.as_bytes() != raw_k.as_slice() || cv.as_bytes() != raw_v.as_slice();
         pairs.push((ck, cv));
     }

@@ -260,10 +260,17 @@ async fn re_importing_the_same_feed_changes_nothing(pool: PgPool) {
     assert_eq!(before, after);
 }
 
-/// The search index's own indexes, by name and definition.
-async fn search_indexes(pool: &PgPool) -> Vec<(String, String)> {
+/// The directory's and the search index's own indexes and foreign keys, by name and definition.
+async fn upkeep(pool: &PgPool) -> Vec<(String, String)> {
     sqlx::query_as(
-        "SELECT indexname::text, indexdef FROM pg_indexes WHERE tablename = 'search_entries' ORDER BY 1",
+        "SELECT indexname::text, indexdef FROM pg_indexes
+          WHERE tablename IN ('search_entries', 'taxonomy_terms', 'organizations', 'locations',
+                              'services', 'service_at_locations')
+         UNION ALL
+         SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint
+          WHERE contype = 'f' AND conrelid::regclass::text IN ('taxonomy_terms', 'organizations',
+                'locations', 'services', 'service_at_locations')
+         ORDER BY 1",
     )
     .fetch_all(pool)
     .await
@@ -271,15 +278,20 @@ async fn search_indexes(pool: &PgPool) -> Vec<(String, String)> {
 }
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
-async fn a_first_load_builds_the_search_indexes_after_the_rows_and_keeps_every_one(pool: PgPool) {
+async fn a_first_load_builds_indexes_and_checks_references_after_the_rows_and_keeps_every_one(
+    pool: PgPool,
+) {
     prepare(&pool).await;
-    let migrated = search_indexes(&pool).await;
-    assert!(migrated.len() > 10, "{migrated:?}");
+    let migrated = upkeep(&pool).await;
+    assert!(migrated.len() > 25, "{migrated:?}");
+    assert!(migrated
+        .iter()
+        .any(|(name, _)| name == "services_organization_id_fkey"));
     import(&pool, &shared("hsds/ilao-1.1"), "ilao", true).await;
-    assert_eq!(search_indexes(&pool).await, migrated);
-    // A second source's first load finds rows to keep serving: the indexes stay as they are.
+    assert_eq!(upkeep(&pool).await, migrated);
+    // A second source's first load finds rows to keep serving: everything stays as it is.
     import(&pool, &shared("hsds/spec-3.0/examples/csv"), "spec", true).await;
-    assert_eq!(search_indexes(&pool).await, migrated);
+    assert_eq!(upkeep(&pool).await, migrated);
     // Rows written while the indexes were away are found through them.
     sqlx::query("SET enable_seqscan = off")
         .execute(&pool)
@@ -291,6 +303,17 @@ async fn a_first_load_builds_the_search_indexes_after_the_rows_and_keeps_every_o
     )
     .await;
     assert!(found > 0);
+    // And the references are checked again: a service of no organization is refused.
+    let orphan = sqlx::query(
+        "INSERT INTO services (id, source, source_id, organization_id, name, share_code)
+         VALUES (gen_random_uuid(), 'ilao', 'orphan', gen_random_uuid(), 'x', 'orphan-code')",
+    )
+    .execute(&pool)
+    .await;
+    assert!(orphan
+        .unwrap_err()
+        .to_string()
+        .contains("services_organization_id_fkey"),);
 }
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]

@@ -20,9 +20,33 @@ pub async fn rebuild(
         .execute(&mut **tx)
         .await?;
     // Asked before this source's rows go: a re-import of the only source is not a first load.
-    let deferred = defer_indexes(tx).await?;
+    let deferred = defer_upkeep(tx, &["search_entries"]).await?;
     sqlx::query("DELETE FROM search_entries WHERE source = $1")
         .bind(source)
+        .execute(&mut **tx)
+        .await?;
+
+    // Each service's words once, however many places it has: to_tsvector is most of the
+    // rebuild's work. A query that only reads runs it in parallel on every core (an
+    // INSERT ... SELECT never does), into a table of this transaction's own. The category
+    // words come after, once per distinct set of categories: the lookup that finds them would
+    // keep the whole query on one core.
+    sqlx::query(
+        r#"
+        CREATE TEMP TABLE import_documents ON COMMIT DROP AS
+            SELECT sv.id, sv.category_ids,
+                   setweight(to_tsvector('english', unaccent(sv.name || ' ' || coalesce(sv.alternate_name, ''))), 'A') AS name_words,
+                   setweight(to_tsvector('english', unaccent(left(coalesce(sv.description, '') || ' ' || coalesce(sv.eligibility_description, ''), 4000))), 'C')
+                   || setweight(to_tsvector('english', unaccent(o.name)), 'D') AS other_words
+            FROM services sv
+            JOIN organizations o ON o.id = sv.organization_id
+            WHERE sv.source = $1 AND sv.active AND sv.status = 'active'
+        "#,
+    )
+    .bind(source)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("ANALYZE import_documents")
         .execute(&mut **tx)
         .await?;
 
@@ -43,30 +67,25 @@ pub async fn rebuild(
               AND NOT EXISTS (SELECT 1 FROM service_at_locations sal JOIN locations l ON l.id = sal.location_id
                               WHERE sal.service_id = sv.id AND sal.active AND l.active)
         ),
-        -- Each service's words once, however many places it has (to_tsvector is the cost).
-        documents AS MATERIALIZED (
-            SELECT sv.id,
-                   setweight(to_tsvector('english', unaccent(sv.name || ' ' || coalesce(sv.alternate_name, ''))), 'A')
-                   || setweight(to_tsvector('english', unaccent(coalesce(cats.names, ''))), 'B')
-                   || setweight(to_tsvector('english', unaccent(left(coalesce(sv.description, '') || ' ' || coalesce(sv.eligibility_description, ''), 4000))), 'C')
-                   || setweight(to_tsvector('english', unaccent(o.name)), 'D') AS document,
-                   coalesce(cats.ids, '{}') AS category_ids
-            FROM services sv
-            JOIN organizations o ON o.id = sv.organization_id
+        -- Subcategories with their parents, and their names in both languages.
+        categories AS MATERIALIZED (
+            SELECT k.category_ids AS key,
+                   setweight(to_tsvector('english', unaccent(coalesce(cats.names, ''))), 'B') AS words,
+                   coalesce(cats.ids, '{}') AS ids
+            FROM (SELECT DISTINCT category_ids FROM import_documents) k
             LEFT JOIN LATERAL (
-                SELECT array_agg(DISTINCT c) AS ids, string_agg($2::jsonb ->> c, ' ') AS names
-                FROM (SELECT unnest(sv.category_ids) UNION SELECT $3::jsonb ->> unnest(sv.category_ids)) t(c)
+                SELECT array_agg(DISTINCT c) AS ids, string_agg($3::jsonb ->> c, ' ') AS names
+                FROM (SELECT unnest(k.category_ids) UNION SELECT $4::jsonb ->> unnest(k.category_ids)) t(c)
                 WHERE c IS NOT NULL
             ) cats ON true
-            WHERE sv.source = $1 AND sv.active AND sv.status = 'active'
         )
         INSERT INTO search_entries (id, source, service_id, location_id, organization_id, document, name,
                                     category_ids, earth, state, county_fips, area_states, area_counties, area_zips,
                                     is_free, minimum_age, maximum_age, languages, open_hours, timezone)
         SELECT p.id, $1, sv.id, l.id, sv.organization_id,
-               d.document,
+               d.name_words || c.words || d.other_words,
                sv.name,
-               d.category_ids,
+               c.ids,
                CASE WHEN coalesce(l.latitude, zip.latitude) IS NOT NULL
                     THEN ll_to_earth(coalesce(l.latitude, zip.latitude), coalesce(l.longitude, zip.longitude)) END,
                coalesce(zip.state, upper(l.state_province)),
@@ -76,24 +95,23 @@ pub async fn rebuild(
                ARRAY(SELECT DISTINCT lower(x->>'code') FROM jsonb_array_elements(sv.languages || coalesce(l.languages, '[]')) x
                      WHERE coalesce(x->>'code', '') <> ''),
                p.hours,
-               coalesce(l.timezone, zip.timezone, $4)
+               coalesce(l.timezone, zip.timezone, $2)
         FROM programs p
         JOIN services sv ON sv.id = p.service_id
-        JOIN documents d ON d.id = p.service_id
+        JOIN import_documents d ON d.id = p.service_id
+        JOIN categories c ON c.key = d.category_ids
         LEFT JOIN locations l ON l.id = p.location_id
         LEFT JOIN places zip ON zip.zip = left(l.postal_code, 5)
         "#,
     )
     .bind(source)
+    .bind(default_timezone)
     .bind(&names)
     .bind(&parents)
-    .bind(default_timezone)
     .execute(&mut **tx)
     .await?
     .rows_affected();
-    for definition in &deferred {
-        sqlx::query(definition).execute(&mut **tx).await?;
-    }
+    deferred.restore(tx).await?;
 
     refresh_words(tx).await?;
     // Servers holding a copy of the index (`super::held`) read it again when this commits.
@@ -107,44 +125,81 @@ pub async fn rebuild(
     Ok(inserted)
 }
 
-/// On a first load (the index is empty) run by the tables' owner, drops the index's secondary
-/// indexes and returns their definitions, to be built again once the rows are in. Building a
-/// GIN or GiST index over a million rows at once is several times faster than keeping it up to
-/// date row by row (at national scale it was most of the rebuild). The drop locks the table until
-/// commit, which costs nothing here: there is nothing in it to read yet. Otherwise (rows of other
-/// sources to keep serving, or the runtime role's scheduled pull, which may not drop) nothing
-/// changes.
-async fn defer_indexes(tx: &mut Transaction<'_, Postgres>) -> Result<Vec<String>, sqlx::Error> {
-    let (empty, owner): (bool, bool) = sqlx::query_as(
-        "SELECT NOT EXISTS (SELECT 1 FROM search_entries),
-                pg_has_role((SELECT relowner FROM pg_class WHERE oid = 'search_entries'::regclass), 'MEMBER')",
-    )
-    .fetch_one(&mut **tx)
-    .await?;
-    if !(empty && owner) {
-        return Ok(Vec::new());
+/// Index upkeep put off during a first load: what makes it again once the rows are in.
+#[must_use = "the dropped indexes and foreign keys must be made again"]
+pub struct Deferred(Vec<String>);
+
+impl Deferred {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
+
+    /// Builds the indexes again, then checks the foreign keys, each in one pass over the table.
+    pub async fn restore(self, tx: &mut Transaction<'_, Postgres>) -> Result<(), sqlx::Error> {
+        for statement in &self.0 {
+            sqlx::query(statement).execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+}
+
+/// On a first load (every one of `tables` is empty) run by the tables' owner: drops their
+/// secondary indexes and foreign keys, to be made again once the rows are in (Postgres's
+/// "Populating a Database"). Building a GIN or GiST index over a million rows at once is
+/// several times faster than keeping it up to date row by row, and one anti-join checks a
+/// foreign key faster than a trigger per row. Unique indexes stay: they are what an upsert
+/// matches on. The drops lock the tables until commit, which costs nothing here: there is
+/// nothing in them to read yet. Otherwise (rows to keep serving, or the runtime role's
+/// scheduled pull, which may not drop) nothing changes.
+pub async fn defer_upkeep(
+    tx: &mut Transaction<'_, Postgres>,
+    tables: &[&str],
+) -> Result<Deferred, sqlx::Error> {
+    for table in tables {
+        let (empty, owner): (bool, bool) = sqlx::query_as(&format!(
+            "SELECT NOT EXISTS (SELECT 1 FROM {table}),
+                    pg_has_role((SELECT relowner FROM pg_class WHERE oid = '{table}'::regclass), 'MEMBER')"
+        ))
+        .fetch_one(&mut **tx)
+        .await?;
+        if !(empty && owner) {
+            return Ok(Deferred(Vec::new()));
+        }
+    }
+    let tables: Vec<String> = tables.iter().map(|t| t.to_string()).collect();
     let indexes: Vec<(String, String)> = sqlx::query_as(
-        "SELECT quote_ident(i.relname), pg_get_indexdef(i.oid)
+        "SELECT format('DROP INDEX %I', i.relname), pg_get_indexdef(i.oid)
            FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
-          WHERE x.indrelid = 'search_entries'::regclass AND NOT x.indisprimary AND NOT x.indisunique
+          WHERE x.indrelid = ANY($1::text[]::regclass[]) AND NOT x.indisprimary AND NOT x.indisunique
           ORDER BY i.relname",
     )
+    .bind(&tables)
     .fetch_all(&mut **tx)
     .await?;
-    for (name, _) in &indexes {
-        sqlx::query(&format!("DROP INDEX {name}"))
-            .execute(&mut **tx)
-            .await?;
+    let foreign_keys: Vec<(String, String)> = sqlx::query_as(
+        "SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', c.conrelid::regclass, c.conname),
+                format('ALTER TABLE %s ADD CONSTRAINT %I %s', c.conrelid::regclass, c.conname, pg_get_constraintdef(c.oid))
+           FROM pg_constraint c
+          WHERE c.contype = 'f' AND c.conrelid = ANY($1::text[]::regclass[])
+          ORDER BY c.conname",
+    )
+    .bind(&tables)
+    .fetch_all(&mut **tx)
+    .await?;
+    for (drop, _) in foreign_keys.iter().chain(&indexes) {
+        sqlx::query(drop).execute(&mut **tx).await?;
     }
     // Building a GIN index sorts in this much memory before spilling to disk.
     sqlx::query("SET LOCAL maintenance_work_mem = '512MB'")
         .execute(&mut **tx)
         .await?;
-    Ok(indexes
-        .into_iter()
-        .map(|(_, definition)| definition)
-        .collect())
+    Ok(Deferred(
+        indexes
+            .into_iter()
+            .chain(foreign_keys)
+            .map(|(_, make)| make)
+            .collect(),
+    ))
 }
 
 /// Category names in both languages (what a resident may type) and each subcategory's parent.

@@ -16,9 +16,24 @@ pub struct Table {
     pub rows: Vec<Row>,
 }
 
+/// One record: its cells' text one after another, and where each cell ends. Two allocations
+/// a row, not one a cell: a national export has tens of millions of cells, and allocating
+/// them one by one was much of the time it took to read.
 pub struct Row {
     pub line: u64,
-    values: Vec<String>,
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl Row {
+    fn cell(&self, i: usize) -> Option<&str> {
+        let end = *self.ends.get(i)? as usize;
+        let start = match i {
+            0 => 0,
+            _ => self.ends[i - 1] as usize,
+        };
+        Some(&self.text[start..end])
+    }
 }
 
 impl Table {
@@ -29,10 +44,7 @@ impl Table {
     /// The trimmed value of a column, `None` when the column is missing or the cell empty.
     pub fn get<'a>(&self, row: &'a Row, column: &str) -> Option<&'a str> {
         let i = *self.columns.get(column)?;
-        row.values
-            .get(i)
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty())
+        row.cell(i).map(|v| v.trim()).filter(|v| !v.is_empty())
     }
 
     pub fn text(&self, row: &Row, column: &str) -> Option<String> {
@@ -56,7 +68,7 @@ fn read_table(
     dir: &Path,
     names: &[&str],
 ) -> Result<Option<Table>, ImportError> {
-    let Some(name) = names.iter().find(|n| dir.join(n).is_file()) else {
+    let Some(name) = names.iter().find(|n| dir.join(n).is_file()).copied() else {
         return Ok(None);
     };
     let path = dir.join(name);
@@ -97,11 +109,11 @@ fn read_table(
             .filter(|b| **b == b'\n')
             .count() as u64;
         counted_to = offset.max(counted_to);
-        let values = record
-            .iter()
-            .enumerate()
-            .map(|(i, v)| match app::text::clean_bytes(v) {
-                Ok(v) => v,
+        let mut text = String::with_capacity(record.as_slice().len());
+        let mut ends = Vec::with_capacity(record.len());
+        for (i, v) in record.iter().enumerate() {
+            match app::text::clean_bytes(v) {
+                Ok(v) => text.push_str(&v),
                 Err(e) => {
                     let column = headers_by_index.get(&i).map_or("?", |c| c.as_str());
                     dropped.push(Issue {
@@ -109,11 +121,14 @@ fn read_table(
                         line,
                         reason: format!("column {column}: {e}; value left out"),
                     });
-                    String::new()
                 }
-            })
-            .collect();
-        rows.push(Row { line, values });
+            }
+            let end = u32::try_from(text.len()).map_err(|_| {
+                ImportError::NotHsds(format!("{name} line {line}: a record of over 4 GB"))
+            })?;
+            ends.push(end);
+        }
+        rows.push(Row { line, text, ends });
     }
     Ok(Some(Table {
         file: name.to_string(),
@@ -166,14 +181,100 @@ fn object(table: &Table, row: &Row, fields: &[&str]) -> Map<String, Value> {
     m
 }
 
+/// The files of an export, each known by its possible names, in the order `read_dir` uses them.
+const FILES: &[&[&str]] = &[
+    &["organizations.csv", "organization.csv"],
+    &["services.csv", "service.csv"],
+    &["phones.csv"],
+    &["schedules.csv", "regular_schedules.csv"],
+    &["holiday_schedules.csv"],
+    &["languages.csv", "language.csv"],
+    &["service_areas.csv", "service_area.csv"],
+    &["cost_options.csv"],
+    &["required_documents.csv", "required_document.csv"],
+    &["contacts.csv", "contact.csv"],
+    &["eligibility.csv", "eligibilities.csv"],
+    &["accessibility.csv", "accessibility_for_disabilities.csv"],
+    &["addresses.csv", "physical_addresses.csv", "address.csv"],
+    &["programs.csv", "program.csv"],
+    &["taxonomies.csv"],
+    &["taxonomy_terms.csv", "taxonomy.csv"],
+    &["attributes.csv"],
+    &["services_taxonomy.csv", "service_taxonomy.csv"],
+    &["locations.csv", "location.csv"],
+    &[
+        "service_at_location.csv",
+        "services_at_location.csv",
+        "service_at_locations.csv",
+    ],
+];
+
+type ReadResult = (Result<Option<Table>, ImportError>, Vec<Issue>);
+
+/// Reads and cleans the export's files on a thread of their own, in `FILES` order, while
+/// `read_dir` turns the ones already read into records: parsing the CSV and building the
+/// records each keep a core busy. At most two files wait, read ahead of the one being used,
+/// so memory stays near what reading them one by one takes.
+struct Files {
+    arriving: std::sync::mpsc::Receiver<(&'static [&'static str], ReadResult)>,
+    /// Files read before they were asked for (only if `read_dir` asks out of `FILES` order).
+    early: HashMap<&'static str, ReadResult>,
+}
+
+impl Files {
+    fn open(dir: &Path) -> Files {
+        let (send, arriving) = std::sync::mpsc::sync_channel(1);
+        let dir = dir.to_path_buf();
+        std::thread::spawn(move || {
+            for names in FILES {
+                let mut dropped = Vec::new();
+                let table = read_table(&mut dropped, &dir, names);
+                // The receiver is gone when reading stopped at an error: so do we.
+                if send.send((*names, (table, dropped))).is_err() {
+                    return;
+                }
+            }
+        });
+        Files {
+            arriving,
+            early: HashMap::new(),
+        }
+    }
+
+    /// The file known by `names` (one of `FILES`); cells dropped while cleaning go to `dropped`.
+    fn take(
+        &mut self,
+        dropped: &mut Vec<Issue>,
+        names: &[&str],
+    ) -> Result<Option<Table>, ImportError> {
+        let key = names[0];
+        let (table, mut cells) = match self.early.remove(key) {
+            Some(read) => read,
+            None => loop {
+                match self.arriving.recv() {
+                    Ok((n, read)) if n[0] == key => break read,
+                    Ok((n, read)) => {
+                        self.early.insert(n[0], read);
+                    }
+                    // Only if the reading thread stopped (or `key` is not in `FILES`).
+                    Err(_) => {
+                        return Err(ImportError::NotHsds(format!(
+                            "{key} could not be read: the reader stopped"
+                        )))
+                    }
+                }
+            },
+        };
+        dropped.append(&mut cells);
+        table
+    }
+}
+
 pub fn read_dir(dir: &Path) -> Result<Feed, ImportError> {
     let mut dropped = Vec::new();
-    let organizations = read_table(
-        &mut dropped,
-        dir,
-        &["organizations.csv", "organization.csv"],
-    )?;
-    let services = read_table(&mut dropped, dir, &["services.csv", "service.csv"])?;
+    let mut files = Files::open(dir);
+    let organizations = files.take(&mut dropped, &["organizations.csv", "organization.csv"])?;
+    let services = files.take(&mut dropped, &["services.csv", "service.csv"])?;
     let (Some(org_table), Some(service_table)) = (organizations, services) else {
         return Err(ImportError::NotHsds(format!(
             "{} has no organizations.csv and services.csv: this is not an HSDS export",
@@ -216,7 +317,7 @@ pub fn read_dir(dir: &Path) -> Result<Feed, ImportError> {
 
     // Children first, so parents can take them as they are built.
     let mut phones = Attached::default();
-    if let Some(t) = read_table(&mut dropped, dir, &["phones.csv"])? {
+    if let Some(t) = files.take(&mut dropped, &["phones.csv"])? {
         for row in &t.rows {
             // Spreadsheet exports sometimes keep a number's quotes ("\"+44 1234\"").
             let Some(number) = t
@@ -242,7 +343,7 @@ pub fn read_dir(dir: &Path) -> Result<Feed, ImportError> {
         &["schedules.csv", "regular_schedules.csv"][..],
         &["holiday_schedules.csv"][..],
     ] {
-        if let Some(t) = read_table(&mut dropped, dir, names)? {
+        if let Some(t) = files.take(&mut dropped, names)? {
             for row in &t.rows {
                 match schedule(&|k| t.text(row, k)) {
                     Ok(Some(s)) => schedules.add(&t, row, s),
@@ -254,7 +355,7 @@ pub fn read_dir(dir: &Path) -> Result<Feed, ImportError> {
     }
 
     let mut languages = Attached::default();
-    if let Some(t) = read_table(&mut dropped, dir, &["languages.csv", "language.csv"])? {
+    if let Some(t) = files.take(&mut dropped, &["languages.csv", "language.csv"])? {
         for row in &t.rows {
             match t.first(row, &["name", "language", "code"]) {
                 Some(name) => {
@@ -278,7 +379,7 @@ pub fn read_dir(dir: &Path) -> Result<Feed, ImportError> {
                           build: &dyn Fn(&Table, &Row) -> Option<Value>|
      -> Result<Children, ImportError> {
         let mut out = Children::new();
-        if let Some(t) = read_table(&mut dropped, dir, names)? {
+        if let Some(t) = files.take(&mut dropped, names)? {
             for row in &t.rows {
                 if let Some(v) = build(&t, row) {
                     push_child(&mut out, t.get(row, "service_id"), v);
@@ -338,9 +439,8 @@ pub fn read_dir(dir: &Path) -> Result<Feed, ImportError> {
     })?;
 
     let mut accessibility = Children::new();
-    if let Some(t) = read_table(
+    if let Some(t) = files.take(
         &mut dropped,
-        dir,
         &["accessibility.csv", "accessibility_for_disabilities.csv"],
     )? {
         for row in &t.rows {
@@ -357,9 +457,8 @@ pub fn read_dir(dir: &Path) -> Result<Feed, ImportError> {
     }
 
     let mut addresses: HashMap<String, (bool, Address)> = HashMap::new();
-    if let Some(t) = read_table(
+    if let Some(t) = files.take(
         &mut dropped,
-        dir,
         &["addresses.csv", "physical_addresses.csv", "address.csv"],
     )? {
         for row in &t.rows {
@@ -389,7 +488,7 @@ pub fn read_dir(dir: &Path) -> Result<Feed, ImportError> {
     }
 
     let mut programs = HashMap::new();
-    if let Some(t) = read_table(&mut dropped, dir, &["programs.csv", "program.csv"])? {
+    if let Some(t) = files.take(&mut dropped, &["programs.csv", "program.csv"])? {
         for row in &t.rows {
             if let (Some(id), Some(name)) = (t.text(row, "id"), t.text(row, "name")) {
                 programs.insert(id, name);
@@ -399,14 +498,14 @@ pub fn read_dir(dir: &Path) -> Result<Feed, ImportError> {
 
     // Taxonomy: 3.0 terms + attributes, or 1.1 taxonomy + services_taxonomy.
     let mut taxonomy_names = HashMap::new();
-    if let Some(t) = read_table(&mut dropped, dir, &["taxonomies.csv"])? {
+    if let Some(t) = files.take(&mut dropped, &["taxonomies.csv"])? {
         for row in &t.rows {
             if let (Some(id), Some(name)) = (t.text(row, "id"), t.text(row, "name")) {
                 taxonomy_names.insert(id, name);
             }
         }
     }
-    if let Some(t) = read_table(&mut dropped, dir, &["taxonomy_terms.csv", "taxonomy.csv"])? {
+    if let Some(t) = files.take(&mut dropped, &["taxonomy_terms.csv", "taxonomy.csv"])? {
         for row in &t.rows {
             let (Some(id), Some(name)) = (t.text(row, "id"), t.text(row, "name")) else {
                 feed.rejected
@@ -433,7 +532,7 @@ pub fn read_dir(dir: &Path) -> Result<Feed, ImportError> {
         }
     }
     let mut service_terms: HashMap<String, Vec<String>> = HashMap::new();
-    if let Some(t) = read_table(&mut dropped, dir, &["attributes.csv"])? {
+    if let Some(t) = files.take(&mut dropped, &["attributes.csv"])? {
         for row in &t.rows {
             let entity = t.get(row, "link_entity").unwrap_or("service");
             if let (true, Some(link), Some(term)) = (
@@ -445,9 +544,8 @@ pub fn read_dir(dir: &Path) -> Result<Feed, ImportError> {
             }
         }
     }
-    if let Some(t) = read_table(
+    if let Some(t) = files.take(
         &mut dropped,
-        dir,
         &["services_taxonomy.csv", "service_taxonomy.csv"],
     )? {
         for row in &t.rows {
@@ -494,7 +592,7 @@ pub fn read_dir(dir: &Path) -> Result<Feed, ImportError> {
         });
     }
 
-    if let Some(t) = read_table(&mut dropped, dir, &["locations.csv", "location.csv"])? {
+    if let Some(t) = files.take(&mut dropped, &["locations.csv", "location.csv"])? {
         for row in &t.rows {
             let Some(id) = t.text(row, "id") else {
                 feed.rejected
@@ -594,9 +692,8 @@ pub fn read_dir(dir: &Path) -> Result<Feed, ImportError> {
         });
     }
 
-    if let Some(t) = read_table(
+    if let Some(t) = files.take(
         &mut dropped,
-        dir,
         &[
             "service_at_location.csv",
             "services_at_location.csv",

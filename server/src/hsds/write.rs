@@ -292,6 +292,19 @@ pub async fn store(
     .await?;
     let total = read.iter().map(|(_, n)| n).sum();
     let mut progress = Progress::new(options.progress, total);
+    // The first load into an empty directory (a new install) builds the tables' secondary
+    // indexes and checks their references once the rows are in, not row by row.
+    let deferred = app::directory::index::defer_upkeep(
+        &mut tx,
+        &[
+            "taxonomy_terms",
+            "organizations",
+            "locations",
+            "services",
+            "service_at_locations",
+        ],
+    )
+    .await?;
     write_records(&mut tx, &feed, options, &mut counts, &mut progress).await?;
 
     if options.full && had_records {
@@ -300,6 +313,10 @@ pub async fn store(
     }
     progress.step("placing locations in counties");
     derive_location_places(&mut tx, source).await?;
+    if !deferred.is_empty() {
+        progress.step("building the directory's indexes and checking its references");
+    }
+    deferred.restore(&mut tx).await?;
 
     let changed = counts
         .values()
