@@ -71,6 +71,18 @@ pub async fn resolve_place(
     deployment: &Deployment,
 ) -> Result<ResolvedPlace, DirectoryError> {
     let state = deployment.region.state.as_str();
+    // Places are reference data: the table is loaded from the ZIP file built into this binary
+    // (`server migrate`), so a ZIP once found stays as it is for the life of the process. Most
+    // searches name a ZIP, and each skips a round trip.
+    type Kept = HashMap<String, ResolvedPlace>;
+    static ZIPS: OnceLock<Mutex<Kept>> = OnceLock::new();
+    const KEPT_ZIPS: usize = 50_000;
+    let zips = ZIPS.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Place::Zip(zip) = place {
+        if let Some(found) = zips.lock().unwrap_or_else(|e| e.into_inner()).get(zip) {
+            return Ok(found.clone());
+        }
+    }
     let row: Option<PgRow> = match place {
         Place::Zip(zip) => {
             sqlx::query(
@@ -128,7 +140,7 @@ pub async fn resolve_place(
     let latitude: f64 = row.try_get("latitude")?;
     let longitude: f64 = row.try_get("longitude")?;
     let label: Option<String> = row.try_get("label")?;
-    Ok(ResolvedPlace {
+    let resolved = ResolvedPlace {
         label: label.unwrap_or_default(),
         latitude,
         longitude,
@@ -136,7 +148,16 @@ pub async fn resolve_place(
         county_fips: row.try_get("county_fips")?,
         county: row.try_get("county")?,
         zip: row.try_get("zip")?,
-    })
+    };
+    if let Place::Zip(zip) = place {
+        let mut kept = zips.lock().unwrap_or_else(|e| e.into_inner());
+        // Only found ZIPs are kept, and never more than there are ZIPs.
+        if kept.len() >= KEPT_ZIPS {
+            kept.clear();
+        }
+        kept.insert(zip.clone(), resolved.clone());
+    }
+    Ok(resolved)
 }
 
 /// "Bowling Green, KY" → ("bowling green", "KY"); without a state, the deployment's.
