@@ -17,8 +17,7 @@ pub struct Table {
 }
 
 /// One record: its cells' text one after another, and where each cell ends. Two allocations
-/// a row, not one a cell: a national export has tens of millions of cells, and allocating
-/// them one by one was much of the time it took to read.
+/// a row, not one a cell (a national export has tens of millions of cells).
 pub struct Row {
     pub line: u64,
     text: String,
