@@ -317,6 +317,31 @@ async fn a_first_load_builds_indexes_and_checks_references_after_the_rows_and_ke
 }
 
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn two_first_loads_at_once_both_land_one_after_the_other(pool: PgPool) {
+    prepare(&pool).await;
+    let migrated = upkeep(&pool).await;
+    // Each would find the directory empty and take its tables: they take turns instead of
+    // deadlocking.
+    let (ilao_feed, spec_feed) = (
+        shared("hsds/ilao-1.1"),
+        shared("hsds/spec-3.0/examples/csv"),
+    );
+    let (ilao, spec) = tokio::join!(
+        import(&pool, &ilao_feed, "ilao", true),
+        import(&pool, &spec_feed, "spec", true),
+    );
+    assert!(ilao.counts["services"].inserted > 400);
+    assert!(spec.counts["services"].inserted > 0);
+    assert_eq!(upkeep(&pool).await, migrated);
+    let sources = count(
+        &pool,
+        "SELECT count(DISTINCT source) FROM search_entries WHERE source IN ('ilao', 'spec')",
+    )
+    .await;
+    assert_eq!(sources, 2);
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
 async fn a_changed_record_is_updated_and_a_missing_one_becomes_inactive(pool: PgPool) {
     prepare(&pool).await;
     let feed = copy_feed(&shared("hsds/ilao-1.1"));

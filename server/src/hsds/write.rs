@@ -274,6 +274,12 @@ pub async fn store(
     }
 
     let mut tx = pool.begin().await?;
+    // Imports run one at a time, whatever their source: a first load decides from what it
+    // reads that the directory is empty and then takes its tables for itself, and two doing
+    // that at once would deadlock (or one would count rows another has yet to commit).
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('wraparound: directory import'))")
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("INSERT INTO sources (id, name) VALUES ($1, $1) ON CONFLICT (id) DO NOTHING")
         .bind(source)
         .execute(&mut *tx)
