@@ -16,6 +16,8 @@ pub mod dictionary;
 #[cfg(feature = "ssr")]
 pub mod feeds;
 #[cfg(feature = "ssr")]
+pub mod first_load;
+#[cfg(feature = "ssr")]
 pub mod held;
 #[cfg(feature = "ssr")]
 pub mod index;

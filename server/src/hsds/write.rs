@@ -300,7 +300,7 @@ pub async fn store(
     let mut progress = Progress::new(options.progress, total);
     // The first load into an empty directory (a new install) builds the tables' secondary
     // indexes and checks their references once the rows are in, not row by row.
-    let deferred = app::directory::index::defer_upkeep(
+    let deferred = app::directory::first_load::defer_upkeep(
         &mut tx,
         &[
             "taxonomy_terms",
