@@ -433,7 +433,7 @@ pub async fn run(
     let _ = writeln!(
         out,
         "{n} searches, one at a time, over loopback. **Page** = full server-rendered `/search` page (HTTP, SQL, rendering). \
-         **Search floor** = the same searches through the search code, no HTTP or HTML: place and words from Postgres, matching and ranking in the server's held index, the page's cards from Postgres. Mean results per search: {:.0}. Non-2xx pages: {failures}.\n",
+         **Search floor** = the same searches through the search code, no HTTP or HTML: place and words from Postgres, matching and ranking in the server's held index, the page's cards from Postgres unless shown already this minute. Mean results per search: {:.0}. Non-2xx pages: {failures}.\n",
         results as f64 / n.max(1) as f64
     );
     let _ = writeln!(

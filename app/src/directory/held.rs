@@ -145,6 +145,10 @@ const HALF_SCORE_MILES: f64 = 5.0;
 const SPOKEN_BOOST: f64 = 1.5;
 
 impl Index {
+    /// Which rebuild of the index this is (`search_generation`).
+    pub fn generation(&self) -> i64 {
+        self.generation
+    }
     pub fn len(&self) -> usize {
         self.entries.len()
     }

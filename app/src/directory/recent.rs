@@ -9,15 +9,22 @@
 //! command line) is seen within the minute. Search results are public directory data, the same
 //! for everyone: nothing about who searched is kept. A request with `Cache-Control: no-cache`
 //! gets a fresh search.
+//!
+//! The cards a search shows are kept the same way, by program, for the minute and the index
+//! generation they were read in ([`cards`], [`keep_cards`]): what a card shows changes only with
+//! an import (a new generation), a partner's onboarding (its badge) or the clock's minute (open
+//! now, opens next), so a fresh search asks Postgres only for the cards not yet shown this
+//! minute. A fresh search still runs: which programs match and in what order is decided anew.
 
-use super::model::SearchResults;
+use super::model::{SearchResults, ServiceCard};
 use super::query::SearchQuery;
 use super::DirectoryError;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::OnceCell;
+use uuid::Uuid;
 
 /// How long a search's results are kept.
 const KEPT_FOR: Duration = Duration::from_secs(60);
@@ -36,9 +43,16 @@ fn kept() -> &'static Mutex<HashMap<String, Slot>> {
 fn key(pool: &sqlx::PgPool, query: &SearchQuery) -> String {
     format!(
         "{}|{}",
-        pool.connect_options().get_database().unwrap_or_default(),
+        database(pool),
         serde_json::to_string(query).unwrap_or_default()
     )
+}
+
+fn database(pool: &sqlx::PgPool) -> String {
+    pool.connect_options()
+        .get_database()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// The slot for this search: this minute's, or a new one (`None`: the cache is full).
@@ -80,9 +94,80 @@ where
     Ok((**results).clone())
 }
 
-/// Forgets every kept search (after an import).
+/// Forgets every kept search and card (after an import).
 pub fn forget() {
     kept().lock().unwrap_or_else(|e| e.into_inner()).clear();
+    shelves().lock().unwrap_or_else(|e| e.into_inner()).clear();
+}
+
+/// At most this many cards are kept per database (a card is ~0.5 KB); past it the shelf starts
+/// again empty.
+const CARDS_KEPT: usize = 20_000;
+
+/// One database's kept cards: the index generation and minute they were read in, and the
+/// cards by program page id.
+struct Shelf {
+    generation: i64,
+    minute: u64,
+    cards: HashMap<Uuid, ServiceCard>,
+}
+
+fn shelves() -> &'static Mutex<HashMap<String, Shelf>> {
+    static SHELVES: OnceLock<Mutex<HashMap<String, Shelf>>> = OnceLock::new();
+    SHELVES.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// Minutes since 1970: every time zone's offset is whole minutes, so each program's "open now"
+/// changes only when this does.
+pub fn this_minute() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 60)
+}
+
+/// The kept card of each program (`None` where there is none) for this index generation and
+/// `minute`. Distance and locations matched belong to a search: the caller sets them.
+pub fn cards(
+    pool: &sqlx::PgPool,
+    generation: i64,
+    minute: u64,
+    ids: impl Iterator<Item = Uuid>,
+) -> Vec<Option<ServiceCard>> {
+    let shelves = shelves().lock().unwrap_or_else(|e| e.into_inner());
+    let shelf = shelves
+        .get(&database(pool))
+        .filter(|s| s.generation == generation && s.minute == minute);
+    ids.map(|id| shelf.and_then(|s| s.cards.get(&id).cloned()))
+        .collect()
+}
+
+/// Keeps cards read from Postgres in index generation `generation` and `minute`.
+pub fn keep_cards(pool: &sqlx::PgPool, generation: i64, minute: u64, cards: &[ServiceCard]) {
+    let mut shelves = shelves().lock().unwrap_or_else(|e| e.into_inner());
+    let key = database(pool);
+    // One server serves one database; the test suite's many databases are bounded here.
+    if !shelves.contains_key(&key) && shelves.len() >= 64 {
+        shelves.clear();
+    }
+    let shelf = shelves.entry(key).or_insert_with(|| Shelf {
+        generation,
+        minute,
+        cards: HashMap::new(),
+    });
+    if (shelf.generation, shelf.minute) != (generation, minute) {
+        // A card of another minute or generation is never shown again.
+        *shelf = Shelf {
+            generation,
+            minute,
+            cards: HashMap::new(),
+        };
+    }
+    if shelf.cards.len() + cards.len() > CARDS_KEPT {
+        shelf.cards.clear();
+    }
+    for card in cards {
+        shelf.cards.insert(card.id, card.clone());
+    }
 }
 
 /// Whether the request asked for a fresh answer (`Cache-Control: no-cache`).
@@ -93,4 +178,49 @@ fn fresh_asked() -> bool {
             .iter()
             .any(|v| v.to_str().is_ok_and(|v| v.contains("no-cache")))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn card(id: Uuid, name: &str) -> ServiceCard {
+        ServiceCard {
+            id,
+            name: name.into(),
+            organization: "Org".into(),
+            category_ids: vec![],
+            distance_miles: Some(1.0),
+            open_now: Some(true),
+            phone: None,
+            address: None,
+            is_free: true,
+            serves_area: false,
+            locations: 1,
+            is_partner: false,
+            opens: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_card_is_kept_for_its_minute_and_generation_only() {
+        let pool = sqlx::PgPool::connect_lazy("postgres://nobody@127.0.0.1/cards_kept_test")
+            .expect("a lazy pool needs no server");
+        let other = sqlx::PgPool::connect_lazy("postgres://nobody@127.0.0.1/cards_kept_other")
+            .expect("a lazy pool needs no server");
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        keep_cards(&pool, 7, 100, &[card(a, "Pantry")]);
+        let got = |pool, generation, minute| cards(pool, generation, minute, [a, b].into_iter());
+        assert_eq!(got(&pool, 7, 100), vec![Some(card(a, "Pantry")), None]);
+        // Another minute (open now may have changed), another index, another database: none.
+        assert_eq!(got(&pool, 7, 101), vec![None, None]);
+        assert_eq!(got(&pool, 8, 100), vec![None, None]);
+        assert_eq!(got(&other, 7, 100), vec![None, None]);
+        // Keeping a card of a newer minute starts the shelf again.
+        keep_cards(&pool, 7, 101, &[card(b, "Clinic")]);
+        assert_eq!(got(&pool, 7, 101), vec![None, Some(card(b, "Clinic"))]);
+        // An import in this process forgets every card.
+        forget();
+        assert_eq!(got(&pool, 7, 101), vec![None, None]);
+    }
 }

@@ -354,7 +354,7 @@ pub async fn search(
     // Every word need not match: with fewer programs meeting every need than fill a page,
     // those meeting some of them follow.
     let (found, total) = index.search(&search.ask(search.page_size), offset, search.page_size);
-    let cards = cards(pool, &found).await?;
+    let cards = cards(pool, index.generation(), &found).await?;
     let total = total as i64;
     Ok(SearchResults {
         total: total.min(MAX_COUNTED),
@@ -464,12 +464,46 @@ impl Search<'_> {
     }
 }
 
-/// The cards of a page of programs the held index found, in its order. A program the index
-/// still holds but an import has just removed is left out.
-async fn cards(pool: &PgPool, found: &[held::Found]) -> Result<Vec<ServiceCard>, DirectoryError> {
-    if found.is_empty() {
-        return Ok(Vec::new());
+/// The cards of a page of programs the held index (of `generation`) found, in its order:
+/// those shown this minute from memory ([`super::recent::cards`]), the rest from Postgres. A
+/// program the index still holds but an import has just removed is left out.
+async fn cards(
+    pool: &PgPool,
+    generation: i64,
+    found: &[held::Found],
+) -> Result<Vec<ServiceCard>, DirectoryError> {
+    let minute = super::recent::this_minute();
+    let kept = super::recent::cards(pool, generation, minute, found.iter().map(|f| f.id));
+    let missing: Vec<&held::Found> = found
+        .iter()
+        .zip(&kept)
+        .filter(|(_, k)| k.is_none())
+        .map(|(f, _)| f)
+        .collect();
+    let mut read: HashMap<Uuid, ServiceCard> = HashMap::new();
+    if !missing.is_empty() {
+        let cards = read_cards(pool, &missing).await?;
+        super::recent::keep_cards(pool, generation, minute, &cards);
+        read = cards.into_iter().map(|c| (c.id, c)).collect();
     }
+    Ok(found
+        .iter()
+        .zip(kept)
+        .filter_map(|(f, kept)| {
+            let mut card = kept.or_else(|| read.remove(&f.id))?;
+            card.distance_miles = f.miles;
+            card.serves_area = f.serves_area;
+            card.locations = f.locations;
+            Some(card)
+        })
+        .collect())
+}
+
+/// Cards read from Postgres, in the order found.
+async fn read_cards(
+    pool: &PgPool,
+    found: &[&held::Found],
+) -> Result<Vec<ServiceCard>, DirectoryError> {
     let ids: Vec<Uuid> = found.iter().map(|f| f.id).collect();
     let miles: Vec<Option<f64>> = found.iter().map(|f| f.miles).collect();
     let serves_area: Vec<bool> = found.iter().map(|f| f.serves_area).collect();

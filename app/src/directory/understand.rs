@@ -232,6 +232,45 @@ const FILLER_PHRASES: &[&[&str]] = &[
     &["what", "can", "i", "do"],
 ];
 
+/// Parents and grandparents: after "my" ("meals on wheels for my mom", "a will for my elderly
+/// dad", "para mi mamá") they say whom the help is for, not what it is, and as a need "mom"
+/// finds prenatal programs. Other people stay needs: "formula for my baby", "my husband hits
+/// me", "winter coats for my kids" are about them.
+const RELATIVES: &[&str] = &[
+    "mom",
+    "mum",
+    "mother",
+    "mama",
+    "dad",
+    "father",
+    "papa",
+    "parent",
+    "parents",
+    "grandma",
+    "grandmother",
+    "grandpa",
+    "grandfather",
+    "grandparent",
+    "grandparents",
+    "mamá",
+    "madre",
+    "papá",
+    "padre",
+    "padres",
+    "abuela",
+    "abuelo",
+    "abuelos",
+];
+/// "my" in both languages.
+const MY: &[&str] = &["my", "our", "mi", "mis", "nuestra", "nuestro"];
+
+/// Whether the `i`th word is a parent or grandparent of the resident's (right after "my", or
+/// with one word between: "my elderly mom").
+fn whom_for(w: &[String], i: usize) -> bool {
+    RELATIVES.contains(&w[i].as_str())
+        && (1..=2).any(|back| i >= back && MY.contains(&w[i - back].as_str()))
+}
+
 /// Words only Spanish queries use (beyond accents).
 const SPANISH: &[&str] = &[
     "necesito", "quiero", "busco", "ayuda", "de", "del", "la", "los", "las", "con", "para", "por",
@@ -330,7 +369,7 @@ pub fn understand(q: &str) -> Understood {
         let word = w[i].as_str();
         if FREE.contains(&word) {
             out.free = true;
-        } else if !FILLER.contains(&word) {
+        } else if !FILLER.contains(&word) && !whom_for(&w, i) {
             out.needs.push(vec![word.to_string()]);
             out.plain_words.push(word.to_string());
         }
@@ -412,6 +451,20 @@ mod tests {
         assert_eq!(needs("sign up for medicaid")[0], "medicaid");
         assert_eq!(needs("cant pay my water bill"), vec!["water bill"]);
         assert_eq!(needs("sign language interpreter")[0], "sign");
+    }
+
+    #[test]
+    fn a_parent_after_my_is_whom_the_help_is_for() {
+        assert_eq!(needs("meals on wheels for my mom"), vec!["meals on wheels"]);
+        assert_eq!(
+            needs("need a will for my elderly mom"),
+            vec!["a will", "elderly"]
+        );
+        assert_eq!(needs("comida para mi mamá"), vec!["comida"]);
+        // Not after "my", or not a parent: still a need.
+        assert_eq!(needs("help for new moms"), vec!["new", "moms"]);
+        assert_eq!(needs("formula for my baby"), vec!["formula", "baby"]);
+        assert_eq!(needs("my husband hits me"), vec!["husband", "hits me"]);
     }
 
     #[test]
