@@ -451,8 +451,13 @@ async fn the_same_search_within_a_minute_is_answered_once_until_an_import(pool: 
     let (status, first) = app.page(path).await;
     assert_eq!(status, 200);
     assert!(count(&first) > 0, "food pantries near Frankfort");
-    // The directory changes behind the server's back (no import in this process).
+    // The directory changes behind the server's back, as an import by another process
+    // changes it: rows, then the generation (no import in this process).
     sqlx::query("DELETE FROM search_entries")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE search_generation SET generation = generation + 1")
         .execute(&app.pool)
         .await
         .unwrap();
@@ -461,21 +466,62 @@ async fn the_same_search_within_a_minute_is_answered_once_until_an_import(pool: 
     if chrono::Utc::now().timestamp() / 60 == minute {
         assert_eq!(count(&again), count(&first), "kept for the minute");
     }
-    let fresh = app
-        .client
-        .get(format!("{}{path}", app.base))
-        .header("cache-control", "no-cache")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    // Asked afresh, the search runs, in the index as the server holds it: once it has seen
+    // the new generation (it looks once a second, reads in the background) nothing is found.
+    let fresh = afresh_until(&app, path, |html| count(html) == 0).await;
     assert_eq!(count(&fresh), 0, "asked afresh");
     // An import forgets kept searches at once.
     load_small_demo(&app.pool).await;
     let (_, after) = app.page(path).await;
     assert_eq!(count(&after), count(&first));
+}
+
+/// The page asked afresh (`Cache-Control: no-cache`), again until `done` holds or 10 s pass.
+async fn afresh_until(app: &TestApp, path: &str, done: impl Fn(&str) -> bool) -> String {
+    let mut html = String::new();
+    for _ in 0..50 {
+        html = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .header("cache-control", "no-cache")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if done(&html) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    html
+}
+
+/// A search asked afresh shows the cards it showed this minute from memory, but never across
+/// index generations: once the server holds an import's index, its cards are read again.
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn cards_kept_for_the_minute_are_read_again_for_a_new_index(pool: PgPool) {
+    load_small_demo(&pool).await;
+    let app = TestApp::spawn(pool).await;
+    let path = "/search?q=food+pantry&near=40601";
+    let first = afresh_until(&app, path, |_| true).await;
+    assert!(
+        first.contains("class=\"card card-link\""),
+        "food pantries near Frankfort"
+    );
+    assert!(!first.contains("Renamed"));
+    // Another process's import renames every program, then bumps the generation.
+    sqlx::query("UPDATE services SET name = name || ' Renamed'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE search_generation SET generation = generation + 1")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let after = afresh_until(&app, path, |html| html.contains("Renamed")).await;
+    assert!(after.contains("Renamed"), "cards of the new index");
 }
 
 /// The held index finds exactly what Postgres full-text search finds: the same documents and
