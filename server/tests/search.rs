@@ -453,14 +453,7 @@ async fn the_same_search_within_a_minute_is_answered_once_until_an_import(pool: 
     assert!(count(&first) > 0, "food pantries near Frankfort");
     // The directory changes behind the server's back, as an import by another process
     // changes it: rows, then the generation (no import in this process).
-    sqlx::query("DELETE FROM search_entries")
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    sqlx::query("UPDATE search_generation SET generation = generation + 1")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    changed_elsewhere(&app.pool, "DELETE FROM search_entries").await;
     let minute = chrono::Utc::now().timestamp() / 60;
     let (_, again) = app.page(path).await;
     if chrono::Utc::now().timestamp() / 60 == minute {
@@ -474,6 +467,16 @@ async fn the_same_search_within_a_minute_is_answered_once_until_an_import(pool: 
     load_small_demo(&app.pool).await;
     let (_, after) = app.page(path).await;
     assert_eq!(count(&after), count(&first));
+}
+
+/// Changes the directory as another process's import does: the rows (`change`), then the
+/// index generation that servers watch.
+async fn changed_elsewhere(pool: &PgPool, change: &str) {
+    sqlx::query(change).execute(pool).await.unwrap();
+    sqlx::query("UPDATE search_generation SET generation = generation + 1")
+        .execute(pool)
+        .await
+        .unwrap();
 }
 
 /// The page asked afresh (`Cache-Control: no-cache`), again until `done` holds or 10 s pass.
@@ -512,14 +515,7 @@ async fn cards_kept_for_the_minute_are_read_again_for_a_new_index(pool: PgPool) 
     );
     assert!(!first.contains("Renamed"));
     // Another process's import renames every program, then bumps the generation.
-    sqlx::query("UPDATE services SET name = name || ' Renamed'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    sqlx::query("UPDATE search_generation SET generation = generation + 1")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    changed_elsewhere(&app.pool, "UPDATE services SET name = name || ' Renamed'").await;
     let after = afresh_until(&app, path, |html| html.contains("Renamed")).await;
     assert!(after.contains("Renamed"), "cards of the new index");
 }
