@@ -144,6 +144,10 @@ struct Progress {
 
 impl Progress {
     fn new(enabled: bool, total: usize) -> Self {
+        // Reading and checking the feed is over: the times below count from here.
+        if enabled {
+            eprintln!("  read and checked; writing {total} records");
+        }
         let now = std::time::Instant::now();
         Progress {
             enabled,
@@ -172,7 +176,7 @@ impl Progress {
     fn step(&self, what: &str) {
         if self.enabled {
             eprintln!(
-                "  {what} ({:.0} s so far)",
+                "  {what} ({:.0} s into writing)",
                 self.started.elapsed().as_secs_f64()
             );
         }
