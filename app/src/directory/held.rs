@@ -1130,7 +1130,10 @@ fn held() -> &'static Mutex<HashMap<String, (Held, Slot)>> {
     HELD.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
-fn key(pool: &PgPool) -> String {
+/// Which database a pool serves: what every per-server memory of the directory (this index,
+/// [`super::recent`]'s searches and cards) is kept by. One server serves one database; the test
+/// suite's servers share a process.
+pub(super) fn database(pool: &PgPool) -> String {
     pool.connect_options()
         .get_database()
         .unwrap_or_default()
@@ -1140,7 +1143,7 @@ fn key(pool: &PgPool) -> String {
 /// The index for this database: the one held, or read now. A rebuild by another process is
 /// noticed within a second and read in the background; until then the held copy answers.
 pub async fn current(pool: &PgPool) -> Result<Arc<Index>, sqlx::Error> {
-    let k = key(pool);
+    let k = database(pool);
     let (index, loading, check) = {
         let mut all = held().lock().unwrap_or_else(|e| e.into_inner());
         let (h, loading) = all.entry(k.clone()).or_insert_with(empty_slot);

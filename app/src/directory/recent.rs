@@ -16,6 +16,7 @@
 //! now, opens next), so a fresh search asks Postgres only for the cards not yet shown this
 //! minute. A fresh search still runs: which programs match and in what order is decided anew.
 
+use super::held::database;
 use super::model::{SearchResults, ServiceCard};
 use super::query::SearchQuery;
 use super::DirectoryError;
@@ -46,13 +47,6 @@ fn key(pool: &sqlx::PgPool, query: &SearchQuery) -> String {
         database(pool),
         serde_json::to_string(query).unwrap_or_default()
     )
-}
-
-fn database(pool: &sqlx::PgPool) -> String {
-    pool.connect_options()
-        .get_database()
-        .unwrap_or_default()
-        .to_owned()
 }
 
 /// The slot for this search: this minute's, or a new one (`None`: the cache is full).
