@@ -559,6 +559,7 @@ async fn the_held_index_finds_what_postgres_full_text_search_finds(pool: PgPool)
         ] {
             let ask = Ask {
                 needs: &needs,
+                related: None,
                 category: None,
                 open_now: false,
                 free_only,
@@ -607,4 +608,48 @@ async fn the_held_index_finds_what_postgres_full_text_search_finds(pool: PgPool)
             }
         }
     }
+}
+
+/// A legal problem with few programs of its own, in a legal-aid directory (the real ILAO
+/// export): those programs come first, then legal help in general (the lines and desks that
+/// take any problem), one of each name, each card saying "Related help". A search its own
+/// programs fill, or one that finds nothing, shows none.
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn few_programs_for_a_need_are_followed_by_related_help(pool: PgPool) {
+    prepare(&pool).await;
+    import(&pool, &shared("hsds/ilao-1.1"), "ilao", true).await;
+    let r = search(&pool, &[("q", "need a will for my mom")])
+        .await
+        .unwrap();
+    let first_related = r
+        .cards
+        .iter()
+        .position(|c| c.related)
+        .expect("related help");
+    assert!(first_related >= 1, "the wills program first: {:?}", r.cards);
+    assert!(
+        r.cards[first_related..].iter().all(|c| c.related),
+        "related help only after every program for the need"
+    );
+    let names: std::collections::HashSet<&str> = r.cards.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names.len(), r.cards.len(), "one of each name");
+    // It fills the page, no more: one page, counted as what it shows.
+    let page = deployment().search.page_size as usize;
+    assert_eq!((r.total as usize, r.cards.len()), (page, page));
+
+    // Searches its own programs fill, or that find nothing, have none.
+    let full = search(&pool, &[("q", "legal aid")]).await.unwrap();
+    assert!(full.total >= 20 && full.cards.iter().all(|c| !c.related));
+    let none = search(&pool, &[("q", "zzyzx"), ("exact", "1")])
+        .await
+        .unwrap();
+    assert_eq!(none.total, 0);
+
+    // The page marks them, before hydration too.
+    let app = TestApp::spawn(pool.clone()).await;
+    let (status, page) = app.page("/search?q=need+a+will+for+my+mom").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Related help"), "{page}");
+    let (_, page) = app.page("/search?q=legal+aid").await;
+    assert!(!page.contains("Related help"));
 }

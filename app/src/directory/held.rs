@@ -62,6 +62,8 @@ struct Entry {
     service: u32,
     /// Lowercased name, for the alphabetical tie-break.
     sort_name: Box<str>,
+    /// How many words its name has, leaving out the small ones ("and", "for").
+    name_words: u8,
     /// Latitude and longitude, in radians.
     point: Option<(f64, f64)>,
     state: Option<Sym>,
@@ -88,6 +90,20 @@ impl Entry {
             && self.area_counties.is_empty()
             && self.area_zips.is_empty()
     }
+}
+
+/// How many words a program's name has, leaving out the small ones. A program named for
+/// help in general ("Hotline", "Legal Aid Services") has a short name; one for a kind of
+/// person or a place adds words ("Bloomington Office - Legal help for seniors").
+fn name_words(name: &str) -> u8 {
+    const SMALL: &[&str] = &[
+        "a", "an", "and", "at", "by", "de", "del", "el", "for", "in", "la", "of", "on", "or",
+        "the", "to", "with", "y",
+    ];
+    name.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty() && !SMALL.contains(&w.to_lowercase().as_str()))
+        .count()
+        .clamp(1, u8::MAX as usize) as u8
 }
 
 /// The program's name says which county it is for ("Free legal forms in Peoria County"), not
@@ -223,6 +239,7 @@ impl Index {
         let entry = Entry {
             id: row.try_get("id")?,
             service,
+            name_words: name_words(&name),
             sort_name: name.to_lowercase().into(),
             point: latitude
                 .zip(longitude)
@@ -615,8 +632,12 @@ impl Occurrences<'_> {
 
 /// What a search asks of the index.
 pub struct Ask<'a> {
-    /// One per need; a program that meets none is not found.
+    /// One per need; a program that meets none is not found, unless it offers related help.
     pub needs: &'a [Words],
+    /// Help next to the needs (general legal help for an eviction): programs that meet no
+    /// need but match these follow those that do, when those are at least one and fewer than
+    /// `every_need_from`.
+    pub related: Option<&'a Words>,
     pub category: Option<&'a str>,
     pub open_now: bool,
     pub free_only: bool,
@@ -662,6 +683,8 @@ pub struct Found {
     pub serves_area: bool,
     /// How many of its locations matched.
     pub locations: i64,
+    /// It meets none of the needs but offers help next to them.
+    pub related: bool,
 }
 
 /// A map keyed by a service's number, hashed with one multiplication: grouping a national
@@ -693,28 +716,64 @@ struct Candidate {
     score: f64,
     miles: Option<f64>,
     serves_area: bool,
+    related: bool,
 }
 
 impl Index {
     /// The programs matching, best first (one per service), and how many there are.
     pub fn search(&self, ask: &Ask<'_>, offset: usize, limit: usize) -> (Vec<Found>, usize) {
-        let mut candidates = self.candidates(ask);
+        let mut candidates = self.candidates(ask, None);
+        let programs = |candidates: &[Candidate], least: u16| {
+            let mut p: Vec<u32> = candidates
+                .iter()
+                .filter(|c| c.needs_met >= least)
+                .map(|c| self.entries[c.entry as usize].service)
+                .collect();
+            p.sort_unstable();
+            p.dedup();
+            p.len()
+        };
         // Every word need not match: only when enough programs meet every need are the
         // partial matches (which rank after them anyway) left out.
         if ask.needs.len() > 1 {
             let every = ask.needs.len() as u16;
-            let mut full: Vec<u32> = candidates
-                .iter()
-                .filter(|c| c.needs_met == every)
-                .map(|c| self.entries[c.entry as usize].service)
-                .collect();
-            full.sort_unstable();
-            full.dedup();
-            if full.len() >= ask.every_need_from {
+            if programs(&candidates, every) >= ask.every_need_from {
                 candidates.retain(|c| c.needs_met == every);
             }
         }
+        // Related help fills a page that the needs leave short, never an empty one: with no
+        // program meeting a need, the page says nothing matched (and which filter emptied it).
+        // Looked for only then: its words are common ones ("help"), and most searches fill
+        // their page without it.
+        if let Some(related) = ask.related {
+            let meeting = programs(&candidates, 1);
+            if meeting > 0 && meeting < ask.every_need_from {
+                let mut more = self.candidates(ask, Some(related));
+                more.retain(|c| c.related);
+                self.best_of_each_name(ask, &mut more, ask.every_need_from - meeting);
+                candidates.extend(more);
+            }
+        }
         self.one_per_program(ask, candidates, offset, limit)
+    }
+
+    /// Related help fills the page and no more, and shows different kinds of help, not ten of
+    /// one: of the programs offering it under one name (each county bar's "Lawyer Referral
+    /// Service"), only the best is kept; of the rest, the best `room`.
+    fn best_of_each_name(&self, ask: &Ask<'_>, related: &mut Vec<Candidate>, room: usize) {
+        related.sort_unstable_by(|a, b| self.order(ask, a, b));
+        let mut named: HashMap<&str, u32> = HashMap::new();
+        for c in related.iter() {
+            let e = &self.entries[c.entry as usize];
+            if named.len() == room {
+                break;
+            }
+            named.entry(&e.sort_name).or_insert(e.service);
+        }
+        related.retain(|c| {
+            let e = &self.entries[c.entry as usize];
+            named.get(&*e.sort_name) == Some(&e.service)
+        });
     }
 
     fn one_per_program(
@@ -758,6 +817,7 @@ impl Index {
                 miles: c.miles,
                 serves_area: c.serves_area,
                 locations,
+                related: c.related,
             })
             .collect();
         (page, total)
@@ -765,7 +825,8 @@ impl Index {
 
     /// By distance: programs near the place, nearest first, then those serving the area; best
     /// match first: programs that meet the most needs, then by score, decayed by distance.
-    /// Ties: nearer, then by name, then by id (so pages never overlap).
+    /// Related help comes after either. Ties: nearer, then by name, then by id (so pages never
+    /// overlap).
     fn order(&self, ask: &Ask<'_>, a: &Candidate, b: &Candidate) -> std::cmp::Ordering {
         let miles = |c: &Candidate| c.miles.unwrap_or(f64::INFINITY);
         let (ea, eb) = (
@@ -779,7 +840,10 @@ impl Index {
                 .then_with(|| ea.id.cmp(&eb.id))
         };
         if ask.by_distance {
-            a.serves_area.cmp(&b.serves_area).then_with(rest)
+            a.related
+                .cmp(&b.related)
+                .then_with(|| a.serves_area.cmp(&b.serves_area))
+                .then_with(rest)
         } else {
             b.needs_met
                 .cmp(&a.needs_met)
@@ -788,8 +852,9 @@ impl Index {
         }
     }
 
-    /// Every entry that matches the words, the filters and the place.
-    fn candidates(&self, ask: &Ask<'_>) -> Vec<Candidate> {
+    /// Every entry that matches the words, the filters and the place; with `related`, also
+    /// those that meet no need but match it.
+    fn candidates(&self, ask: &Ask<'_>, related: Option<&Words>) -> Vec<Candidate> {
         let Some(mut filters) = Filters::new(self, ask) else {
             return Vec::new();
         };
@@ -809,7 +874,7 @@ impl Index {
             return out;
         }
         let mut words = Vec::new();
-        for need in ask.needs {
+        for need in ask.needs.iter().chain(related) {
             need.collect(&mut words);
         }
         let lists: Vec<&[Posting]> = words.iter().map(|w| self.postings_of(w)).collect();
@@ -829,6 +894,17 @@ impl Index {
             if needs_met > 0 {
                 if let Some(c) = filters.candidate(entry, needs_met, score) {
                     out.push(c);
+                }
+            } else if let Some(related) = related.filter(|r| occurrences.matches(r)) {
+                // Among programs offering related help, those for help in general come first:
+                // "Hotline" before "Bloomington Office - Legal help for seniors" for an
+                // eviction. A program for one kind of person or place says so in more words;
+                // how often a program repeats the related words (its categories' names, say)
+                // counts for no more than one full match.
+                let general = occurrences.score(related).min(1.0)
+                    / self.entries[entry as usize].name_words as f64;
+                if let Some(c) = filters.candidate(entry, 0, general) {
+                    out.push(Candidate { related: true, ..c });
                 }
             }
         };
@@ -1079,6 +1155,7 @@ impl<'a> Filters<'a> {
                     score: score / decay,
                     miles,
                     serves_area: !near,
+                    related: false,
                 })
             }
             _ => {
@@ -1093,6 +1170,7 @@ impl<'a> Filters<'a> {
                     score,
                     miles: None,
                     serves_area: false,
+                    related: false,
                 })
             }
         }
@@ -1341,6 +1419,7 @@ mod tests {
         let entry = Entry {
             id: Uuid::from_u128(service * 1000 + ix.entries.len() as u128),
             service: ix.service_number(Uuid::from_u128(service)),
+            name_words: name_words(name),
             sort_name: name.to_lowercase().into(),
             point: point.map(|(a, o)| (a.to_radians(), o.to_radians())),
             state: Some(ix.symbols.add("KY")),
@@ -1362,6 +1441,7 @@ mod tests {
     fn near_pikeville<'a>(needs: &'a [Words]) -> Ask<'a> {
         Ask {
             needs,
+            related: None,
             category: None,
             open_now: false,
             free_only: false,
@@ -1382,6 +1462,82 @@ mod tests {
             by_distance: false,
             every_need_from: 20,
         }
+    }
+
+    #[test]
+    fn related_help_fills_a_short_page_after_every_program_that_meets_a_need() {
+        let mut ix = Index::empty(1);
+        program(
+            &mut ix,
+            1,
+            "Wills Clinic",
+            Some((37.60, -82.5188)),
+            &[],
+            "'clinic':2A 'will':1A",
+        );
+        // Next door, yet after the need's one program, 8 miles off. Of the two offering related
+        // help, the line for legal help in general comes before the office for one kind of
+        // person, however many related words each uses.
+        program(
+            &mut ix,
+            2,
+            "Bloomington Office - Legal help for seniors",
+            Some((37.4793, -82.5188)),
+            &[],
+            "'bloomington':1A 'offic':2A 'legal':3A 'help':4A 'senior':6A 'legal':8C",
+        );
+        program(
+            &mut ix,
+            3,
+            "Hotline",
+            Some((37.48, -82.52)),
+            &[],
+            "'hotlin':1A 'legal':3C",
+        );
+        program(
+            &mut ix,
+            4,
+            "Food Pantry",
+            Some((37.48, -82.52)),
+            &[],
+            "'food':1A 'pantri':2A",
+        );
+        // Another organization's "Hotline": one of each name is enough.
+        program(
+            &mut ix,
+            5,
+            "Hotline",
+            Some((37.55, -82.52)),
+            &[],
+            "'hotlin':1A 'legal':3C",
+        );
+        let needs = [Words::parse("'will'").unwrap()];
+        let related = Words::parse("'legal' | 'senior'").unwrap();
+        let mut ask = near_pikeville(&needs);
+        ask.related = Some(&related);
+        let (found, total) = ix.search(&ask, 0, 10);
+        let order: Vec<(u128, bool)> = found
+            .iter()
+            .map(|f| (f.id.as_u128() / 1000, f.related))
+            .collect();
+        assert_eq!((order, total), (vec![(1, false), (3, true), (2, true)], 3));
+        // Sorted by distance, related help still comes after.
+        ask.by_distance = true;
+        let (found, _) = ix.search(&ask, 0, 10);
+        assert_eq!(found[0].id.as_u128() / 1000, 1);
+        // It fills the page and no more: with room for one, the best.
+        ask.by_distance = false;
+        ask.every_need_from = 2;
+        let (found, total) = ix.search(&ask, 0, 10);
+        assert_eq!((found[1].id.as_u128() / 1000, total), (3, 2));
+        // A page the need fills has no related help.
+        ask.every_need_from = 1;
+        assert_eq!(ix.search(&ask, 0, 10).1, 1);
+        // Nor has a search that found nothing: it says so.
+        let nothing = [Words::parse("'divorc'").unwrap()];
+        ask.needs = &nothing;
+        ask.every_need_from = 20;
+        assert_eq!(ix.search(&ask, 0, 10).1, 0);
     }
 
     #[test]

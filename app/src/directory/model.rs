@@ -97,6 +97,10 @@ pub struct ServiceCard {
     pub serves_area: bool,
     /// How many of the program's locations matched (the card shows the nearest).
     pub locations: i64,
+    /// It meets none of the words' needs but offers help next to them (general legal help for
+    /// an eviction); shown only after the programs that do.
+    #[serde(default)]
+    pub related: bool,
     /// Offered by an onboarded Community Partner (they take referrals here).
     pub is_partner: bool,
     /// For a program closed now: when it opens next.

@@ -191,6 +191,7 @@ mod tests {
             is_free: true,
             serves_area: false,
             locations: 1,
+            related: false,
             is_partner: false,
             opens: None,
         }

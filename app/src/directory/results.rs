@@ -570,6 +570,7 @@ pub fn ServiceCardView(
             <p class="text-sm">{card.organization.clone()}</p>
             <p class="mt-1 flex flex-wrap gap-2 text-sm">
                 {(!categories.is_empty()).then(|| view! { <span>{categories}</span> })}
+                {card.related.then(|| view! { <span class="badge badge-related">{tr!(locale, related_help)}</span> })}
                 {card.is_partner.then(|| view! { <span class="badge badge-partner">{tr!(locale, partner_badge)}</span> })}
                 {card.is_free.then(|| view! { <span class="badge badge-free">{tr!(locale, free)}</span> })}
                 {open}

@@ -216,6 +216,8 @@ struct Prepared {
     county_words: Option<Words>,
     /// One per need that has searchable words.
     needs: Vec<Words>,
+    /// Help next to the needs, shown after the programs that meet one.
+    related: Option<Words>,
     corrected_keywords: Option<String>,
     free_from_words: bool,
     /// The words were Spanish: programs that speak it come first among equals.
@@ -281,13 +283,27 @@ async fn prepare(
     // A resident's search names a few needs; past eight (only possible by pasting a
     // paragraph) the rest are left out, which bounds a search's work.
     const MOST_NEEDS: usize = 8;
-    let needs = match &understood {
-        Some(u) => text_query(pool, &u.needs[..u.needs.len().min(MOST_NEEDS)]).await?,
-        None => Vec::new(),
+    // The needs and the related help (last), parsed in one round trip.
+    let (needs, related) = match &understood {
+        Some(u) => {
+            let mut asked = u.needs[..u.needs.len().min(MOST_NEEDS)].to_vec();
+            let with_related = !u.related.is_empty() && !asked.is_empty();
+            if with_related {
+                asked.push(u.related.clone());
+            }
+            let mut parsed = text_query(pool, &asked).await?;
+            let related = if with_related {
+                parsed.pop().flatten()
+            } else {
+                None
+            };
+            (parsed.into_iter().flatten().collect(), related)
+        }
+        None => (Vec::new(), None),
     };
     // The county's name as the index holds words, for programs that name it but give no place.
     let county_words = match origin.as_ref().and_then(|o| o.county.clone()) {
-        Some(county) => text_query(pool, &[vec![county]]).await?.pop(),
+        Some(county) => text_query(pool, &[vec![county]]).await?.pop().flatten(),
         None => None,
     };
     Ok(Prepared {
@@ -295,6 +311,7 @@ async fn prepare(
         origin,
         county_words,
         needs,
+        related,
         corrected_keywords,
         free_from_words,
         spanish,
@@ -306,6 +323,7 @@ impl Prepared {
         Search {
             query: &self.query,
             needs: self.needs.as_slice(),
+            related: self.related.as_ref(),
             origin: self.origin.as_ref(),
             county_words: self.county_words.as_ref(),
             spoken: self.spanish.then_some("es"),
@@ -372,14 +390,18 @@ pub async fn search(
 pub const MAX_COUNTED: i64 = 1000;
 
 /// The needs as Postgres parses them (English stemming, accents ignored; each need matches by
-/// any of its phrases), read back as text and parsed for the held index. One round trip.
-async fn text_query(pool: &PgPool, needs: &[Vec<String>]) -> Result<Vec<Words>, DirectoryError> {
+/// any of its phrases), read back as text and parsed for the held index, in the order given.
+/// One round trip. A need of stop words only ("the") has no searchable words: `None`.
+async fn text_query(
+    pool: &PgPool,
+    needs: &[Vec<String>],
+) -> Result<Vec<Option<Words>>, DirectoryError> {
     if needs.is_empty() {
         return Ok(Vec::new());
     }
     // The same words always parse the same way (the text search configuration is fixed by the
     // migrations): parsed words are kept, up to a bound, and a repeated search skips the trip.
-    type Parsed = HashMap<Vec<Vec<String>>, Vec<Words>>;
+    type Parsed = HashMap<Vec<Vec<String>>, Vec<Option<Words>>>;
     static PARSED: OnceLock<Mutex<Parsed>> = OnceLock::new();
     const KEPT: usize = 20_000;
     let parsed = PARSED.get_or_init(|| Mutex::new(HashMap::new()));
@@ -404,8 +426,7 @@ async fn text_query(pool: &PgPool, needs: &[Vec<String>]) -> Result<Vec<Words>, 
     }
     b.push("]");
     let texts: Vec<String> = b.build_query_scalar().fetch_one(pool).await?;
-    // A need of stop words only ("the") has no searchable words and is dropped.
-    let words: Vec<Words> = texts.iter().filter_map(|t| Words::parse(t)).collect();
+    let words: Vec<Option<Words>> = texts.iter().map(|t| Words::parse(t)).collect();
     let mut kept = parsed.lock().unwrap_or_else(|e| e.into_inner());
     if kept.len() >= KEPT {
         kept.clear();
@@ -418,6 +439,7 @@ async fn text_query(pool: &PgPool, needs: &[Vec<String>]) -> Result<Vec<Words>, 
 struct Search<'a> {
     query: &'a SearchQuery,
     needs: &'a [Words],
+    related: Option<&'a Words>,
     origin: Option<&'a ResolvedPlace>,
     county_words: Option<&'a Words>,
     /// The language the words were in, when not English.
@@ -441,6 +463,7 @@ impl Search<'_> {
     fn ask(&self, every_need_from: usize) -> held::Ask<'_> {
         held::Ask {
             needs: self.needs,
+            related: self.related,
             category: self.query.category.as_deref(),
             open_now: self.query.open_now,
             free_only: self.query.free_only,
@@ -494,6 +517,7 @@ async fn cards(
             card.distance_miles = f.miles;
             card.serves_area = f.serves_area;
             card.locations = f.locations;
+            card.related = f.related;
             Some(card)
         })
         .collect())
@@ -585,6 +609,7 @@ fn card_from_row(row: &PgRow) -> Result<ServiceCard, sqlx::Error> {
         address: address_from_row(row)?,
         is_free: row.try_get("is_free")?,
         serves_area: row.try_get("serves_area")?,
+        related: false,
         locations: row.try_get("locations")?,
         is_partner: row.try_get("is_partner")?,
         opens: match (

@@ -7,6 +7,7 @@
 //! are tested without a database.
 
 use serde::Deserialize;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 /// The resident's words, understood.
@@ -21,6 +22,9 @@ pub struct Understood {
     /// The words kept as typed (neither filler nor a known phrase): what typo correction may
     /// look at.
     pub plain_words: Vec<String>,
+    /// Help next to the needs (general legal help for an eviction, older adults' programs for
+    /// "my mom"): phrases that find it, shown after the programs that meet a need.
+    pub related: Vec<String>,
 }
 
 impl Understood {
@@ -280,6 +284,7 @@ const SPANISH: &[&str] = &[
 
 #[derive(Deserialize)]
 struct Synonyms {
+    related: HashMap<String, Vec<String>>,
     synonym: Vec<Synonym>,
 }
 
@@ -287,26 +292,68 @@ struct Synonyms {
 struct Synonym {
     phrases: Vec<String>,
     search: Vec<String>,
+    /// Names of `[related]` lists.
+    #[serde(default)]
+    related: Vec<String>,
 }
 
-/// (the phrase's words, what finds it), longest phrases first.
-fn synonyms() -> &'static [(Vec<String>, Vec<String>)] {
-    static TABLE: OnceLock<Vec<(Vec<String>, Vec<String>)>> = OnceLock::new();
+/// One phrase a resident may type: its words, what finds it, and the help next to it.
+struct Known {
+    words: Vec<String>,
+    search: Vec<String>,
+    related: Vec<String>,
+}
+
+/// Older adults' programs: the help next to any need that is for a parent ("for my mom").
+const FOR_A_PARENT: &str = "seniors";
+
+fn parsed() -> &'static Synonyms {
+    static PARSED: OnceLock<Synonyms> = OnceLock::new();
+    PARSED.get_or_init(|| {
+        toml::from_str(include_str!("synonyms.toml")).expect("synonyms.toml parses")
+    })
+}
+
+/// The phrases of a `[related]` list.
+fn related_list(name: &str) -> &'static [String] {
+    parsed()
+        .related
+        .get(name)
+        .unwrap_or_else(|| panic!("synonyms.toml has no related list {name}"))
+}
+
+/// Every known phrase, longest first.
+fn synonyms() -> &'static [Known] {
+    static TABLE: OnceLock<Vec<Known>> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let s: Synonyms =
-            toml::from_str(include_str!("synonyms.toml")).expect("synonyms.toml parses");
-        let mut table: Vec<(Vec<String>, Vec<String>)> = s
+        let mut table: Vec<Known> = parsed()
             .synonym
-            .into_iter()
+            .iter()
             .flat_map(|syn| {
-                syn.phrases
-                    .into_iter()
-                    .map(move |p| (words(&p), syn.search.clone()))
+                let related: Vec<String> = syn
+                    .related
+                    .iter()
+                    .flat_map(|name| related_list(name).iter().cloned())
+                    .collect();
+                syn.phrases.iter().map(move |p| Known {
+                    words: words(p),
+                    search: syn.search.clone(),
+                    related: related.clone(),
+                })
             })
             .collect();
-        table.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        table.sort_by(|a, b| b.words.len().cmp(&a.words.len()));
         table
     })
+}
+
+/// Adds phrases to the related help, each once.
+fn add_related(out: &mut Understood, phrases: &[String]) {
+    for p in phrases {
+        if !out.related.contains(p) {
+            out.related.push(p.clone());
+        }
+    }
 }
 
 /// Lower-case words: letters and digits (accents kept), apostrophes dropped ("don't" → "dont"),
@@ -354,22 +401,25 @@ pub fn understand(q: &str) -> Understood {
                 continue 'words;
             }
         }
-        for (phrase, search) in table {
-            if w[i..].starts_with(phrase) {
-                let typed = phrase.join(" ");
+        for known in table {
+            if w[i..].starts_with(&known.words) {
+                let typed = known.words.join(" ");
                 let mut alternatives = vec![typed.clone()];
-                alternatives.extend(search.iter().filter(|s| **s != typed).cloned());
+                alternatives.extend(known.search.iter().filter(|s| **s != typed).cloned());
                 if !out.needs.contains(&alternatives) {
                     out.needs.push(alternatives);
                 }
-                i += phrase.len();
+                add_related(&mut out, &known.related);
+                i += known.words.len();
                 continue 'words;
             }
         }
         let word = w[i].as_str();
-        if FREE.contains(&word) {
+        if whom_for(&w, i) {
+            add_related(&mut out, related_list(FOR_A_PARENT));
+        } else if FREE.contains(&word) {
             out.free = true;
-        } else if !FILLER.contains(&word) && !whom_for(&w, i) {
+        } else if !FILLER.contains(&word) {
             out.needs.push(vec![word.to_string()]);
             out.plain_words.push(word.to_string());
         }
@@ -465,6 +515,30 @@ mod tests {
         assert_eq!(needs("help for new moms"), vec!["new", "moms"]);
         assert_eq!(needs("formula for my baby"), vec!["formula", "baby"]);
         assert_eq!(needs("my husband hits me"), vec!["husband", "hits me"]);
+    }
+
+    #[test]
+    fn related_help_comes_from_the_needs_and_whom_they_are_for() {
+        let evicted = understand("i got evicted");
+        assert!(evicted.related.contains(&"legal aid".to_string()));
+        assert!(evicted
+            .related
+            .contains(&"homelessness prevention".to_string()));
+        let will = understand("need a will for my mom");
+        assert!(will.related.contains(&"legal advice".to_string()));
+        assert_eq!(
+            will.related.iter().filter(|p| *p == "senior").count(),
+            1,
+            "each phrase once, from the need and from the parent"
+        );
+        assert!(understand("comida para mi mamá")
+            .related
+            .contains(&"older adults".to_string()));
+        // A need with nothing next to it, and words that are no known need.
+        assert!(understand("lawyer").related.is_empty());
+        assert!(understand("sign language").related.is_empty());
+        // Every list an entry names exists (a typo in synonyms.toml panics here, not in a search).
+        assert!(!synonyms().is_empty());
     }
 
     #[test]
