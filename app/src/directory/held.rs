@@ -92,16 +92,17 @@ impl Entry {
     }
 }
 
-/// How many words a program's name has, leaving out the small ones. A program named for
-/// help in general ("Hotline", "Legal Aid Services") has a short name; one for a kind of
-/// person or a place adds words ("Bloomington Office - Legal help for seniors").
-fn name_words(name: &str) -> u8 {
+/// How many words a program's lowercased name has, leaving out the small ones. A program
+/// named for help in general ("Hotline", "Legal Aid Services") has a short name; one for a
+/// kind of person or a place adds words ("Bloomington Office - Legal help for seniors").
+fn name_words(sort_name: &str) -> u8 {
     const SMALL: &[&str] = &[
         "a", "an", "and", "at", "by", "de", "del", "el", "for", "in", "la", "of", "on", "or",
         "the", "to", "with", "y",
     ];
-    name.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty() && !SMALL.contains(&w.to_lowercase().as_str()))
+    sort_name
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty() && !SMALL.contains(w))
         .count()
         .clamp(1, u8::MAX as usize) as u8
 }
@@ -236,11 +237,13 @@ impl Index {
         let hours: Option<Vec<i32>> = row.try_get("hours")?;
         let name: String = row.try_get("name")?;
         let service = self.service_number(row.try_get("service_id")?);
+        // Read once per program when a server starts: the name is lowercased once.
+        let sort_name = name.to_lowercase();
         let entry = Entry {
             id: row.try_get("id")?,
             service,
-            name_words: name_words(&name),
-            sort_name: name.to_lowercase().into(),
+            name_words: name_words(&sort_name),
+            sort_name: sort_name.into(),
             point: latitude
                 .zip(longitude)
                 .map(|(a, o)| (a.to_radians(), o.to_radians())),
@@ -1419,7 +1422,7 @@ mod tests {
         let entry = Entry {
             id: Uuid::from_u128(service * 1000 + ix.entries.len() as u128),
             service: ix.service_number(Uuid::from_u128(service)),
-            name_words: name_words(name),
+            name_words: name_words(&name.to_lowercase()),
             sort_name: name.to_lowercase().into(),
             point: point.map(|(a, o)| (a.to_radians(), o.to_radians())),
             state: Some(ix.symbols.add("KY")),
