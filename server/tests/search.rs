@@ -653,3 +653,83 @@ async fn few_programs_for_a_need_are_followed_by_related_help(pool: PgPool) {
     let (_, page) = app.page("/search?q=legal+aid").await;
     assert!(!page.contains("Related help"));
 }
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn programs_only_for_another_countys_residents_come_after_those_the_resident_can_use(
+    pool: PgPool,
+) {
+    // What counts as a county limit: words that name the county as a condition, not those
+    // that open a program to every county.
+    for (eligibility, limited) in [
+        ("Residents of the county who need food.", true),
+        ("County renters with a past-due notice.", true),
+        ("Students in county schools.", true),
+        ("Residents of Fayette, Scott and Woodford counties.", true),
+        ("Residentes del condado.", true),
+        ("Kentucky residents with low income.", false),
+        ("Residents of all 120 counties.", false),
+        (
+            "Open statewide to residents of every Kentucky county.",
+            false,
+        ),
+        ("Anyone; no county limit applies in all counties.", false),
+        ("", false),
+    ] {
+        let got: bool = sqlx::query_scalar("SELECT eligibility_limits_to_a_county($1)")
+            .bind(eligibility)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(got, limited, "{eligibility:?}");
+    }
+    let got: bool = sqlx::query_scalar("SELECT eligibility_limits_to_a_county(NULL)")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(!got);
+
+    load_small_demo(&pool).await;
+    // The rebuild marks exactly the programs whose eligibility says so.
+    let (marked, limited): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE e.county_only),
+                count(*) FILTER (WHERE eligibility_limits_to_a_county(s.eligibility_description))
+           FROM search_entries e JOIN services s ON s.id = e.service_id",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(marked > 0);
+    assert_eq!(marked, limited);
+
+    // Near a ZIP, the first programs are ones its residents can use: in their county, or
+    // open to them. (The small demo has few pantries near Frankfort: a strong match only for
+    // another county's residents 11 miles off still comes third, before weaker ones 18 miles
+    // off; the exact trade is the held index's unit test.)
+    let zip = "40601";
+    let r = search(&pool, &[("q", "food pantry"), ("near", zip)])
+        .await
+        .unwrap();
+    let ids: Vec<uuid::Uuid> = r.cards.iter().map(|c| c.id).collect();
+    let usable: Vec<bool> = sqlx::query_scalar(
+        "SELECT NOT e.county_only OR e.county_fips = p.county_fips
+           FROM unnest($1::uuid[]) WITH ORDINALITY AS c(id, n)
+           JOIN search_entries e ON e.id = c.id
+           JOIN places p ON p.zip = $2
+          ORDER BY c.n",
+    )
+    .bind(&ids)
+    .bind(zip)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let shown: Vec<_> = r
+        .cards
+        .iter()
+        .zip(&usable)
+        .map(|(c, u)| (&c.name, c.distance_miles, c.serves_area, *u))
+        .collect();
+    assert!(usable.iter().take(2).all(|u| *u), "{shown:#?}");
+    assert!(usable.iter().any(|u| !*u), "{shown:#?}");
+    // And the page still shows the others further down, not nothing.
+    assert_eq!(usable.len(), r.cards.len());
+}

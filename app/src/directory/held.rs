@@ -79,6 +79,8 @@ struct Entry {
     /// Minutes of the week it is open, `[start, end)`, local time; `None`: hours not known.
     hours: Option<Box<[(i32, i32)]>>,
     timezone: Option<Sym>,
+    /// Its eligibility limits it to a county's residents (`eligibility_limits_to_a_county`).
+    county_only: bool,
 }
 
 impl Entry {
@@ -158,6 +160,8 @@ pub struct Index {
 const FIELD_WEIGHTS: [f64; 4] = [0.1, 0.6, 0.9, 1.0];
 /// Distance decay: a match this many miles away counts half as much as one next door.
 const HALF_SCORE_MILES: f64 = 5.0;
+/// A program for another county's people counts as this many miles farther off.
+const OTHER_COUNTY_MILES: f64 = 15.0;
 /// A program that speaks the language the resident wrote in counts this much more.
 const SPOKEN_BOOST: f64 = 1.5;
 
@@ -209,7 +213,7 @@ impl Index {
                         area_states, area_counties, area_zips, is_free, minimum_age, maximum_age, languages,
                         CASE WHEN open_hours IS NOT NULL
                              THEN ARRAY(SELECT x FROM unnest(open_hours) r, LATERAL (VALUES (coalesce(lower(r), 0)), (coalesce(upper(r), 10080))) v(x)) END AS hours,
-                        timezone
+                        timezone, county_only
                    FROM search_entries ORDER BY id",
             )
             .fetch(&mut *tx);
@@ -259,6 +263,7 @@ impl Index {
             maximum_age: row.try_get("maximum_age")?,
             hours: hours.map(|h| h.chunks_exact(2).map(|r| (r[0], r[1])).collect()),
             timezone: timezone.map(|s| self.symbols.add(&s)),
+            county_only: row.try_get("county_only")?,
         };
         let document: String = row.try_get("document")?;
         self.push(entry, &document);
@@ -1149,8 +1154,23 @@ impl<'a> Filters<'a> {
                 let decay = match (near, miles) {
                     (true, Some(miles)) => 1.0 + miles / HALF_SCORE_MILES,
                     _ if unknown && self.names_county(number) => 1.5,
-                    _ if unknown && !self.county_postings.is_empty() && names_a_county(e) => 4.0,
+                    _ if unknown && !self.county_postings.is_empty() && names_a_county(e) => {
+                        1.0 + OTHER_COUNTY_MILES / HALF_SCORE_MILES
+                    }
                     _ => 2.0,
+                };
+                // Only for its own county's residents, and the resident lives in another: a
+                // call they would likely make for nothing. It counts as 15 miles farther off,
+                // after what they can use, unless it serves their county or names it.
+                let for_others = e.county_only
+                    && e.county.is_some()
+                    && self.county.is_some()
+                    && e.county != self.county
+                    && !has(&e.area_counties, self.county)
+                    && !self.names_county(number);
+                let decay = match for_others {
+                    true => decay + OTHER_COUNTY_MILES / HALF_SCORE_MILES,
+                    false => decay,
                 };
                 Some(Candidate {
                     entry: number,
@@ -1437,6 +1457,7 @@ mod tests {
             maximum_age: None,
             hours: None,
             timezone: None,
+            county_only: false,
         };
         ix.push(entry, document);
     }
@@ -1661,6 +1682,47 @@ mod tests {
         assert_eq!(order(&ask), vec![1, 2]);
         ask.spoken = Some("es");
         assert_eq!(order(&ask), vec![2, 1]);
+    }
+
+    #[test]
+    fn a_program_only_for_its_own_countys_residents_comes_after_what_the_resident_can_use() {
+        let mut ix = Index::empty(1);
+        // Pike County's own pantry is 10 miles off; Floyd County's, for Floyd County's
+        // residents only, is 3 miles off.
+        for (service, name, point) in [
+            (1, "Pike Pantry", (37.4793 + 0.145, -82.5188)),
+            (2, "Floyd Pantry", (37.4793 + 0.0435, -82.5188)),
+        ] {
+            program(&mut ix, service, name, Some(point), &[], "'pantri':2A");
+        }
+        let (pike, floyd) = (ix.symbols.add("21195"), ix.symbols.add("21071"));
+        ix.entries[0].county = Some(pike);
+        ix.entries[1].county = Some(floyd);
+        ix.entries[1].county_only = true;
+        let needs = [Words::parse("'pantri'").unwrap()];
+        let order = |ix: &Index, ask: &Ask<'_>| -> Vec<u128> {
+            let (found, _) = ix.search(ask, 0, 10);
+            found.iter().map(|f| f.id.as_u128() / 1000).collect()
+        };
+        let mut ask = near_pikeville(&needs);
+        // Where the resident's county is not known, nearest first.
+        assert_eq!(order(&ix, &ask), vec![2, 1]);
+        // A Pike County resident: their own county's pantry first, Floyd's still shown.
+        if let Some(o) = ask.origin.as_mut() {
+            o.county_fips = Some("21195");
+        }
+        assert_eq!(order(&ix, &ask), vec![1, 2]);
+        // A Floyd County resident: theirs, the nearer, first.
+        if let Some(o) = ask.origin.as_mut() {
+            o.county_fips = Some("21071");
+        }
+        assert_eq!(order(&ix, &ask), vec![2, 1]);
+        // Floyd's pantry also serves Pike County: nearest first again.
+        ix.entries[1].area_counties = Box::new([pike]);
+        if let Some(o) = ask.origin.as_mut() {
+            o.county_fips = Some("21195");
+        }
+        assert_eq!(order(&ix, &ask), vec![2, 1]);
     }
 
     #[test]

@@ -35,6 +35,7 @@ pub async fn rebuild(
         r#"
         CREATE TEMP TABLE import_documents ON COMMIT DROP AS
             SELECT sv.id, sv.category_ids,
+                   eligibility_limits_to_a_county(sv.eligibility_description) AS county_only,
                    setweight(to_tsvector('english', unaccent(sv.name || ' ' || coalesce(sv.alternate_name, ''))), 'A') AS name_words,
                    setweight(to_tsvector('english', unaccent(left(coalesce(sv.description, '') || ' ' || coalesce(sv.eligibility_description, ''), 4000))), 'C')
                    || setweight(to_tsvector('english', unaccent(o.name)), 'D') AS other_words
@@ -81,7 +82,7 @@ pub async fn rebuild(
         )
         INSERT INTO search_entries (id, source, service_id, location_id, organization_id, document, name,
                                     category_ids, earth, state, county_fips, area_states, area_counties, area_zips,
-                                    is_free, minimum_age, maximum_age, languages, open_hours, timezone)
+                                    is_free, minimum_age, maximum_age, languages, open_hours, timezone, county_only)
         SELECT p.id, $1, sv.id, l.id, sv.organization_id,
                d.name_words || c.words || d.other_words,
                sv.name,
@@ -95,7 +96,8 @@ pub async fn rebuild(
                ARRAY(SELECT DISTINCT lower(x->>'code') FROM jsonb_array_elements(sv.languages || coalesce(l.languages, '[]')) x
                      WHERE coalesce(x->>'code', '') <> ''),
                p.hours,
-               coalesce(l.timezone, zip.timezone, $2)
+               coalesce(l.timezone, zip.timezone, $2),
+               d.county_only
         FROM programs p
         JOIN services sv ON sv.id = p.service_id
         JOIN import_documents d ON d.id = p.service_id
