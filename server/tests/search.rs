@@ -573,6 +573,7 @@ async fn the_held_index_finds_what_postgres_full_text_search_finds(pool: PgPool)
                     state: Some("KY"),
                     county_fips: Some("21073"),
                     county_words: None,
+                    county: Some("Franklin"),
                     zip: Some("40601"),
                     named: false,
                 }),
@@ -732,4 +733,41 @@ async fn programs_only_for_another_countys_residents_come_after_those_the_reside
     assert!(usable.iter().any(|u| !*u), "{shown:#?}");
     // And the page still shows the others further down, not nothing.
     assert_eq!(usable.len(), r.cards.len());
+}
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn a_program_of_no_known_place_for_a_town_comes_first_there_and_after_elsewhere(
+    pool: PgPool,
+) {
+    // The ILAO export gives no addresses; its regional offices say their town in their name.
+    prepare(&pool).await;
+    import(&pool, &shared("hsds/ilao-1.1"), "ilao", true).await;
+    let offices = |r: &SearchResults| -> Vec<String> {
+        r.cards
+            .iter()
+            .filter(|c| c.name.contains(" Office - "))
+            .map(|c| c.name.clone())
+            .collect()
+    };
+    for (zip, town) in [("61101", "Rockford"), ("61602", "Peoria")] {
+        let r = search(&pool, &[("q", "legal help hiv"), ("near", zip)])
+            .await
+            .unwrap();
+        let names = offices(&r);
+        assert!(names.len() > 1, "{names:?}");
+        assert!(names[0].starts_with(town), "{zip}: {names:?}");
+        // Its own office is among the first cards; the other towns' come after help for
+        // anyone.
+        let first = r.cards.iter().position(|c| c.name.starts_with(town));
+        let other = r
+            .cards
+            .iter()
+            .position(|c| c.name.contains(" Office - ") && !c.name.starts_with(town));
+        assert!(first < other, "{:?}", r.cards);
+        assert!(
+            !r.cards[0].name.contains(" Office - ") || r.cards[0].name.starts_with(town),
+            "{:?}",
+            r.cards[0]
+        );
+    }
 }

@@ -109,6 +109,42 @@ fn name_words(sort_name: &str) -> u8 {
         .clamp(1, u8::MAX as usize) as u8
 }
 
+/// A lowercased name's words (letters and digits; "o'fallon" is "o fallon").
+fn name_words_of(name: &str) -> Vec<&str> {
+    name.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// The counties of the towns a program's lowercased name says it is for: a town's name before
+/// "office", "satellite", "courthouse", "branch", "area" or "residents" ("Peoria Office -
+/// Legal help for seniors", "Free immigration help for Chicago residents", "Markham
+/// Courthouse"). A town's name alone is not enough: "Justice" and "Normal" are Illinois towns,
+/// and "in Central Illinois" is not about Central, Louisiana. `towns`: each town's name (as `name_words_of` gives it) and counties.
+fn towns_named<'t>(sort_name: &str, towns: &'t HashMap<String, Vec<String>>) -> Vec<&'t str> {
+    const AFTER: &[&str] = &[
+        "office",
+        "satellite",
+        "courthouse",
+        "branch",
+        "area",
+        "residents",
+    ];
+    let words = name_words_of(sort_name);
+    let mut out = Vec::new();
+    for start in 0..words.len() {
+        for end in start + 1..=(start + 3).min(words.len()) {
+            let Some(counties) = towns.get(&words[start..end].join(" ")) else {
+                continue;
+            };
+            if words.get(end).is_some_and(|w| AFTER.contains(w)) {
+                out.extend(counties.iter().map(String::as_str));
+            }
+        }
+    }
+    out
+}
+
 /// The program's name says which county it is for ("Free legal forms in Peoria County"), not
 /// that it is for every county ("… for all 102 Illinois counties").
 fn names_a_county(e: &Entry) -> bool {
@@ -149,6 +185,9 @@ pub struct Index {
     by_state: HashMap<Sym, Vec<u32>>,
     /// Entries by the county they are in.
     by_county: HashMap<Sym, Vec<u32>>,
+    /// Entries of no known place whose name says which town they are for: the counties of
+    /// those towns ("Cook, IL": `towns_named`).
+    named_towns: HashMap<u32, Box<[Sym]>>,
     /// Each service's number.
     services: HashMap<Uuid, u32>,
 }
@@ -190,6 +229,7 @@ impl Index {
             serving: HashMap::new(),
             by_state: HashMap::new(),
             by_county: HashMap::new(),
+            named_towns: HashMap::new(),
             services: HashMap::new(),
         }
     }
@@ -220,6 +260,21 @@ impl Index {
             while let Some(row) = rows.try_next().await? {
                 index.add(&row)?;
             }
+        }
+        if index.entries.iter().any(Entry::place_unknown) {
+            // Each town's counties (one name can be a town in several states).
+            let towns: HashMap<String, Vec<String>> = sqlx::query_as(
+                "SELECT lower(city), array_agg(DISTINCT county || ', ' || state) FROM places
+                  WHERE city IS NOT NULL AND county IS NOT NULL AND state IS NOT NULL GROUP BY 1",
+            )
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .map(|(town, counties): (String, Vec<String>)| {
+                (name_words_of(&town).join(" "), counties)
+            })
+            .collect();
+            index.name_towns(&towns);
         }
         tx.commit().await?;
         Ok(index)
@@ -268,6 +323,22 @@ impl Index {
         let document: String = row.try_get("document")?;
         self.push(entry, &document);
         Ok(())
+    }
+
+    /// Notes the towns named by the names of entries of no known place.
+    fn name_towns(&mut self, towns: &HashMap<String, Vec<String>>) {
+        for number in 0..self.entries.len() {
+            if !self.entries[number].place_unknown() {
+                continue;
+            }
+            let counties = towns_named(&self.entries[number].sort_name, towns);
+            if !counties.is_empty() {
+                let mut syms: Vec<Sym> = counties.iter().map(|c| self.symbols.add(c)).collect();
+                syms.sort_unstable();
+                syms.dedup();
+                self.named_towns.insert(number as u32, syms.into());
+            }
+        }
     }
 
     fn service_number(&mut self, id: Uuid) -> u32 {
@@ -671,6 +742,9 @@ pub struct Origin<'a> {
     pub county_fips: Option<&'a str>,
     /// The county's name as words: a program of no known place that names it is in it.
     pub county_words: Option<&'a Words>,
+    /// The county's name ("Cook"): with `state`, it says which county the place is in in any
+    /// state (county codes are known for the deployment's own state only).
+    pub county: Option<&'a str>,
     pub zip: Option<&'a str>,
     /// A named place (a county or city) also finds programs in its county.
     pub named: bool,
@@ -1039,6 +1113,10 @@ struct Filters<'a> {
     state: Option<Sym>,
     county: Option<Sym>,
     zip: Option<Sym>,
+    /// The place's county as programs naming a town know it ("Cook, IL"; `None` when no
+    /// program names a town in it), and whether the place's county is known at all.
+    town_county: Option<Sym>,
+    county_known: bool,
     region: Option<Sym>,
     /// The minute of the week now, in each time zone (asked once per zone).
     now: Mutex<HashMap<Option<Sym>, i32>>,
@@ -1058,6 +1136,10 @@ impl<'a> Filters<'a> {
             None => None,
         };
         let look = |s: Option<&str>| s.and_then(|s| index.symbols.get(s));
+        let county_name = ask
+            .origin
+            .as_ref()
+            .and_then(|o| Some(format!("{}, {}", o.county?, o.state?)));
         Some(Filters {
             index,
             ask,
@@ -1071,6 +1153,8 @@ impl<'a> Filters<'a> {
             state: look(ask.origin.as_ref().and_then(|o| o.state)),
             county: look(ask.origin.as_ref().and_then(|o| o.county_fips)),
             zip: look(ask.origin.as_ref().and_then(|o| o.zip)),
+            town_county: county_name.as_deref().and_then(|n| index.symbols.get(n)),
+            county_known: county_name.is_some(),
             region: index.symbols.get(ask.region),
             now: Mutex::new(HashMap::new()),
             county_postings: Vec::new(),
@@ -1149,14 +1233,22 @@ impl<'a> Filters<'a> {
                 // Pikeville as to Louisville. One that gives no place but names the county
                 // ("Free legal forms in Peoria County") is nearer than that: a feed with no
                 // addresses has one such program per county, and the resident's comes first.
-                // One that names another county ("... in Jackson County") is for the people
-                // there: it counts as 15 miles off, after what serves everyone.
+                // One that names another county ("... in Jackson County") or a town in
+                // another ("Peoria Office - …") is for the people there: it counts as 15 miles
+                // off, after what serves everyone.
+                // The same for a town its name says it is for ("Peoria Office - …").
+                let towns = match unknown {
+                    true => self.index.named_towns.get(&number),
+                    false => None,
+                };
+                let in_county =
+                    self.names_county(number) || towns.is_some_and(|t| has(t, self.town_county));
+                let other_county = (!self.county_postings.is_empty() && names_a_county(e))
+                    || (towns.is_some() && self.county_known);
                 let decay = match (near, miles) {
                     (true, Some(miles)) => 1.0 + miles / HALF_SCORE_MILES,
-                    _ if unknown && self.names_county(number) => 1.5,
-                    _ if unknown && !self.county_postings.is_empty() && names_a_county(e) => {
-                        1.0 + OTHER_COUNTY_MILES / HALF_SCORE_MILES
-                    }
+                    _ if unknown && in_county => 1.5,
+                    _ if unknown && other_county => 1.0 + OTHER_COUNTY_MILES / HALF_SCORE_MILES,
                     _ => 2.0,
                 };
                 // Only for its own county's residents, and the resident lives in another: a
@@ -1479,6 +1571,7 @@ mod tests {
                 state: Some("KY"),
                 county_fips: None,
                 county_words: None,
+                county: None,
                 zip: None,
                 named: false,
             }),
@@ -1723,6 +1816,67 @@ mod tests {
             o.county_fips = Some("21195");
         }
         assert_eq!(order(&ix, &ask), vec![2, 1]);
+    }
+
+    #[test]
+    fn a_program_of_no_known_place_for_a_town_comes_first_in_its_county_and_after_elsewhere() {
+        let towns: HashMap<String, Vec<String>> = [
+            ("rockford", "Winnebago, IL"),
+            ("peoria", "Peoria, IL"),
+            ("chicago", "Cook, IL"),
+            ("rock island", "Rock Island, IL"),
+            ("justice", "Cook, IL"),
+            ("central", "Ascension, LA"),
+        ]
+        .into_iter()
+        .map(|(t, c)| (t.to_string(), vec![c.to_string()]))
+        .collect();
+        // A town's name counts only where the words say the program is for it.
+        assert_eq!(
+            towns_named("rockford office - legal help for seniors", &towns),
+            ["Winnebago, IL"]
+        );
+        assert_eq!(
+            towns_named("rock island office - legal help", &towns),
+            ["Rock Island, IL"]
+        );
+        assert_eq!(
+            towns_named("free immigration help for chicago residents", &towns),
+            ["Cook, IL"]
+        );
+        assert!(towns_named("legal help in central illinois", &towns).is_empty());
+        assert!(towns_named("justice entrepreneurs project", &towns).is_empty());
+        assert!(towns_named("legal advocates for seniors", &towns).is_empty());
+
+        let mut ix = Index::empty(1);
+        for (service, name) in [
+            (1, "Peoria Office - Legal help for seniors"),
+            (2, "Legal advocates for seniors"),
+            (3, "Rockford Office - Legal help for seniors"),
+        ] {
+            program(&mut ix, service, name, None, &[], "'senior':2A");
+        }
+        for e in ix.entries.iter_mut() {
+            e.state = None;
+        }
+        ix.name_towns(&towns);
+        let needs = [Words::parse("'senior'").unwrap()];
+        let order = |ix: &Index, county: Option<&str>| -> Vec<u128> {
+            let mut ask = near_pikeville(&needs);
+            if let Some(o) = ask.origin.as_mut() {
+                o.county = county;
+                o.state = Some("IL");
+            }
+            let (found, _) = ix.search(&ask, 0, 10);
+            found.iter().map(|f| f.id.as_u128() / 1000).collect()
+        };
+        // From Rockford's county: its office, then help for anyone, then another town's.
+        assert_eq!(order(&ix, Some("Winnebago")), vec![3, 2, 1]);
+        // From a county no program names: help for anyone first.
+        assert_eq!(order(&ix, Some("McLean")), vec![2, 1, 3]);
+        // Where the resident's county is not known, nothing is held back (best match, then
+        // name).
+        assert_eq!(order(&ix, None), vec![2, 1, 3]);
     }
 
     #[test]

@@ -477,6 +477,7 @@ impl Search<'_> {
                 state: o.state.as_deref(),
                 county_fips: o.county_fips.as_deref(),
                 county_words: self.county_words,
+                county: o.county.as_deref(),
                 zip: o.zip.as_deref(),
                 named: held::Origin::named(&self.query.place),
             }),
