@@ -102,25 +102,24 @@ fn name_words(sort_name: &str) -> u8 {
         "a", "an", "and", "at", "by", "de", "del", "el", "for", "in", "la", "of", "on", "or",
         "the", "to", "with", "y",
     ];
-    sort_name
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty() && !SMALL.contains(w))
+    name_words_of(sort_name)
+        .filter(|w| !SMALL.contains(w))
         .count()
         .clamp(1, u8::MAX as usize) as u8
 }
 
 /// A lowercased name's words (letters and digits; "o'fallon" is "o fallon").
-fn name_words_of(name: &str) -> Vec<&str> {
+fn name_words_of(name: &str) -> impl Iterator<Item = &str> {
     name.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .collect()
 }
 
 /// The counties of the towns a program's lowercased name says it is for: a town's name before
 /// "office", "satellite", "courthouse", "branch", "area" or "residents" ("Peoria Office -
 /// Legal help for seniors", "Free immigration help for Chicago residents", "Markham
 /// Courthouse"). A town's name alone is not enough: "Justice" and "Normal" are Illinois towns,
-/// and "in Central Illinois" is not about Central, Louisiana. `towns`: each town's name (as `name_words_of` gives it) and counties.
+/// and "in Central Illinois" is not about Central, Louisiana. `towns`: each town's name (its
+/// `name_words_of`, joined by spaces) and its counties.
 fn towns_named<'t>(sort_name: &str, towns: &'t HashMap<String, Vec<String>>) -> Vec<&'t str> {
     const AFTER: &[&str] = &[
         "office",
@@ -130,7 +129,7 @@ fn towns_named<'t>(sort_name: &str, towns: &'t HashMap<String, Vec<String>>) -> 
         "area",
         "residents",
     ];
-    let words = name_words_of(sort_name);
+    let words: Vec<&str> = name_words_of(sort_name).collect();
     let mut out = Vec::new();
     for start in 0..words.len() {
         for end in start + 1..=(start + 3).min(words.len()) {
@@ -271,7 +270,7 @@ impl Index {
             .await?
             .into_iter()
             .map(|(town, counties): (String, Vec<String>)| {
-                (name_words_of(&town).join(" "), counties)
+                (name_words_of(&town).collect::<Vec<_>>().join(" "), counties)
             })
             .collect();
             index.name_towns(&towns);
@@ -1236,7 +1235,6 @@ impl<'a> Filters<'a> {
                 // One that names another county ("... in Jackson County") or a town in
                 // another ("Peoria Office - …") is for the people there: it counts as 15 miles
                 // off, after what serves everyone.
-                // The same for a town its name says it is for ("Peoria Office - …").
                 let towns = match unknown {
                     true => self.index.named_towns.get(&number),
                     false => None,
