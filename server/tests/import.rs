@@ -399,6 +399,29 @@ async fn a_changed_record_is_updated_and_a_missing_one_becomes_inactive(pool: Pg
     );
 }
 
+/// A feed that leaves out an organization we already have, while its services still name it,
+/// keeps that organization as it was: the stand-in made for those services never overwrites
+/// it.
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn an_organization_a_later_feed_leaves_out_is_kept_as_it_was(pool: PgPool) {
+    prepare(&pool).await;
+    let ilao = shared("hsds/ilao-1.1");
+    import(&pool, &ilao, "ilao", true).await;
+    let laf = "SELECT name, placeholder, active FROM organizations WHERE source = 'ilao' AND source_id = '25231'";
+    let before: (String, bool, bool) = sqlx::query_as(laf).fetch_one(&pool).await.unwrap();
+    assert_eq!(before, ("LAF".to_string(), false, true));
+
+    let dir = copy_feed(&ilao);
+    rewrite_records(dir.path(), "organizations.csv", |_, r| {
+        (r.get(0) != Some("25231")).then_some(r)
+    });
+    let report = import(&pool, dir.path(), "ilao", true).await;
+    let after: (String, bool, bool) = sqlx::query_as(laf).fetch_one(&pool).await.unwrap();
+    assert_eq!(after, before, "the organization we had is unchanged");
+    assert_eq!(report.counts["organizations"].updated, 0);
+    assert_eq!(report.counts["organizations"].deactivated, 0);
+}
+
 #[sqlx::test(migrator = "server::db::MIGRATOR")]
 async fn a_partial_feed_deactivates_nothing_and_a_truncated_full_feed_is_refused(pool: PgPool) {
     prepare(&pool).await;
