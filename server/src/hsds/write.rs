@@ -199,27 +199,33 @@ fn json_array<T: Serialize>(items: &[T]) -> Value {
     serde_json::to_value(items).unwrap_or(Value::Array(vec![]))
 }
 
-/// One chunk's statement arguments: made on a blocking thread from the shared feed.
-type Encode = Arc<dyn Fn(Range<usize>) -> Result<PgArguments, BoxDynError> + Send + Sync>;
-
-/// Upserts `len` records in chunks, `encode` making each chunk's arguments. The next chunk is
-/// encoded on another core while Postgres writes this one: one after the other, the importer
-/// and Postgres each waited for the other a quarter and three quarters of the time.
-async fn upsert(
+/// Upserts `len` records of the feed in chunks, `encode` making a chunk's arguments. The next
+/// chunk is encoded on a blocking thread (another core) while Postgres writes this one: one
+/// after the other, the importer and Postgres each waited for the other a quarter and three
+/// quarters of the time.
+#[allow(clippy::too_many_arguments)]
+async fn upsert<E>(
     tx: &mut Transaction<'_, Postgres>,
     progress: &mut Progress,
     counts: &mut Counts,
     sql: &str,
+    feed: &Arc<Feed>,
+    source: &str,
     len: usize,
-    encode: Encode,
-) -> Result<(), ImportError> {
+    encode: E,
+) -> Result<(), ImportError>
+where
+    E: Fn(&Feed, &str, Range<usize>) -> Result<PgArguments, BoxDynError> + Send + Sync + 'static,
+{
     let chunks: Vec<Range<usize>> = (0..len)
         .step_by(CHUNK)
         .map(|start| start..(start + CHUNK).min(len))
         .collect();
+    let (source, encode): (Arc<str>, _) = (source.into(), Arc::new(encode));
     let spawn = |chunk: &Range<usize>| {
-        let (encode, chunk) = (Arc::clone(&encode), chunk.clone());
-        tokio::task::spawn_blocking(move || encode(chunk))
+        let (feed, source, encode) = (Arc::clone(feed), Arc::clone(&source), Arc::clone(&encode));
+        let chunk = chunk.clone();
+        tokio::task::spawn_blocking(move || encode(&feed, &source, chunk))
     };
     let mut next = chunks.first().map(spawn);
     for (i, chunk) in chunks.iter().enumerate() {
@@ -430,9 +436,8 @@ async fn write_records(
 ) -> Result<(), ImportError> {
     let source = options.source.as_str();
 
-    let (shared, shared_source) = (Arc::clone(feed), source.to_string());
-    let encode: Encode = Arc::new(move |chunk: Range<usize>| {
-        let (c, source) = (&shared.taxonomy_terms[chunk], shared_source.as_str());
+    let encode = move |feed: &Feed, source: &str, chunk: Range<usize>| {
+        let c = &feed.taxonomy_terms[chunk];
         arguments!(
             c,
             source,
@@ -447,7 +452,7 @@ async fn write_records(
             texts(c, |t| t.language.clone()),
             texts(c, |t| t.term_uri.clone()),
         )
-    });
+    };
     upsert(
         tx,
         progress,
@@ -465,14 +470,15 @@ async fn write_records(
             ],
             None,
         ),
+        feed,
+        source,
         feed.taxonomy_terms.len(),
         encode,
     )
     .await?;
 
-    let (shared, shared_source) = (Arc::clone(feed), source.to_string());
-    let encode: Encode = Arc::new(move |chunk: Range<usize>| {
-        let (c, source) = (&shared.organizations[chunk], shared_source.as_str());
+    let encode = move |feed: &Feed, source: &str, chunk: Range<usize>| {
+        let c = &feed.organizations[chunk];
         arguments!(
             c,
             source,
@@ -495,7 +501,7 @@ async fn write_records(
                 .collect::<Vec<Option<DateTime<Utc>>>>(),
             c.iter().map(|o| o.placeholder).collect::<Vec<_>>(),
         )
-    });
+    };
     upsert(
         tx,
         progress,
@@ -523,15 +529,16 @@ async fn write_records(
             // earlier feed): the update is skipped and the record counts as unchanged.
             Some("EXCLUDED.placeholder"),
         ),
+        feed,
+        source,
         feed.organizations.len(),
         encode,
     )
     .await?;
 
     let addr = |l: &Location, f: fn(&Address) -> Option<String>| l.address.as_ref().and_then(f);
-    let (shared, shared_source) = (Arc::clone(feed), source.to_string());
-    let encode: Encode = Arc::new(move |chunk: Range<usize>| {
-        let (c, source) = (&shared.locations[chunk], shared_source.as_str());
+    let encode = move |feed: &Feed, source: &str, chunk: Range<usize>| {
+        let c = &feed.locations[chunk];
         arguments!(
             c,
             source,
@@ -565,7 +572,7 @@ async fn write_records(
                 .map(|l| l.last_modified)
                 .collect::<Vec<Option<DateTime<Utc>>>>(),
         )
-    });
+    };
     upsert(
         tx,
         progress,
@@ -598,17 +605,18 @@ async fn write_records(
             ],
             None,
         ),
+        feed,
+        source,
         feed.locations.len(),
         encode,
     )
     .await?;
 
-    let counties = Arc::new(Counties::from_places(&crate::places::kentucky()));
+    let counties = Counties::from_places(&crate::places::kentucky());
     let home_state = options.home_state.clone();
-    let (shared, shared_source) = (Arc::clone(feed), source.to_string());
-    let encode: Encode = Arc::new(move |chunk: Range<usize>| {
-        let (c, source) = (&shared.services[chunk], shared_source.as_str());
-        let (tree, term_index) = (CategoryTree::get(), shared.term_index());
+    let encode = move |feed: &Feed, source: &str, chunk: Range<usize>| {
+        let c = &feed.services[chunk];
+        let (tree, term_index) = (CategoryTree::get(), feed.term_index());
         let categories_of = |s: &Service| -> String {
             let refs: Vec<TermRef<'_>> = s
                 .taxonomy_term_ids
@@ -693,7 +701,7 @@ async fn write_records(
                 .map(|s| share_code(record_id(source, "service", &s.id)))
                 .collect::<Vec<_>>(),
         )
-    });
+    };
     upsert(
         tx,
         progress,
@@ -741,14 +749,15 @@ async fn write_records(
             ],
             None,
         ),
+        feed,
+        source,
         feed.services.len(),
         encode,
     )
     .await?;
 
-    let (shared, shared_source) = (Arc::clone(feed), source.to_string());
-    let encode: Encode = Arc::new(move |chunk: Range<usize>| {
-        let (c, source) = (&shared.service_at_locations[chunk], shared_source.as_str());
+    let encode = move |feed: &Feed, source: &str, chunk: Range<usize>| {
+        let c = &feed.service_at_locations[chunk];
         arguments!(
             c,
             source,
@@ -767,7 +776,7 @@ async fn write_records(
                 .map(|s| share_code(record_id(source, "service_at_location", &s.id)))
                 .collect::<Vec<_>>(),
         )
-    });
+    };
     upsert(
         tx,
         progress,
@@ -785,6 +794,8 @@ async fn write_records(
             ],
             None,
         ),
+        feed,
+        source,
         feed.service_at_locations.len(),
         encode,
     )
