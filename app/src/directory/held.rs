@@ -619,6 +619,16 @@ fn parse_unary(t: &[Token], at: &mut usize) -> Option<Words> {
 struct Occurrences<'a> {
     words: &'a [String],
     positions: &'a [&'a [u16]],
+    /// How much each word's match counts (`rarity`), or every word alike.
+    rarity: Option<&'a [f64]>,
+}
+
+/// How much a match of a word counts for how few programs have it: 1 + ln(N / df), the
+/// classic inverse document frequency. In a legal aid directory nearly every program says
+/// "legal" and few say "lawyer": a program named for lawyers is a better answer to "lawyer"
+/// than one that says "legal" twice.
+fn rarity(entries: usize, with_word: usize) -> f64 {
+    1.0 + (entries.max(1) as f64 / with_word.max(1) as f64).ln()
 }
 
 /// One match of a word or phrase: where it ends, and its words' weights as Postgres's
@@ -631,25 +641,28 @@ struct Hit {
 }
 
 impl Occurrences<'_> {
-    fn of(&self, word: &str) -> &[u16] {
-        self.words
-            .iter()
-            .position(|w| w == word)
-            .map_or(&[], |i| self.positions[i])
+    /// Where a word occurs, and how much each of its matches counts.
+    fn of(&self, word: &str) -> (&[u16], f64) {
+        match self.words.iter().position(|w| w == word) {
+            Some(i) => (self.positions[i], self.rarity.map_or(1.0, |r| r[i])),
+            None => (&[], 1.0),
+        }
     }
 
     /// Each match of a word or phrase (for `&`, `|` and `!`: only whether it matches).
     fn hits(&self, w: &Words) -> Vec<Hit> {
         match w {
-            Words::Word(word) => self
-                .of(word)
-                .iter()
-                .map(|p| Hit {
-                    end: p >> 2,
-                    words: 1,
-                    inverse_weights: 1.0 / FIELD_WEIGHTS[(p & 3) as usize],
-                })
-                .collect(),
+            Words::Word(word) => {
+                let (positions, rarity) = self.of(word);
+                positions
+                    .iter()
+                    .map(|p| Hit {
+                        end: p >> 2,
+                        words: 1,
+                        inverse_weights: 1.0 / (FIELD_WEIGHTS[(p & 3) as usize] * rarity),
+                    })
+                    .collect()
+            }
             Words::Phrase(a, b, d) => {
                 let (left, right) = (self.hits(a), self.hits(b));
                 right
@@ -680,7 +693,7 @@ impl Occurrences<'_> {
 
     fn matches(&self, w: &Words) -> bool {
         match w {
-            Words::Word(word) => !self.of(word).is_empty(),
+            Words::Word(word) => !self.of(word).0.is_empty(),
             Words::Phrase(..) => !self.hits(w).is_empty(),
             Words::And(a, b) => self.matches(a) && self.matches(b),
             Words::Or(a, b) => self.matches(a) || self.matches(b),
@@ -694,11 +707,13 @@ impl Occurrences<'_> {
         match need {
             Words::Or(a, b) => self.score(a) + self.score(b),
             // One word: each occurrence counts its field's weight (no list of matches needed).
-            Words::Word(word) => self
-                .of(word)
-                .iter()
-                .map(|p| FIELD_WEIGHTS[(p & 3) as usize])
-                .sum(),
+            Words::Word(word) => {
+                let (positions, rarity) = self.of(word);
+                positions
+                    .iter()
+                    .map(|p| FIELD_WEIGHTS[(p & 3) as usize] * rarity)
+                    .sum()
+            }
             _ => self
                 .hits(need)
                 .iter()
@@ -712,10 +727,10 @@ impl Occurrences<'_> {
 pub struct Ask<'a> {
     /// One per need; a program that meets none is not found, unless it offers related help.
     pub needs: &'a [Words],
-    /// Help next to the needs (general legal help for an eviction): programs that meet no
-    /// need but match these follow those that do, when those are at least one and fewer than
-    /// `every_need_from`.
-    pub related: Option<&'a Words>,
+    /// Help next to the needs (general legal help for an eviction), by kind: programs that
+    /// meet no need but offer this follow those that do, when those are at least one and fewer
+    /// than `every_need_from`.
+    pub related: &'a [Related],
     pub category: Option<&'a str>,
     pub open_now: bool,
     pub free_only: bool,
@@ -730,6 +745,15 @@ pub struct Ask<'a> {
     pub by_distance: bool,
     /// Rank only programs that meet every need when there are at least this many of them.
     pub every_need_from: usize,
+}
+
+/// One kind of help next to the needs (general legal help; older adults' programs).
+pub struct Related {
+    pub words: Words,
+    /// The subcategory of programs offering it in general ("legal-aid"): a program in another
+    /// subcategory of the same category ("Immigration project") offers help with one other
+    /// problem, not this.
+    pub general: Option<&'static str>,
 }
 
 /// The resolved place of a search.
@@ -793,6 +817,7 @@ impl std::hash::Hasher for NumberHasher {
 #[derive(Clone, Copy)]
 struct Candidate {
     entry: u32,
+    /// How many needs it meets; for related help, how many kinds of it it offers.
     needs_met: u16,
     score: f64,
     miles: Option<f64>,
@@ -803,7 +828,7 @@ struct Candidate {
 impl Index {
     /// The programs matching, best first (one per service), and how many there are.
     pub fn search(&self, ask: &Ask<'_>, offset: usize, limit: usize) -> (Vec<Found>, usize) {
-        let mut candidates = self.candidates(ask, None);
+        let mut candidates = self.candidates(ask, &[]);
         let programs = |candidates: &[Candidate], least: u16| {
             let mut p: Vec<u32> = candidates
                 .iter()
@@ -826,10 +851,10 @@ impl Index {
         // program meeting a need, the page says nothing matched (and which filter emptied it).
         // Looked for only then: its words are common ones ("help"), and most searches fill
         // their page without it.
-        if let Some(related) = ask.related {
+        if !ask.related.is_empty() {
             let meeting = programs(&candidates, 1);
             if meeting > 0 && meeting < ask.every_need_from {
-                let mut more = self.candidates(ask, Some(related));
+                let mut more = self.candidates(ask, ask.related);
                 more.retain(|c| c.related);
                 self.best_of_each_name(ask, &mut more, ask.every_need_from - meeting);
                 candidates.extend(more);
@@ -926,16 +951,17 @@ impl Index {
                 .then_with(|| a.serves_area.cmp(&b.serves_area))
                 .then_with(rest)
         } else {
-            b.needs_met
-                .cmp(&a.needs_met)
+            a.related
+                .cmp(&b.related)
+                .then_with(|| b.needs_met.cmp(&a.needs_met))
                 .then_with(|| b.score.total_cmp(&a.score))
                 .then_with(rest)
         }
     }
 
     /// Every entry that matches the words, the filters and the place; with `related`, also
-    /// those that meet no need but match it.
-    fn candidates(&self, ask: &Ask<'_>, related: Option<&Words>) -> Vec<Candidate> {
+    /// those that meet no need but offer one of its kinds.
+    fn candidates(&self, ask: &Ask<'_>, related: &[Related]) -> Vec<Candidate> {
         let Some(mut filters) = Filters::new(self, ask) else {
             return Vec::new();
         };
@@ -955,15 +981,42 @@ impl Index {
             return out;
         }
         let mut words = Vec::new();
-        for need in ask.needs.iter().chain(related) {
+        for need in ask.needs.iter().chain(related.iter().map(|r| &r.words)) {
             need.collect(&mut words);
         }
+        // For each kind of related help with a general subcategory, the others of its
+        // category: a program in one of them is about another problem.
+        let tree = super::categories::CategoryTree::get();
+        let elsewhere: Vec<Vec<Sym>> = related
+            .iter()
+            .map(|r| match r.general.and_then(|g| tree.sub(g)) {
+                Some((category, general)) => category
+                    .sub
+                    .iter()
+                    .filter(|s| s.id != general.id)
+                    .filter_map(|s| self.symbols.get(&s.id))
+                    .collect(),
+                None => Vec::new(),
+            })
+            .collect();
         let lists: Vec<&[Posting]> = words.iter().map(|w| self.postings_of(w)).collect();
         let mut positions: Vec<&[u16]> = vec![&[]; lists.len()];
+        // A need's words count by how few programs have them; related help's alike (it is
+        // ranked by how general a program is, not by its words).
+        let rarities: Vec<f64> = lists
+            .iter()
+            .map(|l| rarity(self.entries.len(), l.len()))
+            .collect();
         let mut consider = |entry: u32, positions: &[&[u16]]| {
             let occurrences = Occurrences {
                 words: &words,
                 positions,
+                rarity: Some(&rarities),
+            };
+            let plain = Occurrences {
+                words: &words,
+                positions,
+                rarity: None,
             };
             let (mut needs_met, mut score) = (0, 0.0);
             for need in ask.needs {
@@ -976,16 +1029,28 @@ impl Index {
                 if let Some(c) = filters.candidate(entry, needs_met, score) {
                     out.push(c);
                 }
-            } else if let Some(related) = related.filter(|r| occurrences.matches(r)) {
-                // Among programs offering related help, those for help in general come first:
-                // "Hotline" before "Bloomington Office - Legal help for seniors" for an
-                // eviction. A program for one kind of person or place says so in more words;
-                // how often a program repeats the related words (its categories' names, say)
-                // counts for no more than one full match.
-                let general = occurrences.score(related).min(1.0)
-                    / self.entries[entry as usize].name_words as f64;
-                if let Some(c) = filters.candidate(entry, 0, general) {
-                    out.push(Candidate { related: true, ..c });
+            } else if !related.is_empty() {
+                let e = &self.entries[entry as usize];
+                let (mut kinds, mut score) = (0, 0.0);
+                for (r, elsewhere) in related.iter().zip(&elsewhere) {
+                    if plain.matches(&r.words)
+                        && !e.categories.iter().any(|c| elsewhere.contains(c))
+                    {
+                        kinds += 1;
+                        score += plain.score(&r.words);
+                    }
+                }
+                // Programs offering more kinds of the related help come first ("Legal help for
+                // seniors" for a will for my mom); then those for help in general: "Hotline"
+                // before "Bloomington Office - Legal help for seniors" for an eviction. A
+                // program for one kind of person or place says so in more words; how often a
+                // program repeats the related words (its categories' names, say) counts for no
+                // more than one full match.
+                if kinds > 0 {
+                    let general = score.min(1.0) / e.name_words as f64;
+                    if let Some(c) = filters.candidate(entry, kinds, general) {
+                        out.push(Candidate { related: true, ..c });
+                    }
                 }
             }
         };
@@ -1497,6 +1562,7 @@ mod tests {
         let o = Occurrences {
             words: &words,
             positions: &positions,
+            rarity: None,
         };
         let phrase = Words::parse("'babi' <-> 'formula'").unwrap();
         assert!(o.matches(&phrase));
@@ -1555,7 +1621,7 @@ mod tests {
     fn near_pikeville<'a>(needs: &'a [Words]) -> Ask<'a> {
         Ask {
             needs,
-            related: None,
+            related: &[],
             category: None,
             open_now: false,
             free_only: false,
@@ -1627,9 +1693,12 @@ mod tests {
             "'hotlin':1A 'legal':3C",
         );
         let needs = [Words::parse("'will'").unwrap()];
-        let related = Words::parse("'legal' | 'senior'").unwrap();
+        let related = [Related {
+            words: Words::parse("'legal' | 'senior'").unwrap(),
+            general: None,
+        }];
         let mut ask = near_pikeville(&needs);
-        ask.related = Some(&related);
+        ask.related = &related;
         let (found, total) = ix.search(&ask, 0, 10);
         let order: Vec<(u128, bool)> = found
             .iter()
@@ -1653,6 +1722,75 @@ mod tests {
         ask.needs = &nothing;
         ask.every_need_from = 20;
         assert_eq!(ix.search(&ask, 0, 10).1, 0);
+
+        // Legal help and help for older adults as two kinds: the office for seniors offers
+        // both, and comes before the general line's one, for all its longer name. Legal help
+        // with one other problem (immigration, a sibling of general legal aid) is no door for
+        // a will, however short its name.
+        program(
+            &mut ix,
+            6,
+            "Immigration project",
+            Some((37.48, -82.52)),
+            &[],
+            "'immigr':1A 'project':2A 'legal':4C",
+        );
+        let mut categories = vec![ix.symbols.add("immigration"), ix.symbols.add("legal")];
+        categories.sort_unstable();
+        ix.entries.last_mut().unwrap().categories = categories.into();
+        let kinds = [
+            Related {
+                words: Words::parse("'legal'").unwrap(),
+                general: Some("legal-aid"),
+            },
+            Related {
+                words: Words::parse("'senior'").unwrap(),
+                general: None,
+            },
+        ];
+        let mut ask = near_pikeville(&needs);
+        ask.related = &kinds;
+        let (found, total) = ix.search(&ask, 0, 10);
+        let order: Vec<u128> = found.iter().map(|f| f.id.as_u128() / 1000).collect();
+        assert_eq!((order, total), (vec![1, 2, 3], 3));
+    }
+
+    #[test]
+    fn a_rare_word_counts_more_than_one_every_program_says() {
+        let mut ix = Index::empty(1);
+        let here = Some((37.48, -82.52));
+        program(
+            &mut ix,
+            1,
+            "Legal Aid Legal Clinic",
+            here,
+            &[],
+            "'legal':1A,3A 'aid':2A 'clinic':4A",
+        );
+        program(
+            &mut ix,
+            2,
+            "Lawyer Referral Service",
+            here,
+            &[],
+            "'lawyer':1A 'referr':2A 'servic':3A",
+        );
+        for n in 3..6 {
+            program(
+                &mut ix,
+                n,
+                "Legal Hotline",
+                here,
+                &[],
+                "'legal':1A 'hotlin':2A",
+            );
+        }
+        let needs = [Words::parse("'lawyer' | 'legal'").unwrap()];
+        let (found, _) = ix.search(&near_pikeville(&needs), 0, 10);
+        // "legal" twice in a name is worth less than "lawyer" once, when most programs say
+        // "legal".
+        assert_eq!(found[0].id.as_u128() / 1000, 2);
+        assert_eq!(found[1].id.as_u128() / 1000, 1);
     }
 
     #[test]

@@ -216,8 +216,8 @@ struct Prepared {
     county_words: Option<Words>,
     /// One per need that has searchable words.
     needs: Vec<Words>,
-    /// Help next to the needs, shown after the programs that meet one.
-    related: Option<Words>,
+    /// Help next to the needs, shown after the programs that meet one: each kind once.
+    related: Vec<held::Related>,
     corrected_keywords: Option<String>,
     free_from_words: bool,
     /// The words were Spanish: programs that speak it come first among equals.
@@ -287,19 +287,25 @@ async fn prepare(
     let (needs, related) = match &understood {
         Some(u) => {
             let mut asked = u.needs[..u.needs.len().min(MOST_NEEDS)].to_vec();
-            let with_related = !u.related.is_empty() && !asked.is_empty();
-            if with_related {
-                asked.push(u.related.clone());
+            let needs = asked.len();
+            if needs > 0 {
+                asked.extend(u.related.iter().map(|r| r.phrases.to_vec()));
             }
             let mut parsed = text_query(pool, &asked).await?;
-            let related = if with_related {
-                parsed.pop().flatten()
-            } else {
-                None
-            };
+            let related = parsed
+                .split_off(needs)
+                .into_iter()
+                .zip(&u.related)
+                .filter_map(|(words, r)| {
+                    Some(held::Related {
+                        words: words?,
+                        general: r.general,
+                    })
+                })
+                .collect();
             (parsed.into_iter().flatten().collect(), related)
         }
-        None => (Vec::new(), None),
+        None => (Vec::new(), Vec::new()),
     };
     // The county's name as the index holds words, for programs that name it but give no place.
     let county_words = match origin.as_ref().and_then(|o| o.county.clone()) {
@@ -323,7 +329,7 @@ impl Prepared {
         Search {
             query: &self.query,
             needs: self.needs.as_slice(),
-            related: self.related.as_ref(),
+            related: &self.related,
             origin: self.origin.as_ref(),
             county_words: self.county_words.as_ref(),
             spoken: self.spanish.then_some("es"),
@@ -439,7 +445,7 @@ async fn text_query(
 struct Search<'a> {
     query: &'a SearchQuery,
     needs: &'a [Words],
-    related: Option<&'a Words>,
+    related: &'a [held::Related],
     origin: Option<&'a ResolvedPlace>,
     county_words: Option<&'a Words>,
     /// The language the words were in, when not English.

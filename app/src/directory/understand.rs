@@ -23,8 +23,20 @@ pub struct Understood {
     /// look at.
     pub plain_words: Vec<String>,
     /// Help next to the needs (general legal help for an eviction, older adults' programs for
-    /// "my mom"): phrases that find it, shown after the programs that meet a need.
-    pub related: Vec<String>,
+    /// "my mom"), one entry per kind, each once: shown after the programs that meet a need.
+    pub related: Vec<Related>,
+}
+
+/// One kind of help next to a need (a `[related]` list of synonyms.toml).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Related {
+    pub name: &'static str,
+    /// Phrases that find it.
+    pub phrases: &'static [String],
+    /// The subcategory of programs that offer this help in general ("legal-aid"): a program
+    /// in another subcategory of the same category (immigration, family law) is about one
+    /// other problem, and is no help next to this one (`[general]`).
+    pub general: Option<&'static str>,
 }
 
 impl Understood {
@@ -285,6 +297,8 @@ const SPANISH: &[&str] = &[
 #[derive(Deserialize)]
 struct Synonyms {
     related: HashMap<String, Vec<String>>,
+    #[serde(default)]
+    general: HashMap<String, String>,
     synonym: Vec<Synonym>,
 }
 
@@ -301,7 +315,7 @@ struct Synonym {
 struct Known {
     words: Vec<String>,
     search: Vec<String>,
-    related: Vec<String>,
+    related: Vec<Related>,
 }
 
 /// Older adults' programs: the help next to any need that is for a parent ("for my mom").
@@ -314,12 +328,18 @@ fn parsed() -> &'static Synonyms {
     })
 }
 
-/// The phrases of a `[related]` list.
-fn related_list(name: &str) -> &'static [String] {
-    parsed()
+/// A `[related]` list.
+fn related_list(name: &str) -> Related {
+    let parsed = parsed();
+    let (name, phrases) = parsed
         .related
-        .get(name)
-        .unwrap_or_else(|| panic!("synonyms.toml has no related list {name}"))
+        .get_key_value(name)
+        .unwrap_or_else(|| panic!("synonyms.toml has no related list {name}"));
+    Related {
+        name,
+        phrases,
+        general: parsed.general.get(name).map(String::as_str),
+    }
 }
 
 /// Every known phrase, longest first.
@@ -330,11 +350,7 @@ fn synonyms() -> &'static [Known] {
             .synonym
             .iter()
             .flat_map(|syn| {
-                let related: Vec<String> = syn
-                    .related
-                    .iter()
-                    .flat_map(|name| related_list(name).iter().cloned())
-                    .collect();
+                let related: Vec<Related> = syn.related.iter().map(|n| related_list(n)).collect();
                 syn.phrases.iter().map(move |p| Known {
                     words: words(p),
                     search: syn.search.clone(),
@@ -347,11 +363,11 @@ fn synonyms() -> &'static [Known] {
     })
 }
 
-/// Adds phrases to the related help, each once.
-fn add_related(out: &mut Understood, phrases: &[String]) {
-    for p in phrases {
-        if !out.related.contains(p) {
-            out.related.push(p.clone());
+/// Adds kinds of related help, each once.
+fn add_related(out: &mut Understood, related: &[Related]) {
+    for r in related {
+        if !out.related.iter().any(|o| o.name == r.name) {
+            out.related.push(r.clone());
         }
     }
 }
@@ -416,7 +432,7 @@ pub fn understand(q: &str) -> Understood {
         }
         let word = w[i].as_str();
         if whom_for(&w, i) {
-            add_related(&mut out, related_list(FOR_A_PARENT));
+            add_related(&mut out, &[related_list(FOR_A_PARENT)]);
         } else if FREE.contains(&word) {
             out.free = true;
         } else if !FILLER.contains(&word) {
@@ -519,26 +535,39 @@ mod tests {
 
     #[test]
     fn related_help_comes_from_the_needs_and_whom_they_are_for() {
+        let phrases = |u: &Understood| -> Vec<String> {
+            u.related
+                .iter()
+                .flat_map(|r| r.phrases.iter().cloned())
+                .collect()
+        };
         let evicted = understand("i got evicted");
-        assert!(evicted.related.contains(&"legal aid".to_string()));
-        assert!(evicted
-            .related
-            .contains(&"homelessness prevention".to_string()));
+        assert!(phrases(&evicted).contains(&"legal aid".to_string()));
+        assert!(phrases(&evicted).contains(&"homelessness prevention".to_string()));
         let will = understand("need a will for my mom");
-        assert!(will.related.contains(&"legal advice".to_string()));
+        assert!(phrases(&will).contains(&"legal advice".to_string()));
         assert_eq!(
-            will.related.iter().filter(|p| *p == "senior").count(),
-            1,
-            "each phrase once, from the need and from the parent"
+            will.related.iter().map(|r| r.name).collect::<Vec<_>>(),
+            vec!["legal", "seniors"],
+            "each kind once, from the need and from the parent"
         );
-        assert!(understand("comida para mi mamá")
-            .related
-            .contains(&"older adults".to_string()));
+        assert_eq!(will.related[0].general, Some("legal-aid"));
+        assert!(phrases(&understand("comida para mi mamá")).contains(&"older adults".to_string()));
         // A need with nothing next to it, and words that are no known need.
         assert!(understand("lawyer").related.is_empty());
         assert!(understand("sign language").related.is_empty());
         // Every list an entry names exists (a typo in synonyms.toml panics here, not in a search).
         assert!(!synonyms().is_empty());
+        // Every general subcategory is one, of a list that exists.
+        for (list, sub) in &parsed().general {
+            assert!(parsed().related.contains_key(list), "[general] {list}");
+            assert!(
+                crate::directory::categories::CategoryTree::get()
+                    .sub(sub)
+                    .is_some(),
+                "[general] {list} = {sub}"
+            );
+        }
     }
 
     #[test]
