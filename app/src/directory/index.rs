@@ -37,7 +37,7 @@ pub async fn rebuild(
             SELECT sv.id, sv.category_ids,
                    eligibility_limits_to_a_county(sv.eligibility_description) AS county_only,
                    setweight(to_tsvector('english', unaccent(sv.name || ' ' || coalesce(sv.alternate_name, ''))), 'A') AS name_words,
-                   setweight(to_tsvector('english', unaccent(left(coalesce(sv.description, '') || ' ' || coalesce(sv.eligibility_description, '') || ' ' || coalesce(sv.fees_description, ''), 4000))), 'C')
+                   setweight(to_tsvector('english', unaccent(left(coalesce(sv.description, '') || ' ' || coalesce(sv.eligibility_description, ''), 4000))), 'C')
                    || setweight(to_tsvector('english', unaccent(o.name)), 'D') AS other_words
             FROM services sv
             JOIN organizations o ON o.id = sv.organization_id
