@@ -559,7 +559,7 @@ async fn the_held_index_finds_what_postgres_full_text_search_finds(pool: PgPool)
         ] {
             let ask = Ask {
                 needs: &needs,
-                related: None,
+                related: &[],
                 category: None,
                 open_now: false,
                 free_only,
