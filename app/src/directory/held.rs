@@ -1482,7 +1482,7 @@ fn reload_in_background(pool: PgPool, k: String) {
                     "search index read again after a rebuild elsewhere"
                 );
                 store(&k, Arc::new(index), epoch);
-                super::recent::forget();
+                super::recent::forget_database(&k);
             }
             Err(e) => {
                 tracing::warn!(error = %e, "reading the search index again failed; the held copy still answers");
@@ -1510,10 +1510,15 @@ pub async fn warm(pool: &PgPool) {
     }
 }
 
-/// Drops every held index (after an import in this process): the next search reads it again.
-pub fn forget() {
+/// Drops the index held for this database (after an import into it in this process): the
+/// next search reads it again.
+pub fn forget(pool: &PgPool) {
+    forget_database(&database(pool));
+}
+
+fn forget_database(k: &str) {
     let mut all = held().lock().unwrap_or_else(|e| e.into_inner());
-    for (h, _) in all.values_mut() {
+    if let Some((h, _)) = all.get_mut(k) {
         h.index = None;
         h.reloading = false;
         h.epoch += 1;
@@ -2063,7 +2068,7 @@ mod tests {
         held().lock().unwrap().insert(k.into(), empty_slot());
         let (_, epoch) = slot(k);
         // An import in this process finishes while the read is under way.
-        forget();
+        forget_database(k);
         store(k, Arc::new(Index::empty(1)), epoch);
         assert!(
             slot(k).0.is_none(),

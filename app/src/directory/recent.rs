@@ -88,10 +88,22 @@ where
     Ok((**results).clone())
 }
 
-/// Forgets every kept search and card (after an import).
-pub fn forget() {
-    kept().lock().unwrap_or_else(|e| e.into_inner()).clear();
-    shelves().lock().unwrap_or_else(|e| e.into_inner()).clear();
+/// Forgets every search and card kept for this database (after an import into it). Other
+/// databases' are theirs to forget: the test suite's servers share one process.
+pub fn forget(pool: &sqlx::PgPool) {
+    forget_database(&database(pool));
+}
+
+pub(super) fn forget_database(db: &str) {
+    let prefix = format!("{db}|");
+    kept()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|k, _| !k.starts_with(&prefix));
+    shelves()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(db);
 }
 
 /// At most this many cards are kept per database (a card is ~0.5 KB); past it the shelf starts
@@ -214,8 +226,11 @@ mod tests {
         // Keeping a card of a newer minute starts the shelf again.
         keep_cards(&pool, 7, 101, &[card(b, "Clinic")]);
         assert_eq!(got(&pool, 7, 101), vec![None, Some(card(b, "Clinic"))]);
-        // An import in this process forgets every card.
-        forget();
+        // An import in this process forgets every card of its database, and only those: the
+        // test suite's servers share a process, and one's import must not touch another's.
+        keep_cards(&other, 7, 101, &[card(a, "Pantry")]);
+        forget(&pool);
         assert_eq!(got(&pool, 7, 101), vec![None, None]);
+        assert_eq!(got(&other, 7, 101), vec![Some(card(a, "Pantry")), None]);
     }
 }

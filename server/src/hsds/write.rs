@@ -411,8 +411,8 @@ pub async fn store(
     // This process's copy of the search index, and searches kept from before the import,
     // would show the directory as it was (an import that changed nothing leaves them).
     if indexed.is_some() {
-        app::directory::held::forget();
-        app::directory::recent::forget();
+        app::directory::held::forget(pool);
+        app::directory::recent::forget(pool);
     }
 
     Ok(ImportReport {
