@@ -111,11 +111,55 @@ async fn source_ids(pool: &PgPool, programs: &[Uuid]) -> anyhow::Result<Vec<Stri
         .collect())
 }
 
-/// A query's first ten (grade, feed id, name) and the relevant answers not among them.
+/// What the detail says of a card besides its name: how far, and whether it is related help.
+fn card_note(c: &app::directory::model::ServiceCard) -> String {
+    let miles = c
+        .distance_miles
+        .map_or("-".to_string(), |m| format!("{m:.1} mi"));
+    format!("{miles}{}", if c.related { ", related" } else { "" })
+}
+
+/// Where the expected answers rank past the first page (feed id → rank), in the first 100.
+async fn later_ranks(
+    pool: &PgPool,
+    query: &app::directory::query::SearchQuery,
+    d: &Deployment,
+    expect: &[Expect],
+) -> anyhow::Result<Vec<(String, usize)>> {
+    let mut ranks = Vec::new();
+    let mut rank = 0;
+    for page in 1..=100 / d.search.page_size.max(1) {
+        let found = store::search(
+            pool,
+            &app::directory::query::SearchQuery {
+                page,
+                ..query.clone()
+            },
+            d,
+        )
+        .await?;
+        let ids: Vec<Uuid> = found.cards.iter().map(|c| c.id).collect();
+        for id in source_ids(pool, &ids).await? {
+            rank += 1;
+            if expect.iter().any(|e| e.id == id) {
+                ranks.push((id, rank));
+            }
+        }
+        if found.cards.is_empty() {
+            break;
+        }
+    }
+    Ok(ranks)
+}
+
+/// A query's first ten (grade, feed id, name, distance) and the relevant answers not among
+/// them, with their rank in the first hundred.
 async fn explain(
     pool: &PgPool,
     q: &Query,
     ranked: &[String],
+    shown: &[String],
+    later: &[(String, usize)],
     recall: f64,
     ndcg: f64,
 ) -> anyhow::Result<String> {
@@ -142,14 +186,33 @@ async fn explain(
         q.q, q.near
     );
     for (i, id) in ranked.iter().enumerate() {
-        let _ = writeln!(out, "  {:>2}. [{}] {id} {}", i + 1, grade(id), name(id));
+        let note = shown.get(i).map_or("", String::as_str);
+        let _ = writeln!(
+            out,
+            "  {:>2}. [{}] {id} {} ({note})",
+            i + 1,
+            grade(id),
+            name(id)
+        );
     }
     for e in q
         .expect
         .iter()
         .filter(|e| e.grade >= 2 && !ranked.contains(&e.id))
     {
-        let _ = writeln!(out, "  missed [{}] {} {}", e.grade, e.id, name(&e.id));
+        let rank = later
+            .iter()
+            .find(|(id, _)| *id == e.id)
+            .map_or("not in the first 100".to_string(), |(_, r)| {
+                format!("rank {r}")
+            });
+        let _ = writeln!(
+            out,
+            "  missed [{}] {} {} ({rank})",
+            e.grade,
+            e.id,
+            name(&e.id)
+        );
     }
     Ok(out)
 }
@@ -230,7 +293,12 @@ pub async fn relevance(
         ours.ndcg.push(ndcg);
         worst.push((recall, ndcg, q.q.clone()));
         if detail && recall < 1.0 {
-            eprintln!("{}", explain(pool, q, &ranked, recall, ndcg).await?);
+            let shown: Vec<String> = found.cards.iter().take(10).map(card_note).collect();
+            let later = later_ranks(pool, &query, &d, &q.expect).await?;
+            eprintln!(
+                "{}",
+                explain(pool, q, &ranked, &shown, &later, recall, ndcg).await?
+            );
         }
 
         let started = Instant::now();
