@@ -337,6 +337,14 @@ impl Listing {
     /// `SELECT ... FROM ... WHERE <always>`; filters add ` AND ...`.
     fn select(self) -> String {
         match self {
+            // What `shape::minimal_service` reads and no more: a minimal page is up to 10,000
+            // services, and their descriptions, phones and schedules would be read for nothing.
+            // (The organization stays joined: `modified_after` looks at its changes.)
+            Listing::Services { minimal: true, .. } => {
+                "SELECT s.id, s.name, s.status, s.active, s.last_modified, s.updated_at
+                 FROM services s JOIN organizations o ON o.id = s.organization_id WHERE true"
+                    .to_string()
+            }
             Listing::Services { .. } => format!(
                 "SELECT {SERVICE_COLUMNS}, {ORG_COLUMNS}
                  FROM services s JOIN organizations o ON o.id = s.organization_id WHERE true"
