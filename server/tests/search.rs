@@ -154,6 +154,11 @@ async fn counties_and_cities_are_places_too(pool: PgPool) {
     assert_eq!(in_words.total, as_place.total);
     let ids = |r: &SearchResults| r.cards.iter().map(|c| c.id).collect::<Vec<_>>();
     assert_eq!(ids(&in_words), ids(&as_place));
+    // The state said after the county is part of the place, by name or postal code.
+    for q in ["food franklin county kentucky", "food Franklin County, KY"] {
+        let with_state = search(&pool, &[("q", q)]).await.unwrap();
+        assert_eq!(ids(&with_state), ids(&as_place), "{q}");
+    }
     // Read as the words are: "St. Clair" is "st clair" (Illinois, where the places are too).
     let mut illinois = deployment();
     illinois.region.state = "IL".into();

@@ -24,7 +24,11 @@ async fn county_in_words(
     keywords: Option<&str>,
     deployment: &Deployment,
 ) -> Result<Option<(String, ResolvedPlace, String)>, DirectoryError> {
-    let readings = understand::counties_named(keywords.unwrap_or_default());
+    let state = [
+        deployment.region.state.as_str(),
+        deployment.region.state_name.as_str(),
+    ];
+    let readings = understand::counties_named(keywords.unwrap_or_default(), &state);
     if readings.is_empty() {
         return Ok(None);
     }

@@ -448,10 +448,23 @@ pub fn understand(q: &str) -> Understood {
 /// condado de fayette"): each reading's county name, longest first, with the rest of the
 /// words. The store keeps the first that is a county of the deployment's state; the others
 /// are words like any ("county fair").
-pub fn counties_named(q: &str) -> Vec<(String, String)> {
+///
+/// `state` names the deployment's state ("Illinois", "IL"): said right after the county ("cook
+/// county illinois", "condado de cook, il"), it is part of the place, not a need.
+pub fn counties_named(q: &str, state: &[&str]) -> Vec<(String, String)> {
     /// Counties have at most three words before "County" ("Jo Daviess", "St. Clair").
     const LONGEST: usize = 3;
     let w = words(q);
+    let state: Vec<Vec<String>> = state.iter().map(|s| words(s)).collect();
+    // Where the place's words end: after the state's name if it follows at `at`.
+    let end = |at: usize| {
+        at + state
+            .iter()
+            .filter(|s| !s.is_empty() && w[at.min(w.len())..].starts_with(s))
+            .map(Vec::len)
+            .max()
+            .unwrap_or(0)
+    };
     let rest = |drop: std::ops::Range<usize>| {
         w.iter()
             .enumerate()
@@ -465,7 +478,7 @@ pub fn counties_named(q: &str) -> Vec<(String, String)> {
         match word.as_str() {
             "county" => {
                 for k in (1..=LONGEST.min(i)).rev() {
-                    out.push((w[i - k..i].join(" "), rest(i - k..i + 1)));
+                    out.push((w[i - k..i].join(" "), rest(i - k..end(i + 1))));
                 }
             }
             "condado" => {
@@ -474,7 +487,7 @@ pub fn counties_named(q: &str) -> Vec<(String, String)> {
                     _ => i + 1,
                 };
                 for k in (1..=LONGEST.min(w.len().saturating_sub(from))).rev() {
-                    out.push((w[from..from + k].join(" "), rest(i..from + k)));
+                    out.push((w[from..from + k].join(" "), rest(i..end(from + k))));
                 }
             }
             _ => {}
@@ -489,14 +502,30 @@ mod tests {
 
     #[test]
     fn a_county_among_the_words_is_read_every_way_longest_first() {
-        let readings = counties_named("free legal help for seniors cook county");
+        let illinois = ["Illinois", "IL"];
+        let readings = counties_named("free legal help for seniors cook county", &illinois);
         assert_eq!(readings[0].0, "for seniors cook");
         let cook = readings.iter().find(|(c, _)| c == "cook").unwrap();
         assert_eq!(cook.1, "free legal help for seniors");
-        let spanish = counties_named("comida condado de St. Clair");
+        let spanish = counties_named("comida condado de St. Clair", &illinois);
         assert!(spanish.contains(&("st clair".to_string(), "comida".to_string())));
-        assert!(counties_named("food pantry near 40601").is_empty());
-        assert!(counties_named("county").is_empty());
+        assert!(counties_named("food pantry near 40601", &illinois).is_empty());
+        assert!(counties_named("county", &illinois).is_empty());
+        // The state after the county is part of the place; another state's name is words.
+        for q in [
+            "legal aid cook county illinois",
+            "legal aid Cook County, IL",
+        ] {
+            let cook = counties_named(q, &illinois);
+            assert!(
+                cook.contains(&("cook".to_string(), "legal aid".to_string())),
+                "{q}"
+            );
+        }
+        let spanish = counties_named("abogado condado de cook illinois", &illinois);
+        assert!(spanish.contains(&("cook".to_string(), "abogado".to_string())));
+        let other = counties_named("legal aid cook county indiana", &illinois);
+        assert!(other.contains(&("cook".to_string(), "legal aid indiana".to_string())));
     }
 
     fn needs(q: &str) -> Vec<String> {

@@ -267,6 +267,9 @@ pub async fn relevance(
     let set: Set = toml::from_str(&std::fs::read_to_string(set)?)?;
     let mut d = deployment.clone();
     d.region.state = state.to_string();
+    if let Some(name) = crate::hsds::rules::state_name(state) {
+        d.region.state_name = name.to_string();
+    }
     let queries: Vec<&Query> = set.query.iter().filter(|q| q.dataset == dataset).collect();
     anyhow::ensure!(!queries.is_empty(), "no queries for dataset {dataset}");
     let (mut ours, mut base) = (Scores::default(), Scores::default());

@@ -122,6 +122,14 @@ const STATES: &[(&str, &str)] = &[
     ("WY", "wyoming"),
 ];
 
+/// A state's name in lower case ("illinois") from its postal code ("IL").
+pub fn state_name(code: &str) -> Option<&'static str> {
+    STATES
+        .iter()
+        .find(|(c, _)| c.eq_ignore_ascii_case(code))
+        .map(|(_, name)| *name)
+}
+
 fn state_code(word: &str) -> Option<&'static str> {
     let w = word.trim().trim_end_matches('.').to_lowercase();
     STATES
