@@ -486,6 +486,18 @@ impl Words {
         (at == tokens.len()).then_some(words)
     }
 
+    /// The words that are by themselves one of a need's alternatives.
+    fn single_words<'a>(&'a self, out: &mut Vec<&'a str>) {
+        match self {
+            Words::Or(a, b) => {
+                a.single_words(out);
+                b.single_words(out);
+            }
+            Words::Word(w) => out.push(w),
+            _ => {}
+        }
+    }
+
     fn collect(&self, out: &mut Vec<String>) {
         match self {
             Words::Word(w) => {
@@ -1007,6 +1019,7 @@ impl Index {
             .iter()
             .map(|l| rarity(self.entries.len(), l.len()))
             .collect();
+        let implied = self.implied_needs(ask.needs);
         let mut consider = |entry: u32, positions: &[&[u16]]| {
             let occurrences = Occurrences {
                 words: &words,
@@ -1018,12 +1031,17 @@ impl Index {
                 positions,
                 rarity: None,
             };
-            let (mut needs_met, mut score) = (0, 0.0);
-            for need in ask.needs {
+            let (mut needs_met, mut score, mut implied_met) = (0, 0.0, 0);
+            for (need, implied) in ask.needs.iter().zip(&implied) {
                 if occurrences.matches(need) {
                     needs_met += 1;
                     score += occurrences.score(need);
+                } else if *implied {
+                    implied_met += 1;
                 }
+            }
+            if needs_met > 0 {
+                needs_met += implied_met;
             }
             if needs_met > 0 {
                 if let Some(c) = filters.candidate(entry, needs_met, score) {
@@ -1096,6 +1114,28 @@ impl Index {
             }
         }
         out
+    }
+
+    /// Which needs the directory itself meets: of several needs, one whose word nearly every
+    /// program has ("legal" in a legal aid directory: 384 of its 429 programs) says nothing
+    /// about which program is meant, as a word in every document has no inverse document
+    /// frequency. Such a need is not required: "Suburban seniors" (a legal aid program that
+    /// never says "legal") meets "free legal help for seniors". Its matches still add to the
+    /// score. A need alone is what was asked for, and stays required.
+    fn implied_needs(&self, needs: &[Words]) -> Vec<bool> {
+        // Three quarters of the programs: far above any need in a general directory.
+        let nearly_every = self.entries.len() * 3 / 4;
+        needs
+            .iter()
+            .map(|need| {
+                let mut words = Vec::new();
+                need.single_words(&mut words);
+                needs.len() > 1
+                    && words
+                        .iter()
+                        .any(|w| self.postings_of(w).len() >= nearly_every.max(1))
+            })
+            .collect()
     }
 
     /// A word's postings, in entry order (none for a word no entry has).
@@ -1796,6 +1836,56 @@ mod tests {
         // "legal".
         assert_eq!(found[0].id.as_u128() / 1000, 2);
         assert_eq!(found[1].id.as_u128() / 1000, 1);
+    }
+
+    #[test]
+    fn a_need_nearly_every_program_meets_is_not_required_beside_another() {
+        let mut ix = Index::empty(1);
+        let here = Some((37.48, -82.52));
+        for n in 1..4 {
+            program(
+                &mut ix,
+                n,
+                "Legal Hotline",
+                here,
+                &[],
+                "'legal':1A 'hotlin':2A",
+            );
+        }
+        program(
+            &mut ix,
+            4,
+            "Legal Help for Seniors",
+            here,
+            &[],
+            "'legal':1A 'help':2A 'senior':4A",
+        );
+        // A legal aid program that never says "legal".
+        program(
+            &mut ix,
+            5,
+            "Suburban Seniors",
+            here,
+            &[],
+            "'suburban':1A 'senior':2A",
+        );
+        let needs = [
+            Words::parse("'lawyer' | 'legal'").unwrap(),
+            Words::parse("'senior'").unwrap(),
+        ];
+        let mut ask = near_pikeville(&needs);
+        // Only programs meeting every need, as soon as there is one.
+        ask.every_need_from = 1;
+        let (found, total) = ix.search(&ask, 0, 10);
+        let order: Vec<u128> = found.iter().map(|f| f.id.as_u128() / 1000).collect();
+        // "legal" is in four of five programs: the seniors' programs meet both needs, the
+        // one that says "legal" first; the hotlines meet one.
+        assert_eq!((order, total), (vec![4, 5], 2));
+        // Asked alone, "legal" is what the resident wants.
+        let (found, _) = ix.search(&near_pikeville(&needs[..1]), 0, 10);
+        let order: Vec<u128> = found.iter().map(|f| f.id.as_u128() / 1000).collect();
+        assert_eq!(order.len(), 4);
+        assert!(!order.contains(&5));
     }
 
     #[test]

@@ -582,6 +582,14 @@ mod tests {
         );
         assert_eq!(will.related[0].general, Some("legal-aid"));
         assert!(phrases(&understand("comida para mi mamá")).contains(&"older adults".to_string()));
+        // Naloxone is its own need (a kit now), with recovery programs next to it.
+        let narcan = understand("narcan");
+        assert!(narcan.needs[0].contains(&"naloxone".to_string()));
+        assert!(!narcan.needs[0].contains(&"addiction".to_string()));
+        assert_eq!(
+            narcan.related.iter().map(|r| r.name).collect::<Vec<_>>(),
+            vec!["recovery"]
+        );
         // A need with nothing next to it, and words that are no known need.
         assert!(understand("lawyer").related.is_empty());
         assert!(understand("sign language").related.is_empty());
