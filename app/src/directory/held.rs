@@ -202,6 +202,10 @@ const HALF_SCORE_MILES: f64 = 5.0;
 const OTHER_COUNTY_MILES: f64 = 15.0;
 /// A program that speaks the language the resident wrote in counts this much more.
 const SPOKEN_BOOST: f64 = 1.5;
+/// What the words are about is read from this many of the programs they match best.
+const TOPIC_FROM: usize = 3;
+/// A match in none of their categories counts this much.
+const OFF_TOPIC: f64 = 0.5;
 
 impl Index {
     /// Which rebuild of the index this is (`search_generation`).
@@ -835,6 +839,8 @@ struct Candidate {
     miles: Option<f64>,
     serves_area: bool,
     related: bool,
+    /// The text score before distance.
+    text: f64,
 }
 
 impl Index {
@@ -859,6 +865,7 @@ impl Index {
                 candidates.retain(|c| c.needs_met == every);
             }
         }
+        self.off_topic_count_less(ask, &mut candidates);
         // Related help fills a page that the needs leave short, never an empty one: with no
         // program meeting a need, the page says nothing matched (and which filter emptied it).
         // Looked for only then: its words are common ones ("help"), and most searches fill
@@ -873,6 +880,64 @@ impl Index {
             }
         }
         self.one_per_program(ask, candidates, offset, limit)
+    }
+
+    /// What the words are about, read from the programs they match best, as pseudo-relevance
+    /// feedback does: the top-level categories of the best few programs (most needs met, then
+    /// the text score before distance). A program that matches the words but is in none of
+    /// them (the hygiene closet for "food pantry", home weatherization that tells renters to
+    /// ask their landlord, for "my landlord wont give back my deposit") counts half, as if
+    /// twice as far. A program with no categories (feeds that give none) is left as it is.
+    fn off_topic_count_less(&self, ask: &Ask<'_>, candidates: &mut [Candidate]) {
+        if ask.needs.is_empty() || ask.category.is_some() {
+            return;
+        }
+        // The best few, each program once; ties go to the nearer.
+        let rank = |a: &Candidate, b: &Candidate| {
+            b.needs_met
+                .cmp(&a.needs_met)
+                .then(b.text.total_cmp(&a.text))
+                .then(b.score.total_cmp(&a.score))
+        };
+        let mut best: Vec<Candidate> = Vec::with_capacity(TOPIC_FROM + 1);
+        for c in candidates.iter() {
+            let service = self.entries[c.entry as usize].service;
+            if self.entries[c.entry as usize].categories.is_empty() {
+                continue;
+            }
+            let same = best
+                .iter()
+                .position(|b| self.entries[b.entry as usize].service == service);
+            match same {
+                Some(i) if rank(c, &best[i]).is_lt() => best[i] = *c,
+                Some(_) => continue,
+                None => best.push(*c),
+            }
+            best.sort_by(rank);
+            best.truncate(TOPIC_FROM);
+        }
+        let tops: Vec<Sym> = super::categories::CategoryTree::get()
+            .categories
+            .iter()
+            .filter_map(|c| self.symbols.get(&c.id))
+            .collect();
+        let mut topic: Vec<Sym> = Vec::new();
+        for b in &best {
+            for c in self.entries[b.entry as usize].categories.iter() {
+                if tops.contains(c) && !topic.contains(c) {
+                    topic.push(*c);
+                }
+            }
+        }
+        if topic.is_empty() {
+            return;
+        }
+        for c in candidates.iter_mut() {
+            let categories = &self.entries[c.entry as usize].categories;
+            if !categories.is_empty() && !categories.iter().any(|x| topic.contains(x)) {
+                c.score *= OFF_TOPIC;
+            }
+        }
     }
 
     /// Related help fills the page and no more, and shows different kinds of help, not ten of
@@ -1374,6 +1439,7 @@ impl<'a> Filters<'a> {
                     miles,
                     serves_area: !near,
                     related: false,
+                    text: score,
                 })
             }
             _ => {
@@ -1389,6 +1455,7 @@ impl<'a> Filters<'a> {
                     miles: None,
                     serves_area: false,
                     related: false,
+                    text: score,
                 })
             }
         }
@@ -1836,6 +1903,46 @@ mod tests {
         // "legal".
         assert_eq!(found[0].id.as_u128() / 1000, 2);
         assert_eq!(found[1].id.as_u128() / 1000, 1);
+    }
+
+    #[test]
+    fn a_match_outside_what_the_best_matches_are_about_counts_half() {
+        let mut ix = Index::empty(1);
+        let mut in_categories = |ix: &mut Index, ids: &[&str]| {
+            let mut c: Vec<Sym> = ids.iter().map(|id| ix.symbols.add(id)).collect();
+            c.sort_unstable();
+            ix.entries.last_mut().unwrap().categories = c.into();
+        };
+        // Next door, a hygiene closet that calls itself a pantry.
+        program(
+            &mut ix,
+            1,
+            "Hygiene Pantry",
+            Some((37.4793, -82.5188)),
+            &[],
+            "'hygien':1A 'pantri':2A",
+        );
+        in_categories(&mut ix, &["clothing-household", "hygiene"]);
+        // Food pantries ten miles off, their categories saying so too.
+        for (n, lat) in [(2, 37.62), (3, 37.63), (4, 37.64)] {
+            program(
+                &mut ix,
+                n,
+                "Emergency Food Pantry",
+                Some((lat, -82.5188)),
+                &[],
+                "'emerg':1A 'food':2A,4B 'pantri':3A,5B",
+            );
+            in_categories(&mut ix, &["food", "food-pantries"]);
+        }
+        let needs = [Words::parse("'pantri'").unwrap()];
+        let (found, _) = ix.search(&near_pikeville(&needs), 0, 10);
+        let order: Vec<u128> = found.iter().map(|f| f.id.as_u128() / 1000).collect();
+        assert_eq!(order, vec![2, 3, 4, 1]);
+        // Asked for what it is, it comes first.
+        let needs = [Words::parse("'hygien' | 'pantri'").unwrap()];
+        let (found, _) = ix.search(&near_pikeville(&needs), 0, 10);
+        assert_eq!(found[0].id.as_u128() / 1000, 1);
     }
 
     #[test]
