@@ -901,6 +901,10 @@ impl Index {
         };
         let mut best: Vec<Candidate> = Vec::with_capacity(TOPIC_FROM + 1);
         for c in candidates.iter() {
+            // Most matches are no better than the few kept: one comparison each.
+            if best.len() == TOPIC_FROM && best.last().is_some_and(|w| rank(c, w).is_ge()) {
+                continue;
+            }
             let service = self.entries[c.entry as usize].service;
             if self.entries[c.entry as usize].categories.is_empty() {
                 continue;
