@@ -60,6 +60,9 @@ struct Entry {
     id: Uuid,
     /// The service's number in this index (a program's locations share it).
     service: u32,
+    /// Its top-level categories, one bit each (`topics_of`); next to `service`, which the
+    /// ranking reads for every match anyway.
+    topics: u32,
     /// Lowercased name, for the alphabetical tie-break.
     sort_name: Box<str>,
     /// How many words its name has, leaving out the small ones ("and", "for").
@@ -92,6 +95,16 @@ impl Entry {
             && self.area_counties.is_empty()
             && self.area_zips.is_empty()
     }
+}
+
+/// A set of top-level categories as bits, in the category tree's order.
+fn topics_of<S: AsRef<str>>(category_ids: &[S]) -> u32 {
+    let tops = &super::categories::CategoryTree::get().categories;
+    category_ids
+        .iter()
+        .filter_map(|id| tops.iter().position(|t| t.id == id.as_ref()))
+        .filter(|i| *i < 32)
+        .fold(0, |bits, i| bits | 1 << i)
 }
 
 /// How many words a program's lowercased name has, leaving out the small ones. A program
@@ -301,6 +314,7 @@ impl Index {
         let service = self.service_number(row.try_get("service_id")?);
         // Read once per program when a server starts: the name is lowercased once.
         let sort_name = name.to_lowercase();
+        let category_ids: Vec<String> = row.try_get("category_ids")?;
         let entry = Entry {
             id: row.try_get("id")?,
             service,
@@ -314,7 +328,8 @@ impl Index {
             area_states: syms(&mut self.symbols, row.try_get("area_states")?),
             area_counties: syms(&mut self.symbols, row.try_get("area_counties")?),
             area_zips: syms(&mut self.symbols, row.try_get("area_zips")?),
-            categories: syms(&mut self.symbols, row.try_get("category_ids")?),
+            topics: topics_of(&category_ids),
+            categories: syms(&mut self.symbols, category_ids),
             languages: syms(&mut self.symbols, row.try_get("languages")?),
             is_free: row.try_get("is_free")?,
             minimum_age: row.try_get("minimum_age")?,
@@ -865,7 +880,7 @@ impl Index {
                 candidates.retain(|c| c.needs_met == every);
             }
         }
-        self.off_topic_count_less(ask, &mut candidates);
+        let topic = self.topic(ask, &candidates);
         // Related help fills a page that the needs leave short, never an empty one: with no
         // program meeting a need, the page says nothing matched (and which filter emptied it).
         // Looked for only then: its words are common ones ("help"), and most searches fill
@@ -879,39 +894,40 @@ impl Index {
                 candidates.extend(more);
             }
         }
-        self.one_per_program(ask, candidates, offset, limit)
+        self.one_per_program(ask, candidates, topic, offset, limit)
     }
 
     /// What the words are about, read from the programs they match best, as pseudo-relevance
     /// feedback does: the top-level categories of the best few programs (most needs met, then
-    /// the text score before distance). A program that matches the words but is in none of
-    /// them (the hygiene closet for "food pantry", home weatherization that tells renters to
-    /// ask their landlord, for "my landlord wont give back my deposit") counts half, as if
-    /// twice as far. A program with no categories (feeds that give none) is left as it is.
-    fn off_topic_count_less(&self, ask: &Ask<'_>, candidates: &mut [Candidate]) {
+    /// the text score before distance, ties to the nearer). A program that matches the words
+    /// but is in none of them (the hygiene closet for "food pantry", home weatherization that
+    /// tells renters to ask their landlord, for "my landlord wont give back my deposit")
+    /// counts half, as if twice as far (`one_per_program`). A program with no categories
+    /// (feeds that give none) is left as it is. 0: no topic.
+    fn topic(&self, ask: &Ask<'_>, candidates: &[Candidate]) -> u32 {
         if ask.needs.is_empty() || ask.category.is_some() {
-            return;
+            return 0;
         }
-        // The best few, each program once; ties go to the nearer.
         let rank = |a: &Candidate, b: &Candidate| {
             b.needs_met
                 .cmp(&a.needs_met)
                 .then(b.text.total_cmp(&a.text))
                 .then(b.score.total_cmp(&a.score))
         };
+        // The best few, each program once.
         let mut best: Vec<Candidate> = Vec::with_capacity(TOPIC_FROM + 1);
-        for c in candidates.iter() {
+        for c in candidates {
             // Most matches are no better than the few kept: one comparison each.
             if best.len() == TOPIC_FROM && best.last().is_some_and(|w| rank(c, w).is_ge()) {
                 continue;
             }
-            let service = self.entries[c.entry as usize].service;
-            if self.entries[c.entry as usize].categories.is_empty() {
+            let e = &self.entries[c.entry as usize];
+            if e.topics == 0 {
                 continue;
             }
             let same = best
                 .iter()
-                .position(|b| self.entries[b.entry as usize].service == service);
+                .position(|b| self.entries[b.entry as usize].service == e.service);
             match same {
                 Some(i) if rank(c, &best[i]).is_lt() => best[i] = *c,
                 Some(_) => continue,
@@ -920,28 +936,8 @@ impl Index {
             best.sort_by(rank);
             best.truncate(TOPIC_FROM);
         }
-        let tops: Vec<Sym> = super::categories::CategoryTree::get()
-            .categories
-            .iter()
-            .filter_map(|c| self.symbols.get(&c.id))
-            .collect();
-        let mut topic: Vec<Sym> = Vec::new();
-        for b in &best {
-            for c in self.entries[b.entry as usize].categories.iter() {
-                if tops.contains(c) && !topic.contains(c) {
-                    topic.push(*c);
-                }
-            }
-        }
-        if topic.is_empty() {
-            return;
-        }
-        for c in candidates.iter_mut() {
-            let categories = &self.entries[c.entry as usize].categories;
-            if !categories.is_empty() && !categories.iter().any(|x| topic.contains(x)) {
-                c.score *= OFF_TOPIC;
-            }
-        }
+        best.iter()
+            .fold(0, |bits, b| bits | self.entries[b.entry as usize].topics)
     }
 
     /// Related help fills the page and no more, and shows different kinds of help, not ten of
@@ -967,6 +963,7 @@ impl Index {
         &self,
         ask: &Ask<'_>,
         candidates: Vec<Candidate>,
+        topic: u32,
         offset: usize,
         limit: usize,
     ) -> (Vec<Found>, usize) {
@@ -974,9 +971,12 @@ impl Index {
         // Each program's best location, and how many of its locations matched.
         let mut best: NumberMap<(Candidate, i64)> =
             NumberMap::with_capacity_and_hasher(candidates.len(), Default::default());
-        for c in candidates {
-            let service = self.entries[c.entry as usize].service;
-            best.entry(service)
+        for mut c in candidates {
+            let e = &self.entries[c.entry as usize];
+            if topic != 0 && !c.related && e.topics != 0 && e.topics & topic == 0 {
+                c.score *= OFF_TOPIC;
+            }
+            best.entry(e.service)
                 .and_modify(|(b, n)| {
                     *n += 1;
                     if order(&c, b).is_lt() {
@@ -1714,6 +1714,7 @@ mod tests {
         let entry = Entry {
             id: Uuid::from_u128(service * 1000 + ix.entries.len() as u128),
             service: ix.service_number(Uuid::from_u128(service)),
+            topics: 0,
             name_words: name_words(&name.to_lowercase()),
             sort_name: name.to_lowercase().into(),
             point: point.map(|(a, o)| (a.to_radians(), o.to_radians())),
@@ -1915,7 +1916,9 @@ mod tests {
         let mut in_categories = |ix: &mut Index, ids: &[&str]| {
             let mut c: Vec<Sym> = ids.iter().map(|id| ix.symbols.add(id)).collect();
             c.sort_unstable();
-            ix.entries.last_mut().unwrap().categories = c.into();
+            let entry = ix.entries.last_mut().unwrap();
+            entry.categories = c.into();
+            entry.topics = topics_of(ids);
         };
         // Next door, a hygiene closet that calls itself a pantry.
         program(
