@@ -1913,7 +1913,7 @@ mod tests {
     #[test]
     fn a_match_outside_what_the_best_matches_are_about_counts_half() {
         let mut ix = Index::empty(1);
-        let mut in_categories = |ix: &mut Index, ids: &[&str]| {
+        let in_categories = |ix: &mut Index, ids: &[&str]| {
             let mut c: Vec<Sym> = ids.iter().map(|id| ix.symbols.add(id)).collect();
             c.sort_unstable();
             let entry = ix.entries.last_mut().unwrap();
