@@ -1111,8 +1111,6 @@ impl Index {
             }
             if needs_met > 0 {
                 needs_met += implied_met;
-            }
-            if needs_met > 0 {
                 if let Some(c) = filters.candidate(entry, needs_met, score) {
                     out.push(c);
                 }
