@@ -555,6 +555,22 @@ async fn the_hsds_api_serves_every_documented_path_and_parameter(pool: PgPool) {
         .json("/api/hsds/services?modified_after=2999-01-01T00:00:00Z")
         .await;
     assert_eq!(future["total_items"], 0);
+    // An organization's change is its services' change: a copy pulled incrementally gets
+    // them again (with the organization nested in each).
+    sqlx::query("UPDATE organizations SET updated_at = '3000-01-01' WHERE id = $1::uuid")
+        .bind(&org)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (_, changed) = app
+        .json("/api/hsds/services?modified_after=2999-01-01T00:00:00Z")
+        .await;
+    assert_eq!(changed["total_items"], of_org["total_items"]);
+    assert!(changed["contents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["organization_id"] == org.as_str()));
     let (_, past_date) = app
         .json("/api/hsds/services?modified_after=2000-01-01")
         .await;

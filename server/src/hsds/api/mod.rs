@@ -339,10 +339,9 @@ impl Listing {
         match self {
             // What `shape::minimal_service` reads and no more: a minimal page is up to 10,000
             // services, and their descriptions, phones and schedules would be read for nothing.
-            // (The organization stays joined: `modified_after` looks at its changes.)
             Listing::Services { minimal: true, .. } => {
                 "SELECT s.id, s.name, s.status, s.active, s.last_modified, s.updated_at
-                 FROM services s JOIN organizations o ON o.id = s.organization_id WHERE true"
+                 FROM services s WHERE true"
                     .to_string()
             }
             Listing::Services { .. } => format!(
@@ -361,6 +360,35 @@ impl Listing {
             Listing::Organizations { .. } => {
                 format!("SELECT {ORG_COLUMNS} FROM organizations o WHERE o.active")
             }
+        }
+    }
+
+    /// A page's rows are found first by key alone, when the list has such a query: a deep
+    /// page (a 211 pulling a national directory, 500,000 services in) then skips index
+    /// entries, not whole rows.
+    fn keys(self) -> Option<&'static str> {
+        match self {
+            Listing::Services { .. } => Some("SELECT s.id FROM services s WHERE true"),
+            _ => None,
+        }
+    }
+
+    /// `SELECT count(*) ...` of the same rows. Services are counted without their
+    /// organizations (every service has one, and no filter reads it), so the count of a
+    /// national directory's services reads the index of active services in name order, not
+    /// the table.
+    fn count(self) -> String {
+        match self {
+            Listing::Services { .. } => "SELECT count(*) FROM services s WHERE true".to_string(),
+            _ => format!("SELECT count(*) FROM ({}", self.select()),
+        }
+    }
+
+    /// What closes `count`'s query after the filters.
+    fn count_end(self) -> &'static str {
+        match self {
+            Listing::Services { .. } => "",
+            _ => ") q",
         }
     }
 
@@ -477,16 +505,22 @@ async fn respond(state: AppState, listing: Listing, filter: Filter, p: &Params) 
         Format::Json => {
             let window = p.window(listing.max_per_page())?;
             let mut b = QueryBuilder::new(listing.select());
+            let keys = listing.keys();
+            if let Some(keys) = keys {
+                b.push(" AND s.id IN (").push(keys);
+            }
             filter(&mut b);
             b.push(listing.order())
                 .push(" LIMIT ")
                 .push_bind(window.per_page)
                 .push(" OFFSET ")
                 .push_bind(window.offset());
-            let mut count = QueryBuilder::new("SELECT count(*) FROM (");
-            count.push(listing.select());
+            if keys.is_some() {
+                b.push(")").push(listing.order());
+            }
+            let mut count = QueryBuilder::new(listing.count());
             filter(&mut count);
-            count.push(") q");
+            count.push(listing.count_end());
             let (rows, total) = tokio::try_join!(
                 b.build().fetch_all(&state.pool),
                 count.build_query_scalar::<i64>().fetch_one(&state.pool),
@@ -721,10 +755,10 @@ async fn list_services(State(state): State<AppState>, RawQuery(raw): RawQuery) -
                 .push_bind(m)
                 .push(" OR s.active AND (s.updated_at >= ")
                 .push_bind(m)
-                .push(" OR o.updated_at >= ")
+                .push(" OR EXISTS (SELECT 1 FROM organizations so WHERE so.id = s.organization_id AND so.updated_at >= ")
                 .push_bind(m)
                 .push(
-                    " OR EXISTS (SELECT 1 FROM service_at_locations sal JOIN locations l ON l.id = sal.location_id
+                    ") OR EXISTS (SELECT 1 FROM service_at_locations sal JOIN locations l ON l.id = sal.location_id
                        WHERE sal.service_id = s.id AND (sal.updated_at >= ",
                 )
                 .push_bind(m)
