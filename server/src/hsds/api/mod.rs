@@ -348,14 +348,18 @@ impl Listing {
                 "SELECT {SERVICE_COLUMNS}, {ORG_COLUMNS}
                  FROM services s JOIN organizations o ON o.id = s.organization_id WHERE true"
             ),
+            // Every entry has its organization and location (the index is made of active
+            // services at active locations, and of nothing else); joined LEFT, so a count
+            // whose filters do not read them leaves them out. `s.active` lets a page walk the
+            // services in name order (`services_active_name_idx`).
             Listing::ServiceAtLocations { .. } => format!(
                 "SELECT {SAL_COLUMNS}, {SERVICE_COLUMNS}, {ORG_COLUMNS}, {LOCATION_COLUMNS}
                  FROM search_entries e
                  JOIN service_at_locations sal ON sal.id = e.id
                  JOIN services s ON s.id = e.service_id
-                 JOIN organizations o ON o.id = s.organization_id
-                 JOIN locations l ON l.id = e.location_id
-                 WHERE true"
+                 LEFT JOIN organizations o ON o.id = s.organization_id
+                 LEFT JOIN locations l ON l.id = e.location_id
+                 WHERE s.active"
             ),
             Listing::Organizations { .. } => {
                 format!("SELECT {ORG_COLUMNS} FROM organizations o WHERE o.active")
@@ -395,7 +399,7 @@ impl Listing {
     fn order(self) -> &'static str {
         match self {
             Listing::Services { .. } => " ORDER BY s.name, s.id",
-            Listing::ServiceAtLocations { .. } => " ORDER BY s.name, e.id",
+            Listing::ServiceAtLocations { .. } => " ORDER BY s.name, s.id, e.id",
             Listing::Organizations { .. } => " ORDER BY o.name, o.id",
         }
     }
