@@ -623,6 +623,33 @@ async fn the_hsds_api_serves_every_documented_path_and_parameter(pool: PgPool) {
     assert_eq!(status, 200);
     assert_valid(&org_schema, &one, "/organizations/{id}?full_service");
 
+    // Pages follow one order (a page's rows are found by key first): the second page of two
+    // is the second half of a page of four, and the total counts every row a page can show.
+    let ids = |v: &serde_json::Value| -> Vec<serde_json::Value> {
+        v["contents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].clone())
+            .collect()
+    };
+    for list in ["services", "service_at_locations"] {
+        let (_, four) = app.json(&format!("/api/hsds/{list}?per_page=4")).await;
+        let (_, second) = app
+            .json(&format!("/api/hsds/{list}?per_page=2&page=2"))
+            .await;
+        assert_eq!(ids(&four).len(), 4, "{list}");
+        assert_eq!(ids(&second), ids(&four)[2..4], "{list}");
+        assert_eq!(second["total_items"], four["total_items"], "{list}");
+        // The last page holds what the total leaves for it.
+        let total = four["total_items"].as_i64().unwrap();
+        let pages = (total + 199) / 200;
+        let (_, last) = app
+            .json(&format!("/api/hsds/{list}?per_page=200&page={pages}"))
+            .await;
+        assert_eq!(ids(&last).len() as i64, total - (pages - 1) * 200, "{list}");
+    }
+
     // One service at a location.
     let sal_schema = schema("compiled/service_at_location.json");
     let (_, sals) = app

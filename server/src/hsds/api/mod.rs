@@ -325,6 +325,16 @@ async fn meta() -> Json<Value> {
 /// Adds a list's conditions (` AND ...`) to its query.
 type Filter = Arc<dyn Fn(&mut QueryBuilder<'static, Postgres>) + Send + Sync>;
 
+/// Search entries (one per active service at an active location, and nothing else; rebuilt
+/// by the import that deactivates any) with their service, organization and location. Every
+/// entry has all three: they are joined LEFT so that a count whose filters do not read them
+/// leaves them out.
+const ENTRIES: &str = "FROM search_entries e
+                 JOIN service_at_locations sal ON sal.id = e.id
+                 LEFT JOIN services s ON s.id = e.service_id
+                 LEFT JOIN organizations o ON o.id = s.organization_id
+                 LEFT JOIN locations l ON l.id = e.location_id";
+
 /// What a list holds and in which form.
 #[derive(Clone, Copy)]
 enum Listing {
@@ -348,18 +358,9 @@ impl Listing {
                 "SELECT {SERVICE_COLUMNS}, {ORG_COLUMNS}
                  FROM services s JOIN organizations o ON o.id = s.organization_id WHERE true"
             ),
-            // Every entry has its organization and location (the index is made of active
-            // services at active locations, and of nothing else); joined LEFT, so a count
-            // whose filters do not read them leaves them out. `s.active` lets a page walk the
-            // services in name order (`services_active_name_idx`).
             Listing::ServiceAtLocations { .. } => format!(
                 "SELECT {SAL_COLUMNS}, {SERVICE_COLUMNS}, {ORG_COLUMNS}, {LOCATION_COLUMNS}
-                 FROM search_entries e
-                 JOIN service_at_locations sal ON sal.id = e.id
-                 JOIN services s ON s.id = e.service_id
-                 LEFT JOIN organizations o ON o.id = s.organization_id
-                 LEFT JOIN locations l ON l.id = e.location_id
-                 WHERE s.active"
+                 {ENTRIES} WHERE true"
             ),
             Listing::Organizations { .. } => {
                 format!("SELECT {ORG_COLUMNS} FROM organizations o WHERE o.active")
@@ -367,13 +368,20 @@ impl Listing {
         }
     }
 
-    /// A page's rows are found first by key alone, when the list has such a query: a deep
-    /// page (a 211 pulling a national directory, 500,000 services in) then skips index
-    /// entries, not whole rows.
-    fn keys(self) -> Option<&'static str> {
+    /// A page's rows are found first by key alone (the column, and the query of the keys
+    /// that filters and the order complete): the first page walks an index in name order,
+    /// and a deep one (a 211 pulling a national directory, 500,000 services in) skips index
+    /// entries or sorts keys, not whole rows. For entries, `s.active` (true of every one)
+    /// lets the walk use `services_active_name_idx`.
+    fn keys(self) -> Option<(&'static str, String)> {
         match self {
-            Listing::Services { .. } => Some("SELECT s.id FROM services s WHERE true"),
-            _ => None,
+            Listing::Services { .. } => {
+                Some(("s.id", "SELECT s.id FROM services s WHERE true".to_string()))
+            }
+            Listing::ServiceAtLocations { .. } => {
+                Some(("e.id", format!("SELECT e.id {ENTRIES} WHERE s.active")))
+            }
+            Listing::Organizations { .. } => None,
         }
     }
 
@@ -510,8 +518,8 @@ async fn respond(state: AppState, listing: Listing, filter: Filter, p: &Params) 
             let window = p.window(listing.max_per_page())?;
             let mut b = QueryBuilder::new(listing.select());
             let keys = listing.keys();
-            if let Some(keys) = keys {
-                b.push(" AND s.id IN (").push(keys);
+            if let Some((column, keys)) = &keys {
+                b.push(format!(" AND {column} IN (")).push(keys);
             }
             filter(&mut b);
             b.push(listing.order())
