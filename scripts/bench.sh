@@ -85,6 +85,8 @@ measure wraparound_bench_ky bench --label "Kentucky demo directory"
 peer "Kentucky"
 measure wraparound_bench_national bench --label "National-scale directory"
 peer "National"
+# The HSDS API's lists at that scale, as a 211 pulling the directory reads them.
+scripts/bench-api.sh wraparound_bench_national "$PORT" | tee -a "$body"
 # The partner side: 1 million referrals in the Kentucky directory (loaded once, then reused).
 measure wraparound_bench_ky bench-referrals
 # Residents: topped up to 1 million beside those referrals (once), detail screen and search.
