@@ -325,12 +325,13 @@ async fn meta() -> Json<Value> {
 /// Adds a list's conditions (` AND ...`) to its query.
 type Filter = Arc<dyn Fn(&mut QueryBuilder<'static, Postgres>) + Send + Sync>;
 
-/// Search entries (one per active service at an active location, and nothing else; rebuilt
-/// by the import that deactivates any) with their service, organization and location. Every
-/// entry has all three: they are joined LEFT so that a count whose filters do not read them
-/// leaves them out.
+/// Services at locations, read through the search index: one entry per active service at an
+/// active location (with its location; the others, services of no location, have none), and
+/// nothing else, rebuilt by the import that deactivates any. Every such entry has its service
+/// at a location, service, organization and location: they are joined LEFT so that a count
+/// whose filters do not read them counts the entries alone.
 const ENTRIES: &str = "FROM search_entries e
-                 JOIN service_at_locations sal ON sal.id = e.id
+                 LEFT JOIN service_at_locations sal ON sal.id = e.id
                  LEFT JOIN services s ON s.id = e.service_id
                  LEFT JOIN organizations o ON o.id = s.organization_id
                  LEFT JOIN locations l ON l.id = e.location_id";
@@ -360,7 +361,7 @@ impl Listing {
             ),
             Listing::ServiceAtLocations { .. } => format!(
                 "SELECT {SAL_COLUMNS}, {SERVICE_COLUMNS}, {ORG_COLUMNS}, {LOCATION_COLUMNS}
-                 {ENTRIES} WHERE true"
+                 {ENTRIES} WHERE e.location_id IS NOT NULL"
             ),
             Listing::Organizations { .. } => {
                 format!("SELECT {ORG_COLUMNS} FROM organizations o WHERE o.active")
@@ -378,9 +379,10 @@ impl Listing {
             Listing::Services { .. } => {
                 Some(("s.id", "SELECT s.id FROM services s WHERE true".to_string()))
             }
-            Listing::ServiceAtLocations { .. } => {
-                Some(("e.id", format!("SELECT e.id {ENTRIES} WHERE s.active")))
-            }
+            Listing::ServiceAtLocations { .. } => Some((
+                "e.id",
+                format!("SELECT e.id {ENTRIES} WHERE e.location_id IS NOT NULL AND s.active"),
+            )),
             Listing::Organizations { .. } => None,
         }
     }
