@@ -336,6 +336,9 @@ const ENTRIES: &str = "FROM search_entries e
                  LEFT JOIN organizations o ON o.id = s.organization_id
                  LEFT JOIN locations l ON l.id = e.location_id";
 
+/// Services by key alone: what a page of services is found by, and what their total counts.
+const SERVICE_KEYS: &str = "SELECT s.id FROM services s WHERE true";
+
 /// What a list holds and in which form.
 #[derive(Clone, Copy)]
 enum Listing {
@@ -376,9 +379,7 @@ impl Listing {
     /// lets the walk use `services_active_name_idx`.
     fn keys(self) -> Option<(&'static str, String)> {
         match self {
-            Listing::Services { .. } => {
-                Some(("s.id", "SELECT s.id FROM services s WHERE true".to_string()))
-            }
+            Listing::Services { .. } => Some(("s.id", SERVICE_KEYS.to_string())),
             Listing::ServiceAtLocations { .. } => Some((
                 "e.id",
                 format!("SELECT e.id {ENTRIES} WHERE e.location_id IS NOT NULL AND s.active"),
@@ -387,22 +388,14 @@ impl Listing {
         }
     }
 
-    /// `SELECT count(*) ...` of the same rows. Services are counted without their
-    /// organizations (every service has one, and no filter reads it), so the count of a
-    /// national directory's services reads the index of active services in name order, not
-    /// the table.
-    fn count(self) -> String {
+    /// The rows a list's total counts, as a query its filters complete. Services are counted
+    /// without their organizations (every service has one, and no filter reads it), so the
+    /// count of a national directory's services reads the index of active services in name
+    /// order, not the table.
+    fn counted(self) -> String {
         match self {
-            Listing::Services { .. } => "SELECT count(*) FROM services s WHERE true".to_string(),
-            _ => format!("SELECT count(*) FROM ({}", self.select()),
-        }
-    }
-
-    /// What closes `count`'s query after the filters.
-    fn count_end(self) -> &'static str {
-        match self {
-            Listing::Services { .. } => "",
-            _ => ") q",
+            Listing::Services { .. } => SERVICE_KEYS.to_string(),
+            _ => self.select(),
         }
     }
 
@@ -532,9 +525,10 @@ async fn respond(state: AppState, listing: Listing, filter: Filter, p: &Params) 
             if keys.is_some() {
                 b.push(")").push(listing.order());
             }
-            let mut count = QueryBuilder::new(listing.count());
+            let mut count =
+                QueryBuilder::new(format!("SELECT count(*) FROM ({}", listing.counted()));
             filter(&mut count);
-            count.push(listing.count_end());
+            count.push(") q");
             let (rows, total) = tokio::try_join!(
                 b.build().fetch_all(&state.pool),
                 count.build_query_scalar::<i64>().fetch_one(&state.pool),
