@@ -321,7 +321,6 @@ pub async fn verify(pool: &sqlx::PgPool) -> sqlx::Result<ChainCheck> {
 mod page {
     use super::{details_text, search, verify, AuditFilter, ChainCheck, PAGE};
     use crate::forms::{date_time, loaded, query};
-    use crate::i18n::*;
     use crate::state::AppState;
     use leptos::prelude::*;
     use leptos_meta::{Meta, Title};
@@ -330,7 +329,7 @@ mod page {
     /// that can be kept with a case file). Searching the trail is itself audited.
     #[component]
     pub fn AuditPage() -> impl IntoView {
-        let locale = use_i18n().get_locale_untracked();
+        let locale = crate::language::current();
         let filter = AuditFilter {
             actor: query("actor"),
             action: query("action"),

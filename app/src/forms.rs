@@ -102,7 +102,7 @@ pub fn kept_value(kept: &Option<crate::web::KeptForm>, field: &str, default: &st
 /// The alert at the top of a form that came back with `?error=`.
 #[component]
 pub fn FormAlert() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     query("error").map(|code| {
         view! {
             <div class="alert alert-error" role="alert">
@@ -215,7 +215,7 @@ pub fn date_time_in(
 }
 
 fn locale_now() -> Locale {
-    use_i18n().get_locale_untracked()
+    crate::language::current()
 }
 
 /// "Dec 2026" / "dic 2026": a month of a monthly table.

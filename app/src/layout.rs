@@ -2,7 +2,6 @@
 //! switch, footer with the help line.
 
 use crate::config::Deployment;
-use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
@@ -34,7 +33,7 @@ fn with_lang(path: &str, search: &str, lang: &str) -> String {
 
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let deployment = expect_context::<Deployment>();
     let location = use_location();
     let (path, search) = (
@@ -115,7 +114,7 @@ pub fn Layout(children: Children) -> impl IntoView {
 #[component]
 fn HeaderWork(viewer: crate::identity::Viewer) -> impl IntoView {
     use crate::policy::{allows, Action};
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let role = viewer.effective_role();
     let works = allows(role, Action::WorkReferrals) && viewer.organization_id.is_some();
     let refers = allows(role, Action::MakeReferrals);

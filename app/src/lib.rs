@@ -30,6 +30,7 @@ pub mod config;
 #[cfg(feature = "ssr")]
 pub mod contact;
 pub mod directory;
+pub mod language;
 pub mod layout;
 pub mod policy;
 #[cfg(feature = "ssr")]
@@ -70,7 +71,6 @@ pub mod text;
 #[cfg(feature = "ssr")]
 pub mod web;
 
-use i18n::*;
 use layout::set_status;
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
@@ -166,7 +166,7 @@ fn guard_open<V: IntoView + 'static>(
 #[component]
 fn Refused() -> impl IntoView {
     set_status(403);
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     view! {
         <Title text=tr!(locale, err_denied) />
         <Meta name="robots" content="noindex" />
@@ -190,13 +190,13 @@ pub fn not_found_shell(options: LeptosOptions) -> impl IntoView {
 fn NotFoundApp() -> impl IntoView {
     provide_meta_context();
     view! {
-        <I18nContextProvider>
+        <language::LanguageProvider>
             <Router>
                 <Layout>
                     <NotFound />
                 </Layout>
             </Router>
-        </I18nContextProvider>
+        </language::LanguageProvider>
     }
 }
 
@@ -230,7 +230,7 @@ pub fn App() -> impl IntoView {
     };
     provide_meta_context();
     view! {
-        <I18nContextProvider>
+        <language::LanguageProvider>
             <Router>
                 <Layout>
                     <Routes fallback=NotFound>
@@ -288,14 +288,14 @@ pub fn App() -> impl IntoView {
                     </Routes>
                 </Layout>
             </Router>
-        </I18nContextProvider>
+        </language::LanguageProvider>
     }
 }
 
 #[component]
 pub fn NotFound() -> impl IntoView {
     set_status(404);
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     view! {
         <Title text=tr!(locale, not_found_title) />
         <Meta name="robots" content="noindex" />

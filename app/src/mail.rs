@@ -86,7 +86,6 @@ pub async fn nudge<'e>(db: impl PgExecutor<'e>) {
 
 mod mailbox {
     use crate::forms::{date_time, loaded};
-    use crate::i18n::*;
     use crate::layout::set_status;
     use crate::state::AppState;
     use leptos::prelude::*;
@@ -125,7 +124,7 @@ mod mailbox {
     /// first, so someone trying it can follow the links. Off (404) in a real deployment.
     #[component]
     pub fn MailboxPage() -> impl IntoView {
-        let locale = use_i18n().get_locale_untracked();
+        let locale = crate::language::current();
         let content = async move {
             if !enabled() {
                 return view! { <p>{tr!(locale, not_found_body)}</p> }.into_any();
@@ -170,7 +169,7 @@ mod mailbox {
 
     #[component]
     pub fn MailboxMessagePage() -> impl IntoView {
-        let locale = use_i18n().get_locale_untracked();
+        let locale = crate::language::current();
         let id = use_params_map()
             .with_untracked(|p| p.get("id"))
             .unwrap_or_default();

@@ -33,8 +33,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 
-/// The cookie that remembers a resident's language choice (leptos_i18n reads it).
-pub const LANGUAGE_COOKIE: &str = "i18n_pref_locale";
+/// The cookie that remembers a resident's language choice (`app::language` reads it).
+pub const LANGUAGE_COOKIE: &str = app::language::COOKIE;
 const LANGUAGES: &[&str] = &["en", "es"];
 
 pub fn router(state: AppState) -> Router {

@@ -193,7 +193,7 @@ fn question_form(
 /// `/assessment`: what the self-assessment is, start or continue.
 #[component]
 pub fn SelfAssessmentPage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let l = lang(locale);
     let instrument = self_assessment();
     let content = async move {
@@ -242,7 +242,7 @@ pub fn SelfAssessmentPage() -> impl IntoView {
 /// `/assessment/questions/:page`: one page of the self-assessment.
 #[component]
 pub fn SelfAssessmentQuestionsPage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let l = lang(locale);
     let instrument = self_assessment();
     let page_id = param("page");
@@ -371,7 +371,7 @@ async fn programs_near(
 /// `/assessment/results`: the needs found and programs near the person, and "Save to My Plan".
 #[component]
 pub fn SelfAssessmentResultsPage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let l = lang(locale);
     let instrument = self_assessment();
     let near = query("near");
@@ -466,7 +466,7 @@ pub fn SelfAssessmentResultsPage() -> impl IntoView {
 /// `/residents/:id/assess`: choose what to assess, with a resident who consented.
 #[component]
 pub fn StartAssessmentPage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let l = lang(locale);
     let viewer = crate::web::request().viewer;
     let id = param("id");
@@ -541,7 +541,7 @@ pub fn StartAssessmentPage() -> impl IntoView {
 /// `/assessments/:id/:page`: one page of an assessment with a resident.
 #[component]
 pub fn AssessmentQuestionsPage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let viewer = crate::web::request().viewer;
     let id = param("id");
     let page_id = param("page");
@@ -633,7 +633,7 @@ fn answer_words(instrument: &Instrument, item: &str, answer: &Answer, locale: Lo
 /// only for the organization that asked them).
 #[component]
 pub fn AssessmentPage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let viewer = crate::web::request().viewer;
     let id = param("id");
     let done = query("done").map(|_| tr!(locale, assessment_completed_notice));

@@ -184,7 +184,7 @@ fn import_section(locale: Locale, i: &ImportRow) -> impl IntoView {
 /// `/state/directory`.
 #[component]
 pub fn DirectoryFeedsPage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let content = async move {
         let state = AppState::get();
         let (Ok(pulls), Ok(imports)) = (pulls(&state.pool).await, imports(&state.pool).await)

@@ -15,7 +15,7 @@ pub const SEARCH_FORM_ID: &str = "search-form";
 /// the results page's filters, so one form carries the whole search.
 #[component]
 pub fn SearchForm(params: SearchParams, #[prop(optional)] extra: Option<AnyView>) -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     view! {
         <form id=SEARCH_FORM_ID class="search-form" action="/search" method="get" role="search">
             <div class="grid gap-3 sm:grid-cols-[2fr_1fr_auto] sm:items-end">
@@ -65,7 +65,7 @@ pub fn SearchForm(params: SearchParams, #[prop(optional)] extra: Option<AnyView>
 
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let deployment = expect_context::<Deployment>();
     let tree = CategoryTree::get();
     let title = format!("{} | {}", tr!(locale, home_title), deployment.site.name);
@@ -103,7 +103,7 @@ pub fn HomePage() -> impl IntoView {
 /// `/categories/:id`: a top-level category's subcategories.
 #[component]
 pub fn CategoryPage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let id = use_params_map().with_untracked(|p| p.get("id").unwrap_or_default());
     let tree = CategoryTree::get();
     let Some(category) = tree.top(&id) else {

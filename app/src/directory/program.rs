@@ -54,7 +54,7 @@ fn LoadProgram(key: String, print: bool) -> impl IntoView {
 
 #[component]
 pub fn ProgramError(error: DirectoryError) -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let message = match error {
         DirectoryError::NotFound | DirectoryError::Invalid(_) | DirectoryError::BadRequest => {
             set_status(404);
@@ -116,7 +116,7 @@ pub fn day_name(locale: Locale, day: u8) -> String {
 
 #[component]
 fn HoursTable(hours: Option<WeeklyHours>, notes: Vec<String>) -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let spanish = locale == Locale::es;
     let body = match hours {
         None => view! { <p>{tr!(locale, hours_unknown)}</p> }.into_any(),
@@ -164,7 +164,7 @@ fn Fact(title: String, children: Children) -> impl IntoView {
 /// The facts: what, who, cost, how, hours, languages, contact. Shared by screen and print.
 #[component]
 fn ProgramFacts(program: Program) -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let p = program;
     let age_text = ages(locale, p.minimum_age, p.maximum_age);
     let who = (p.eligibility.is_some() || age_text.is_some()).then(|| {
@@ -284,7 +284,7 @@ fn verified_text(locale: Locale, p: &Program) -> String {
 
 #[component]
 fn ProgramView(page: ProgramPageData) -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let deployment = expect_context::<Deployment>();
     let tree = CategoryTree::get();
     let p = page.program.clone();
@@ -438,7 +438,7 @@ fn Section(
 
 #[component]
 fn PrintView(page: ProgramPageData) -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let deployment = expect_context::<Deployment>();
     let p = page.program;
     let url = share_url(&deployment, &p.share_code);

@@ -57,7 +57,7 @@ pub fn SearchPage() -> impl IntoView {
     let params = SearchParams::from_lookup(crate::web::query_value);
     #[cfg(not(feature = "ssr"))]
     let params = use_query_map().with_untracked(|m| SearchParams::from_lookup(|k| m.get(k)));
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let deployment = expect_context::<Deployment>();
     let filters = view! { <Filters params=params.clone() /> }.into_any();
     let form_params = params.clone();
@@ -100,7 +100,7 @@ pub fn SearchPage() -> impl IntoView {
 
 #[component]
 fn SearchErrors(errors: Vec<FieldError>) -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let deployment = expect_context::<Deployment>();
     view! {
         <Title text=tr!(locale, errors_heading) />
@@ -233,7 +233,7 @@ fn dropped_filter_text(
 
 #[component]
 fn Filters(params: SearchParams) -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let deployment = expect_context::<Deployment>();
     let tree = CategoryTree::get();
     let chosen = |v: &Option<String>| v.clone().unwrap_or_default();
@@ -371,7 +371,7 @@ fn Results(
     results: SearchResults,
     culprits: Vec<(ActiveFilter, SearchParams, i64)>,
 ) -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let deployment = expect_context::<Deployment>();
     let keywords = results
         .corrected_keywords
@@ -526,7 +526,7 @@ pub fn ServiceCardView(
     card: ServiceCard,
     #[prop(optional)] heading_level: Option<u8>,
 ) -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let tree = CategoryTree::get();
     let categories = card
         .category_ids

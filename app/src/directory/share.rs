@@ -5,7 +5,6 @@ use super::islands::ShareButtons;
 use super::model::ProgramPage as ProgramPageData;
 use super::query::encode;
 use crate::config::Deployment;
-use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_params_map;
@@ -86,7 +85,7 @@ pub fn SharePage() -> impl IntoView {
 
 #[component]
 fn ShareView(page: ProgramPageData) -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let deployment = expect_context::<Deployment>();
     let p = page.program;
     let url = share_url(&deployment, &p.share_code);

@@ -25,7 +25,7 @@ pub fn role_label(locale: Locale, role: Role) -> String {
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let deployment = expect_context::<Deployment>();
     if let Some(viewer) = crate::web::request().viewer {
         leptos_axum::redirect(viewer.home());
@@ -75,7 +75,7 @@ pub fn SignInPage() -> impl IntoView {
 
 #[component]
 pub fn SignInCodePage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let content = async move {
         let pending: Option<PendingCode> = match leptos_axum::extract::<AuthSession>().await {
             Ok(auth) => auth
@@ -124,7 +124,7 @@ pub fn SignInCodePage() -> impl IntoView {
 /// The signed-in home: who you are here, and the work your role opens.
 #[component]
 pub fn AccountPage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let Some(viewer) = crate::web::request().viewer else {
         leptos_axum::redirect("/sign-in");
         return ().into_any();

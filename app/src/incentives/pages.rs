@@ -52,7 +52,7 @@ fn reason_words(locale: Locale, code: super::NotEligible) -> String {
 /// `/state/incentives`.
 #[component]
 pub fn IncentivesPage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let viewer = crate::web::request().viewer;
     let content = async move {
         let state = AppState::get();
@@ -168,7 +168,7 @@ fn eligibility_form(locale: Locale, org: Uuid, eligible: bool) -> impl IntoView 
 /// `/state/incentives/:month`.
 #[component]
 pub fn IncentiveReportPage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let viewer = crate::web::request().viewer;
     let month = month_param();
     let done = query("done").map(|_| tr!(locale, incentive_eligibility_saved));

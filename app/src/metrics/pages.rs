@@ -349,7 +349,7 @@ fn render(
 }
 
 fn page(base: &'static str, title_key: fn(Locale) -> String, with_chapters: bool) -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let viewer = crate::web::request().viewer;
     let content = async move {
         let Some(viewer) = viewer else {

@@ -5,7 +5,6 @@ use crate::config::Deployment;
 use crate::forms::{
     date, date_time, field_error, invalid, kept_value, loaded, query, FormAlert, Notice,
 };
-use crate::i18n::*;
 use crate::identity::Viewer;
 use crate::layout::set_status;
 use crate::policy::Role;
@@ -32,7 +31,7 @@ fn param(name: &str) -> String {
 
 #[component]
 pub fn ClaimPage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let id = param("id");
     let content = async move {
         let state = AppState::get();
@@ -130,7 +129,7 @@ pub fn ClaimPage() -> impl IntoView {
 /// chapter.
 #[component]
 pub fn ClaimSentPage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let deployment = expect_context::<Deployment>();
     let chapter = query("chapter")
         .and_then(|c| deployment.onboarding.chapter(&c).map(|c| c.name.clone()))
@@ -159,7 +158,7 @@ pub fn ClaimSentPage() -> impl IntoView {
 /// `/claims/confirm/:token`, opened from the e-mail: a button confirms (a GET changes nothing).
 #[component]
 pub fn ClaimConfirmPage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let token = param("token");
     let content = async move {
         let state = AppState::get();
@@ -195,7 +194,7 @@ pub fn ClaimConfirmPage() -> impl IntoView {
 /// The chapter reviewer's queue: pending claims, oldest first, with a count.
 #[component]
 pub fn ClaimsQueuePage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let viewer = crate::web::request().viewer;
     let status = query("status")
         .filter(|s| ["pending", "approved", "denied"].contains(&s.as_str()))
@@ -289,7 +288,7 @@ pub fn ClaimsQueuePage() -> impl IntoView {
 
 #[component]
 pub fn ClaimReviewPage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let viewer = crate::web::request().viewer;
     let id = param("id");
     let content = async move {

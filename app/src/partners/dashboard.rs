@@ -4,7 +4,6 @@
 
 use super::{store, OrgType};
 use crate::forms::{date, loaded};
-use crate::i18n::*;
 use crate::identity::pages::role_label;
 use crate::layout::set_status;
 use crate::policy::{allows, Action};
@@ -14,7 +13,7 @@ use leptos_meta::{Meta, Title};
 
 #[component]
 pub fn PartnerDashboardPage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let viewer = crate::web::request().viewer;
     let content = async move {
         let state = AppState::get();

@@ -61,7 +61,7 @@ fn quiz_text(locale: Locale, key: &str) -> String {
 /// Steps 1–3 with the current one marked (USWDS step indicator pattern).
 #[component]
 fn Steps(current: usize) -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let names = [
         tr!(locale, step_mfa),
         tr!(locale, step_training),
@@ -107,7 +107,7 @@ fn skip_if_done(step_done: bool) -> bool {
 
 #[component]
 pub fn MfaPage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let viewer = crate::web::request().viewer;
     let done = viewer.as_ref().is_some_and(|v| v.mfa_enrolled);
     let content = async move {
@@ -234,7 +234,7 @@ pub async fn enroll_mfa(code: String) -> Result<(), ServerFnError> {
 /// The recovery codes, shown exactly once.
 #[component]
 pub fn RecoveryCodesPage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let viewer = crate::web::request().viewer;
     let content = async move {
         let codes: Option<Vec<String>> = match leptos_axum::extract::<AuthSession>().await {
@@ -283,7 +283,7 @@ pub fn RecoveryCodesPage() -> impl IntoView {
 
 #[component]
 pub fn TrainingPage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let viewer = crate::web::request().viewer;
     if viewer.as_ref().is_some_and(|v| !v.mfa_enrolled) {
         skip_if_done(true);
@@ -395,7 +395,7 @@ pub async fn pass_training(
 
 #[component]
 pub fn AgreementPage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let viewer = crate::web::request().viewer;
     if viewer
         .as_ref()
@@ -558,7 +558,7 @@ fn agreement_view(markdown: &str) -> impl IntoView {
 /// `/invitations/:token`: create the account an invitation promised.
 #[component]
 pub fn InvitationPage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let token = use_params_map()
         .with_untracked(|p| p.get("token"))
         .unwrap_or_default();

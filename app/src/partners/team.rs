@@ -2,7 +2,6 @@
 
 use super::{assignable_roles, store};
 use crate::forms::{date, loaded, query, FormAlert, Notice};
-use crate::i18n::*;
 use crate::identity::pages::role_label;
 use crate::policy::Role;
 use crate::state::AppState;
@@ -11,7 +10,7 @@ use leptos_meta::{Meta, Title};
 
 #[component]
 pub fn TeamPage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let viewer = crate::web::request().viewer;
     let done = query("done").map(|d| match d.as_str() {
         "invited" => tr!(locale, team_invited_notice),

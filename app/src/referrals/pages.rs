@@ -82,7 +82,7 @@ pub fn need_name(locale: Locale, need: &str) -> String {
 /// "Not on Wraparound yet — United Way will follow up", where the sender must know it.
 #[component]
 pub fn NotOnWraparound() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     view! { <span class="badge badge-warning">{tr!(locale, not_on_wraparound)}</span> }
 }
 
@@ -157,7 +157,7 @@ async fn refer_for(param: Option<&str>) -> Option<Uuid> {
 /// comes back with a problem keeps what was typed and says what is wrong next to the field.
 #[component]
 pub fn NewReferralPage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let viewer = crate::web::request().viewer;
     let resident_param = query("resident");
     // "Refer" from a need on the detail screen: that need, and programs that meet it.
@@ -373,7 +373,7 @@ fn resident_locale(code: &str) -> Locale {
 /// organization's (or does not exist) is a plain 404, never a success banner.
 #[component]
 pub fn BatchPage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let viewer = crate::web::request().viewer;
     let id = param("id");
     let just_sent = query("sent").is_some();
@@ -479,7 +479,7 @@ pub fn BatchPage() -> impl IntoView {
 /// The inbox (`/referrals/inbox`) and the outbox (`/referrals/sent`).
 #[component]
 fn ReferralList(inbox: bool) -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let viewer = crate::web::request().viewer;
     let tab = Tab::parse(&query("status").unwrap_or_default());
     let need = query("need").filter(|n| CategoryTree::get().exists(n));
@@ -716,7 +716,7 @@ pub fn event_item(locale: Locale, e: &store::Event, with_notes: bool) -> impl In
 /// status allows (each its own form), the history in local time.
 #[component]
 pub fn ReferralPage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let viewer = crate::web::request().viewer;
     let id = param("id");
     let from = query("from");
@@ -944,7 +944,7 @@ pub fn ReferralPage() -> impl IntoView {
 #[component]
 pub fn SupportPage() -> impl IntoView {
     use super::support::{self, Queue};
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let current = Queue::parse(&query("queue").unwrap_or_default());
     let done = query("done").map(|_| tr!(locale, referral_updated_notice));
     let reach = query("reach").and_then(|r| Uuid::parse_str(&r).ok());

@@ -78,7 +78,7 @@ fn display_name(r: &Resident) -> String {
 /// phone or e-mail (never listed without a search), and close matches it holds no consent for.
 #[component]
 pub fn ResidentSearchPage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let viewer = crate::web::request().viewer;
     let q = query("q");
     let content = async move {
@@ -168,7 +168,7 @@ pub fn ResidentSearchPage() -> impl IntoView {
 /// person are shown first (as glimpses); the consent text is there to read to them.
 #[component]
 pub fn NewResidentPage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let viewer = crate::web::request().viewer;
     let content = async move {
         let state = AppState::get();
@@ -310,7 +310,7 @@ pub fn resident_fields(locale: Locale, kept: &Option<crate::web::KeptForm>) -> i
 /// a tap away (partners often read it to Spanish speakers).
 #[component]
 fn ConsentText(scope: Scope, organization: String) -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let version = AppState::get()
         .deployment
         .residents
@@ -508,7 +508,7 @@ fn activity_card(
 /// (first name, how to reach them, this organization's referrals) and a way to ask.
 #[component]
 pub fn ResidentPage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let viewer = crate::web::request().viewer;
     let id = param("id");
     let done = query("done").and_then(|d| done_text(locale, &d));
@@ -819,7 +819,7 @@ fn render_screen(
 /// address when they are at risk), their household and their referrals — no notes.
 #[component]
 pub fn ResidentPrintPage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let viewer = crate::web::request().viewer;
     let id = param("id");
     let content = async move {
@@ -967,7 +967,7 @@ fn plan_status(locale: Locale, status: &str) -> String {
 /// the programs saved in this browser, and a way to sign in and keep them.
 #[component]
 pub fn MyPlanPage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let viewer = crate::web::request().viewer;
     let done = query("done").and_then(|d| {
         Some(match d.as_str() {
@@ -1171,7 +1171,7 @@ fn shown_words(locale: Locale, shown: &str) -> String {
 /// e-mail already on it (a one-time code) — or they start a new record of their own.
 #[component]
 pub fn LinkRecordPage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let code_step = query("step").as_deref() == Some("code");
     let viewer = crate::web::request().viewer;
     let linked = viewer.as_ref().is_some_and(|v| v.resident_id.is_some());
@@ -1232,7 +1232,7 @@ pub fn LinkRecordPage() -> impl IntoView {
 /// and says yes (with a one-time code sent to the same phone or address) or no. No account.
 #[component]
 pub fn ConsentRequestPage() -> impl IntoView {
-    let page_locale = use_i18n().get_locale_untracked();
+    let page_locale = crate::language::current();
     let token = param("token");
     let done = query("done");
     let sent = query("sent").is_some();
@@ -1340,7 +1340,7 @@ pub fn ConsentRequestPage() -> impl IntoView {
 /// review; recent merges, each undoable.
 #[component]
 pub fn DuplicatesPage() -> impl IntoView {
-    let locale = use_i18n().get_locale_untracked();
+    let locale = crate::language::current();
     let viewer = crate::web::request().viewer;
     let done = query("done").map(|d| {
         if d == "unmerged" {
