@@ -18,11 +18,15 @@ echo
 echo "| page | median ms | slowest ms | KB |"
 echo "|---|---|---|---|"
 half=$((total / 200))
+# An incremental pull the day after the last: nothing has changed since.
+since=$(date -u -d tomorrow +%F)
 for path in \
   "services?per_page=50" \
   "services?full=true&per_page=100&page=$half" \
   "services?minimal=true&per_page=10000&page=$((total / 20000))" \
   "services?modified_after=2000-01-01&per_page=50" \
+  "services?modified_after=$since&per_page=50" \
+  "service_at_locations?modified_after=$since&per_page=50" \
   "organizations?per_page=50" \
   "service_at_locations?per_page=50" \
   "service_at_locations?per_page=50&page=$((total / 100))" \

@@ -571,6 +571,36 @@ async fn the_hsds_api_serves_every_documented_path_and_parameter(pool: PgPool) {
         .unwrap()
         .iter()
         .all(|s| s["organization_id"] == org.as_str()));
+    // A place's change is its services' change, and its own entries' (not their entries at
+    // other places).
+    let (place,): (uuid::Uuid,) = sqlx::query_as(
+        "UPDATE locations SET updated_at = '3001-01-01'
+          WHERE id = (SELECT location_id FROM search_entries WHERE location_id IS NOT NULL LIMIT 1)
+          RETURNING id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let (services_there, entries_there): (i64, i64) = sqlx::query_as(
+        "SELECT count(DISTINCT service_id), count(*) FROM search_entries WHERE location_id = $1",
+    )
+    .bind(place)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let (_, changed) = app
+        .json("/api/hsds/services?modified_after=3000-06-01")
+        .await;
+    assert_eq!(changed["total_items"].as_i64(), Some(services_there));
+    let (_, changed) = app
+        .json("/api/hsds/service_at_locations?modified_after=3000-06-01&per_page=200")
+        .await;
+    assert_eq!(changed["total_items"].as_i64(), Some(entries_there));
+    assert!(changed["contents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["location_id"] == place.to_string().as_str()));
     let (_, past_date) = app
         .json("/api/hsds/services?modified_after=2000-01-01")
         .await;

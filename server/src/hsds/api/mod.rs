@@ -20,6 +20,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use serde_json::{json, Value};
 use shape::{LOCATION_COLUMNS, ORG_COLUMNS, SAL_COLUMNS, SERVICE_COLUMNS};
@@ -717,6 +718,29 @@ impl ServiceFilters {
     }
 }
 
+// What changed since `m`, for `modified_after`: each written as a union of the few rows
+// changed since then, each found through an `updated_at` index, so an incremental pull with
+// little changed reads little (an `OR` of `EXISTS` tests read every service: 2 s a page at
+// national scale).
+
+/// Ids of services changed themselves (made inactive too) or through their organization.
+fn push_services_changed(b: &mut QueryBuilder<'static, Postgres>, m: DateTime<Utc>) {
+    b.push("SELECT id FROM services WHERE updated_at >= ")
+        .push_bind(m)
+        .push(" UNION SELECT id FROM services WHERE organization_id IN (SELECT id FROM organizations WHERE updated_at >= ")
+        .push_bind(m)
+        .push(")");
+}
+
+/// `column` of the services at locations changed themselves or through their location.
+fn push_places_changed(b: &mut QueryBuilder<'static, Postgres>, column: &str, m: DateTime<Utc>) {
+    b.push(format!("SELECT {column} FROM service_at_locations WHERE updated_at >= "))
+        .push_bind(m)
+        .push(format!(" UNION SELECT {column} FROM service_at_locations WHERE location_id IN (SELECT id FROM locations WHERE updated_at >= "))
+        .push_bind(m)
+        .push(")");
+}
+
 /// An id filter: the column equals the id; an id that names nothing finds nothing.
 fn push_id(b: &mut QueryBuilder<'static, Postgres>, column: &str, id: Option<Option<Uuid>>) {
     match id {
@@ -759,20 +783,13 @@ async fn list_services(State(state): State<AppState>, RawQuery(raw): RawQuery) -
         // "inactive", so a copy pulled incrementally drops them too (not only at its next full
         // pull). Without `modified_after`, only active services.
         if let Some(m) = modified_after {
-            b.push(" AND (NOT s.active AND s.updated_at >= ")
+            b.push(" AND s.id IN (");
+            push_services_changed(b, m);
+            b.push(" UNION ");
+            push_places_changed(b, "service_id", m);
+            b.push(") AND (s.active OR s.updated_at >= ")
                 .push_bind(m)
-                .push(" OR s.active AND (s.updated_at >= ")
-                .push_bind(m)
-                .push(" OR EXISTS (SELECT 1 FROM organizations so WHERE so.id = s.organization_id AND so.updated_at >= ")
-                .push_bind(m)
-                .push(
-                    ") OR EXISTS (SELECT 1 FROM service_at_locations sal JOIN locations l ON l.id = sal.location_id
-                       WHERE sal.service_id = s.id AND (sal.updated_at >= ",
-                )
-                .push_bind(m)
-                .push(" OR l.updated_at >= ")
-                .push_bind(m)
-                .push("))))");
+                .push(")");
         } else {
             b.push(" AND s.active");
         }
@@ -857,15 +874,12 @@ async fn list_service_at_locations(
     let filter: Filter = Arc::new(move |b| {
         filters.push(b, "e", "e.category_ids");
         if let Some(m) = modified_after {
-            b.push(" AND (sal.updated_at >= ")
-                .push_bind(m)
-                .push(" OR s.updated_at >= ")
-                .push_bind(m)
-                .push(" OR o.updated_at >= ")
-                .push_bind(m)
-                .push(" OR l.updated_at >= ")
-                .push_bind(m)
-                .push(")");
+            // The entry, its place, its service or its service's organization changed.
+            b.push(" AND e.id IN (");
+            push_places_changed(b, "id", m);
+            b.push(" UNION SELECT id FROM service_at_locations WHERE service_id IN (");
+            push_services_changed(b, m);
+            b.push("))");
         }
         match (&postcode, &centre) {
             (Some(_), Some(None)) => {
