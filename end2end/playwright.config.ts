@@ -76,7 +76,10 @@ export default defineConfig({
       stdout: 'ignore',
     },
     {
-      command: 'bash -c "source scripts/serve-env.sh && exec target/release/server serve"',
+      // Its errors are kept in target/e2e-server.log too: scripts/test.sh fails the run if the
+      // server panicked anywhere, even after a page had gone out and every journey passed.
+      command:
+        'bash -c "source scripts/serve-env.sh && exec target/release/server serve 2> >(tee target/e2e-server.log >&2)"',
       cwd: '..',
       url: `${baseURL}/`,
       timeout: 120_000,

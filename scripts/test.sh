@@ -32,5 +32,12 @@ if [[ $what == all || $what == e2e ]]; then
     target/release/server seed-demo --dir target/demo/ky --without-residents >/dev/null
   rm -rf target/e2e-mail target/e2e-sms target/e2e-code-steps.json
   export E2E_DATABASE_URL E2E_MAIL_DIR="$PWD/target/e2e-mail"
+  rm -f target/e2e-server.log
   (cd end2end && npx playwright test)
+  # A panic in a request task costs no journey (the page had gone out), but it is a bug.
+  if grep -q "panicked" target/e2e-server.log 2>/dev/null; then
+    echo "The server panicked during the end-to-end journeys:" >&2
+    grep -A12 "panicked" target/e2e-server.log >&2
+    exit 1
+  fi
 fi
