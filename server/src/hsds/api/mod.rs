@@ -718,10 +718,106 @@ impl ServiceFilters {
     }
 }
 
-// What changed since `m`, for `modified_after`: each written as a union of the few rows
-// changed since then, each found through an `updated_at` index, so an incremental pull with
-// little changed reads little (an `OR` of `EXISTS` tests read every service: 2 s a page at
-// national scale).
+/// How `modified_after` finds what changed since a time. After an ordinary day, few rows
+/// have: they are found through the `updated_at` indexes and their ids listed, so an
+/// incremental pull reads little (a page in 5-8 ms at national scale, against 2 s for testing
+/// every service). After a re-import most have: listing hundreds of thousands of ids costs
+/// more than testing each row in list order (18 s against about 3 s a page on the same
+/// machine), so then each row is tested. "Few" is at most a tenth of the services and at
+/// most [`FEW_CHANGES`] rows.
+#[derive(Clone, Copy)]
+enum Changes {
+    Few(DateTime<Utc>),
+    Many(DateTime<Utc>),
+}
+
+/// Up to how many changed rows (of the four tables together) are listed by id.
+const FEW_CHANGES: i64 = 50_000;
+
+impl Changes {
+    /// What `modified_after`, if given, asks for.
+    async fn asked(p: &Params, pool: &PgPool) -> Result<Option<Changes>, ApiError> {
+        let Some(m) = p.modified_after()? else {
+            return Ok(None);
+        };
+        // Changed rows counted up to one past the most that are few (the scans stop there);
+        // services as Postgres last estimated them (the importer analyzes after every load;
+        // -1 if never).
+        let (changed, services): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM (SELECT 1 FROM services WHERE updated_at >= $1
+                                          UNION ALL SELECT 1 FROM organizations WHERE updated_at >= $1
+                                          UNION ALL SELECT 1 FROM locations WHERE updated_at >= $1
+                                          UNION ALL SELECT 1 FROM service_at_locations WHERE updated_at >= $1
+                                          LIMIT $2) c),
+                    (SELECT reltuples::bigint FROM pg_class WHERE oid = 'services'::regclass)",
+        )
+        .bind(m)
+        .bind(FEW_CHANGES + 1)
+        .fetch_one(pool)
+        .await?;
+        let few = changed <= FEW_CHANGES && (services < 0 || changed * 10 <= services);
+        Ok(Some(if few {
+            Changes::Few(m)
+        } else {
+            Changes::Many(m)
+        }))
+    }
+
+    /// Services a copy pulled before would see change: the service itself (made inactive
+    /// too), its organization, or one of its places.
+    fn push_services(self, b: &mut QueryBuilder<'static, Postgres>) {
+        match self {
+            Changes::Few(m) => {
+                b.push(" AND s.id IN (");
+                push_services_changed(b, m);
+                b.push(" UNION ");
+                push_places_changed(b, "service_id", m);
+                b.push(") AND (s.active OR s.updated_at >= ")
+                    .push_bind(m)
+                    .push(")");
+            }
+            Changes::Many(m) => {
+                b.push(" AND (s.updated_at >= ")
+                    .push_bind(m)
+                    .push(" OR s.active AND (EXISTS (SELECT 1 FROM organizations so WHERE so.id = s.organization_id AND so.updated_at >= ")
+                    .push_bind(m)
+                    .push(
+                        ") OR EXISTS (SELECT 1 FROM service_at_locations sal JOIN locations l ON l.id = sal.location_id
+                           WHERE sal.service_id = s.id AND (sal.updated_at >= ",
+                    )
+                    .push_bind(m)
+                    .push(" OR l.updated_at >= ")
+                    .push_bind(m)
+                    .push("))))");
+            }
+        }
+    }
+
+    /// Services at locations changed themselves, through their place, their service or its
+    /// organization.
+    fn push_entries(self, b: &mut QueryBuilder<'static, Postgres>) {
+        match self {
+            Changes::Few(m) => {
+                b.push(" AND e.id IN (");
+                push_places_changed(b, "id", m);
+                b.push(" UNION SELECT id FROM service_at_locations WHERE service_id IN (");
+                push_services_changed(b, m);
+                b.push("))");
+            }
+            Changes::Many(m) => {
+                b.push(" AND (sal.updated_at >= ")
+                    .push_bind(m)
+                    .push(" OR s.updated_at >= ")
+                    .push_bind(m)
+                    .push(" OR o.updated_at >= ")
+                    .push_bind(m)
+                    .push(" OR l.updated_at >= ")
+                    .push_bind(m)
+                    .push(")");
+            }
+        }
+    }
+}
 
 /// Ids of services changed themselves (made inactive too) or through their organization.
 fn push_services_changed(b: &mut QueryBuilder<'static, Postgres>, m: DateTime<Utc>) {
@@ -775,21 +871,15 @@ async fn list_services(State(state): State<AppState>, RawQuery(raw): RawQuery) -
         minimal: p.flag("minimal")?,
     };
     let filters = ServiceFilters::parse(&p, &state.pool).await?;
-    let modified_after = p.modified_after()?;
+    let changes = Changes::asked(&p, &state.pool).await?;
     let filter: Filter = Arc::new(move |b| {
         filters.push(b, "s.id", "s.category_ids");
         // What a client that fetched the full service before would see change: the service,
         // its organization, or one of its places; and services removed since, listed as
         // "inactive", so a copy pulled incrementally drops them too (not only at its next full
         // pull). Without `modified_after`, only active services.
-        if let Some(m) = modified_after {
-            b.push(" AND s.id IN (");
-            push_services_changed(b, m);
-            b.push(" UNION ");
-            push_places_changed(b, "service_id", m);
-            b.push(") AND (s.active OR s.updated_at >= ")
-                .push_bind(m)
-                .push(")");
+        if let Some(changes) = changes {
+            changes.push_services(b);
         } else {
             b.push(" AND s.active");
         }
@@ -839,7 +929,7 @@ async fn list_service_at_locations(
         full: p.flag("full")?,
     };
     let filters = ServiceFilters::parse(&p, &state.pool).await?;
-    let modified_after = p.modified_after()?;
+    let changes = Changes::asked(&p, &state.pool).await?;
     let proximity = match p.get("proximity") {
         None => None,
         Some(v) => match v.parse::<f64>() {
@@ -873,13 +963,8 @@ async fn list_service_at_locations(
     };
     let filter: Filter = Arc::new(move |b| {
         filters.push(b, "e", "e.category_ids");
-        if let Some(m) = modified_after {
-            // The entry, its place, its service or its service's organization changed.
-            b.push(" AND e.id IN (");
-            push_places_changed(b, "id", m);
-            b.push(" UNION SELECT id FROM service_at_locations WHERE service_id IN (");
-            push_services_changed(b, m);
-            b.push("))");
+        if let Some(changes) = changes {
+            changes.push_entries(b);
         }
         match (&postcode, &centre) {
             (Some(_), Some(None)) => {
