@@ -214,25 +214,25 @@ pub fn date_time_in(
     }
 }
 
-fn locale_now() -> Locale {
-    crate::language::current()
-}
-
 /// "Dec 2026" / "dic 2026": a month of a monthly table.
 pub fn month_year(d: chrono::NaiveDate) -> String {
     use chrono::Datelike;
-    format!("{} {}", month(locale_now(), d.month()), d.year())
+    format!(
+        "{} {}",
+        month(crate::language::current(), d.month()),
+        d.year()
+    )
 }
 
 /// A date on a page, in the viewer's zone and language.
 pub fn date(t: &chrono::DateTime<chrono::Utc>) -> String {
-    date_in(t, viewer_zone(), locale_now())
+    date_in(t, viewer_zone(), crate::language::current())
 }
 
 /// A calendar date (a date of birth) as people write it: "Apr 2, 1990" / "2 abr 1990".
 pub fn birth_date(d: &chrono::NaiveDate) -> String {
     use chrono::Datelike;
-    let locale = locale_now();
+    let locale = crate::language::current();
     if locale == Locale::es {
         format!("{} {} {}", d.day(), month(locale, d.month()), d.year())
     } else {
@@ -242,7 +242,12 @@ pub fn birth_date(d: &chrono::NaiveDate) -> String {
 
 /// A moment on a page, in the viewer's zone and language ("Dec 1, 9:48 PM").
 pub fn date_time(t: &chrono::DateTime<chrono::Utc>) -> String {
-    date_time_in(t, viewer_zone(), locale_now(), chrono::Utc::now())
+    date_time_in(
+        t,
+        viewer_zone(),
+        crate::language::current(),
+        chrono::Utc::now(),
+    )
 }
 
 #[cfg(test)]

@@ -720,9 +720,9 @@ impl ServiceFilters {
 
 /// How `modified_after` finds what changed since a time. After an ordinary day, few rows
 /// have: they are found through the `updated_at` indexes and their ids listed, so an
-/// incremental pull reads little (a page in 5-8 ms at national scale, against 2 s for testing
-/// every service). After a re-import most have: listing hundreds of thousands of ids costs
-/// more than testing each row in list order (18 s against about 3 s a page on the same
+/// incremental pull reads little (a page in 8-16 ms at national scale, against 4-13 s for
+/// testing every row). After a re-import most have: listing hundreds of thousands of ids costs
+/// more than testing each row in list order (18 s against about 2.5 s a page on the same
 /// machine), so then each row is tested. "Few" is at most a tenth of the services and at
 /// most [`FEW_CHANGES`] rows.
 #[derive(Clone, Copy)]
