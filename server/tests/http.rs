@@ -612,6 +612,59 @@ async fn the_hsds_api_serves_every_documented_path_and_parameter(pool: PgPool) {
         .json("/api/hsds/service_at_locations?modified_after=2000-01-01")
         .await;
     assert_eq!(entries_since["total_items"], entries["total_items"]);
+    // The total of the whole list is the count the index rebuild keeps.
+    let located: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM search_entries WHERE location_id IS NOT NULL")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(entries["total_items"].as_i64(), Some(located));
+
+    // A filter matching few rows finds them first and sorts them (not a walk of every name):
+    // the same rows, in the list's order, page by page.
+    let ids = |page: &serde_json::Value| -> Vec<String> {
+        page["contents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for (all, filtered) in [
+        (
+            "/api/hsds/services?per_page=1000",
+            "/api/hsds/services?search=food",
+        ),
+        (
+            "/api/hsds/service_at_locations?per_page=200",
+            "/api/hsds/service_at_locations?search=food",
+        ),
+        (
+            "/api/hsds/organizations?per_page=200",
+            "/api/hsds/organizations?search=food",
+        ),
+    ] {
+        let (_, every) = app.json(all).await;
+        let (_, matched) = app.json(&format!("{filtered}&per_page=200")).await;
+        let total = matched["total_items"].as_i64();
+        let (every, matched) = (ids(&every), ids(&matched));
+        // `every` is the list's first page: the matches on it, in its order, come first.
+        let in_list_order: Vec<String> = every
+            .iter()
+            .filter(|id| matched.contains(id))
+            .cloned()
+            .collect();
+        assert!(in_list_order.len() > 3, "{filtered}");
+        assert!(
+            matched.starts_with(&in_list_order),
+            "{filtered}: the list's order"
+        );
+        let (_, second) = app.json(&format!("{filtered}&per_page=3&page=2")).await;
+        assert_eq!(ids(&second), matched[3..6.min(matched.len())], "{filtered}");
+        let (_, past) = app.json(&format!("{filtered}&per_page=3&page=9999")).await;
+        assert_eq!(past["total_items"].as_i64(), total);
+        assert!(ids(&past).is_empty());
+    }
 
     // ndjson: every result, one per line, no pages.
     let r = app

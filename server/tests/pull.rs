@@ -199,19 +199,19 @@ async fn a_second_instance_pulls_the_first_and_their_directories_match(pool: PgP
     assert!(report.import.as_ref().is_none_or(|r| !r.changed()));
 
     // 4. The first stops listing a service: a full pull makes it inactive here too.
-    let gone: uuid::Uuid = sqlx::query_scalar(
+    let (gone, source): (uuid::Uuid, String) = sqlx::query_as(
         "UPDATE services SET active = false, updated_at = now()
-         WHERE id = (SELECT id FROM services WHERE active ORDER BY name DESC LIMIT 1) RETURNING id",
+         WHERE id = (SELECT id FROM services WHERE active ORDER BY name DESC LIMIT 1) RETURNING id, source",
     )
     .fetch_one(&first.pool)
     .await
     .unwrap();
-    sqlx::query(
-        "DELETE FROM search_entries WHERE service_id NOT IN (SELECT id FROM services WHERE active)",
-    )
-    .execute(&first.pool)
-    .await
-    .unwrap();
+    // As the first's own import would: its search index rebuilt without the service.
+    let mut tx = first.pool.begin().await.unwrap();
+    app::directory::index::rebuild(&mut tx, &source, &options(&source, true).default_timezone)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
     // An incremental pull already hears of it (listed as "inactive"): residents of the second
     // stop finding it now, not at the next full pull.
     let report = pull(&second, &d, &settings, Mode::Incremental, &client, false)

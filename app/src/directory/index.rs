@@ -116,10 +116,14 @@ pub async fn rebuild(
     deferred.restore(tx).await?;
 
     refresh_words(tx).await?;
-    // Servers holding a copy of the index (`super::held`) read it again when this commits.
-    sqlx::query("UPDATE search_generation SET generation = generation + 1")
-        .execute(&mut **tx)
-        .await?;
+    // Servers holding a copy of the index (`super::held`) read it again when this commits;
+    // the HSDS API's list of services at locations gives this count as its total.
+    sqlx::query(
+        "UPDATE search_generation SET generation = generation + 1,
+             located_entries = (SELECT count(*) FROM search_entries WHERE location_id IS NOT NULL)",
+    )
+    .execute(&mut **tx)
+    .await?;
     // Searches right after the import get plans for the index as it now is, not as it was.
     sqlx::query("ANALYZE search_entries, search_words")
         .execute(&mut **tx)
