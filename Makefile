@@ -25,7 +25,7 @@ test: setup
 test-rust: setup
 	scripts/test.sh rust
 
-test-e2e: setup build
+test-e2e: setup
 	scripts/test.sh e2e
 
 ## Benchmarks (12k and 1.1M services); writes bench/results.md

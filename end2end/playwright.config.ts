@@ -1,8 +1,10 @@
 import { defineConfig } from '@playwright/test';
 import * as path from 'node:path';
 
-// The release build on a fresh database loaded with the Kentucky demo directory
-// (scripts/test.sh prepares E2E_DATABASE_URL). Debian's Chromium, phone-sized.
+// The server the Rust tests built (scripts/test.sh sets E2E_SERVER; the release browser bundle
+// and site beside it) on a fresh database loaded with the Kentucky demo directory (scripts/test.sh
+// prepares E2E_DATABASE_URL). Debian's Chromium, phone-sized.
+const server = process.env.E2E_SERVER ?? 'target/debug/server';
 const port = 3100;
 const baseURL = `http://127.0.0.1:${port}`;
 const smtpPort = 3125;
@@ -68,7 +70,7 @@ export default defineConfig({
     },
     {
       // The SMS provider's stand-in (same HTTP API), which can also send replies to the app.
-      command: `target/release/server fake-sms-carrier --port ${smsPort} --dir target/e2e-sms --account ${smsAccount} --token ${smsToken} --webhook ${baseURL}/sms/inbound`,
+      command: `${server} fake-sms-carrier --port ${smsPort} --dir target/e2e-sms --account ${smsAccount} --token ${smsToken} --webhook ${baseURL}/sms/inbound`,
       cwd: '..',
       url: `${smsURL}/messages.json`,
       timeout: 30_000,
@@ -78,8 +80,7 @@ export default defineConfig({
     {
       // Its errors are kept in target/e2e-server.log too: scripts/test.sh fails the run if the
       // server panicked anywhere, even after a page had gone out and every journey passed.
-      command:
-        'bash -c "source scripts/serve-env.sh && exec target/release/server serve 2> >(tee target/e2e-server.log >&2)"',
+      command: `bash -c "source scripts/serve-env.sh && exec ${server} serve 2> >(tee target/e2e-server.log >&2)"`,
       cwd: '..',
       url: `${baseURL}/`,
       timeout: 120_000,

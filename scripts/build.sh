@@ -8,10 +8,16 @@
 #      `hash.txt` beside the server binary that Leptos reads to link them (LEPTOS_HASH_FILES);
 #   4. public/ copied to the site root; 5. the server binary; 6. brotli/gzip copies.
 # Each step says what it is doing and how long it took.
+#
+# `scripts/build.sh` builds the release server (`make run`, `make bench`). `scripts/build.sh
+# target/debug/server` builds the site for that server binary, already built: the end-to-end
+# run uses the one the Rust tests built, as the release build of the server alone took 21 of a
+# cold `make test`'s 66 minutes on a slow machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
+SERVER=${1:-target/release/server}
 NAME=wraparound
 SITE=target/site
 PKG=$SITE/pkg
@@ -51,14 +57,17 @@ cp -R public/. "$SITE/"
 cp "$STAGE/$NAME.js" "$PKG/$NAME.$js_hash.js"
 cp "$STAGE/$NAME.wasm" "$PKG/$NAME.$wasm_hash.wasm"
 cp "$STAGE/$NAME.css" "$PKG/$NAME.$css_hash.css"
-mkdir -p target/release
-printf 'js: %s\nwasm: %s\ncss: %s\n' "$js_hash" "$wasm_hash" "$css_hash" > target/release/hash.txt
+# Leptos reads it beside the server binary.
+mkdir -p "$(dirname "$SERVER")"
+printf 'js: %s\nwasm: %s\ncss: %s\n' "$js_hash" "$wasm_hash" "$css_hash" > "$(dirname "$SERVER")/hash.txt"
 done_step
 
-step "Server: compiling (a first build takes ~12 minutes on 2 cores)"
-cargo build --package server --bin server --release --quiet
-done_step
+if [[ $SERVER == target/release/server ]]; then
+  step "Server: compiling (a first build takes 12-20 minutes on 2 cores)"
+  cargo build --package server --bin server --release --quiet
+  done_step
+fi
 
 step "Site: brotli and gzip copies"
-target/release/server precompress "$SITE" >/dev/null
+"$SERVER" precompress "$SITE" >/dev/null
 done_step

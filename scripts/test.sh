@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: Rust tests (unit, database, HTTP) against the Postgres from db.sh, then
-# the Playwright journeys in Debian's Chromium against the release build on a fresh database
-# loaded with the demo directory. `scripts/test.sh rust` or `scripts/test.sh e2e` runs one half.
+# the Playwright journeys in Debian's Chromium against the server those tests built (with the
+# release browser bundle) on a fresh database loaded with the demo directory. `scripts/test.sh rust` or `scripts/test.sh e2e` runs one half.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
@@ -22,16 +22,20 @@ fi
 
 if [[ $what == all || $what == e2e ]]; then
   scripts/browser.sh
-  [[ $what == all ]] && scripts/build.sh
+  # The server binary `cargo test -p server` builds (above, or now when run alone), and the
+  # release browser bundle and site for it.
+  E2E_SERVER=target/debug/server
+  [[ $what == e2e ]] && cargo test -p server --no-run
+  scripts/build.sh "$E2E_SERVER"
   in_e2e() { echo "$1" | sed -E 's#^(postgres(ql)?://[^/]*/)[^?]*#\1wraparound_e2e#'; }
   E2E_DATABASE_URL=$(in_e2e "$DATABASE_URL")
   "$PGBIN/psql" "$WRAPAROUND_ADMIN_URL" -qc "DROP DATABASE IF EXISTS wraparound_e2e WITH (FORCE)" >/dev/null
   scripts/db.sh create wraparound_e2e
   # Loaded as the owner; served (by Playwright's webServer) as the runtime role.
   DATABASE_URL="$E2E_DATABASE_URL" WRAPAROUND_OWNER_URL=$(in_e2e "$WRAPAROUND_OWNER_URL") \
-    target/release/server seed-demo --dir target/demo/ky --without-residents >/dev/null
+    "$E2E_SERVER" seed-demo --dir target/demo/ky --without-residents >/dev/null
   rm -rf target/e2e-mail target/e2e-sms target/e2e-code-steps.json
-  export E2E_DATABASE_URL E2E_MAIL_DIR="$PWD/target/e2e-mail"
+  export E2E_SERVER E2E_DATABASE_URL E2E_MAIL_DIR="$PWD/target/e2e-mail"
   rm -f target/e2e-server.log
   (cd end2end && npx playwright test)
   # A panic in a request task costs no journey (the page had gone out), but it is a bug.
