@@ -565,6 +565,7 @@ async fn the_held_index_finds_what_postgres_full_text_search_finds(pool: PgPool)
             let ask = Ask {
                 needs: &needs,
                 related: &[],
+                front_doors: false,
                 category: None,
                 open_now: false,
                 free_only,

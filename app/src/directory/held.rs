@@ -762,6 +762,9 @@ pub struct Ask<'a> {
     /// meet no need but offer this follow those that do, when those are at least one and fewer
     /// than `every_need_from`.
     pub related: &'a [Related],
+    /// The words ask for a kind of help in general ("abogado gratis"): of the programs that
+    /// meet them, those for help in general come first, and each name once before any twice.
+    pub front_doors: bool,
     pub category: Option<&'a str>,
     pub open_now: bool,
     pub free_only: bool,
@@ -991,11 +994,31 @@ impl Index {
         if wanted == 0 {
             return (Vec::new(), total);
         }
-        if wanted < programs.len() {
-            programs.select_nth_unstable_by(wanted - 1, |a, b| order(&a.0, &b.0));
-            programs.truncate(wanted);
+        if ask.front_doors && !ask.by_distance {
+            // Asked for help in general, a page shows different doors, not ten of one: each
+            // name's best program first (the nearest "Ask-A-Lawyer Night"), then the others.
+            programs.sort_unstable_by(|a, b| order(&a.0, &b.0));
+            let mut seen: HashMap<&str, usize> = HashMap::new();
+            let mut nth: Vec<(usize, (Candidate, i64))> = programs
+                .into_iter()
+                .map(|p| {
+                    let n = seen
+                        .entry(&self.entries[p.0.entry as usize].sort_name)
+                        .or_default();
+                    *n += 1;
+                    (*n, p)
+                })
+                .collect();
+            // Stable: within each round, the order above.
+            nth.sort_by_key(|(n, _)| *n);
+            programs = nth.into_iter().take(wanted).map(|(_, p)| p).collect();
+        } else {
+            if wanted < programs.len() {
+                programs.select_nth_unstable_by(wanted - 1, |a, b| order(&a.0, &b.0));
+                programs.truncate(wanted);
+            }
+            programs.sort_unstable_by(|a, b| order(&a.0, &b.0));
         }
-        programs.sort_unstable_by(|a, b| order(&a.0, &b.0));
         let page = programs
             .into_iter()
             .skip(offset)
@@ -1066,9 +1089,15 @@ impl Index {
             need.collect(&mut words);
         }
         // For each kind of related help with a general subcategory, the others of its
-        // category: a program in one of them is about another problem.
+        // category: a program in one of them is about another problem. Asked for front doors,
+        // the kinds next to the needs say which those are.
         let tree = super::categories::CategoryTree::get();
-        let elsewhere: Vec<Vec<Sym>> = related
+        let kinds = if ask.front_doors {
+            ask.related
+        } else {
+            related
+        };
+        let elsewhere: Vec<Vec<Sym>> = kinds
             .iter()
             .map(|r| match r.general.and_then(|g| tree.sub(g)) {
                 Some((category, general)) => category
@@ -1109,13 +1138,31 @@ impl Index {
                     implied_met += 1;
                 }
             }
+            let e = &self.entries[entry as usize];
+            let about_another = || {
+                e.categories
+                    .iter()
+                    .any(|c| elsewhere.iter().flatten().any(|o| o == c))
+            };
             if needs_met > 0 {
                 needs_met += implied_met;
+                // Front doors first: a program named for help in general ("Legal Aid
+                // Services", "Hotline") says so in fewer words than one for a kind of person,
+                // problem or place, as with related help (below), and its match still counts
+                // (capped there, it put "Benefits Denial Help" level with "Legal Aid Services"
+                // for "free lawyer" in Kentucky). One about another problem ("Immigration
+                // project" for a free lawyer) comes after them.
+                if ask.front_doors {
+                    score = if about_another() {
+                        0.0
+                    } else {
+                        score / e.name_words as f64
+                    };
+                }
                 if let Some(c) = filters.candidate(entry, needs_met, score) {
                     out.push(c);
                 }
             } else if !related.is_empty() {
-                let e = &self.entries[entry as usize];
                 let (mut kinds, mut score) = (0, 0.0);
                 for (r, elsewhere) in related.iter().zip(&elsewhere) {
                     if plain.matches(&r.words)
@@ -1737,6 +1784,7 @@ mod tests {
         Ask {
             needs,
             related: &[],
+            front_doors: false,
             category: None,
             open_now: false,
             free_only: false,
@@ -1868,6 +1916,67 @@ mod tests {
         let (found, total) = ix.search(&ask, 0, 10);
         let order: Vec<u128> = found.iter().map(|f| f.id.as_u128() / 1000).collect();
         assert_eq!((order, total), (vec![1, 2, 3], 3));
+    }
+
+    #[test]
+    fn asked_for_help_in_general_the_front_doors_come_first() {
+        let mut ix = Index::empty(1);
+        let here = Some((37.48, -82.52));
+        // Each is legal aid; the office for seniors says so twice, and is nearer.
+        program(
+            &mut ix,
+            1,
+            "Legal aid for seniors in Pike County",
+            Some((37.4793, -82.5188)),
+            &[],
+            "'legal':1A 'aid':2A 'senior':4A 'pike':6A 'counti':7A 'legal':9C 'aid':10C",
+        );
+        program(
+            &mut ix,
+            2,
+            "Hotline",
+            here,
+            &[],
+            "'hotlin':1A 'legal':3C 'aid':4C",
+        );
+        program(
+            &mut ix,
+            3,
+            "Immigration project",
+            here,
+            &[],
+            "'immigr':1A 'project':2A 'legal':4C 'aid':5C",
+        );
+        let mut categories = vec![ix.symbols.add("immigration"), ix.symbols.add("legal")];
+        categories.sort_unstable();
+        ix.entries.last_mut().unwrap().categories = categories.into();
+        let needs = [Words::parse("'legal' <-> 'aid'").unwrap()];
+        let related = [Related {
+            words: Words::parse("'legal'").unwrap(),
+            general: Some("legal-aid"),
+        }];
+        let mut ask = near_pikeville(&needs);
+        ask.related = &related;
+        let order = |ix: &Index, ask: &Ask<'_>| -> Vec<u128> {
+            let (found, _) = ix.search(ask, 0, 10);
+            found.iter().map(|f| f.id.as_u128() / 1000).collect()
+        };
+        // Legal aid for one problem: the best match first.
+        assert_eq!(order(&ix, &ask)[0], 1);
+        // "abogado gratis": the line for anyone first, then the office for one kind of
+        // person; the project for one other problem last.
+        ask.front_doors = true;
+        assert_eq!(order(&ix, &ask), vec![2, 1, 3]);
+        // Another organization's "Hotline", as near: each name once before the second of one.
+        program(
+            &mut ix,
+            4,
+            "Hotline",
+            here,
+            &[],
+            "'hotlin':1A 'legal':3C 'aid':4C",
+        );
+        assert_eq!(order(&ix, &ask), vec![2, 1, 3, 4]);
     }
 
     #[test]

@@ -222,6 +222,8 @@ struct Prepared {
     needs: Vec<Words>,
     /// Help next to the needs, shown after the programs that meet one: each kind once.
     related: Vec<held::Related>,
+    /// The words ask for a kind of help in general (`Understood::front_doors`).
+    front_doors: bool,
     corrected_keywords: Option<String>,
     free_from_words: bool,
     /// The words were Spanish: programs that speak it come first among equals.
@@ -316,12 +318,14 @@ async fn prepare(
         Some(county) => text_query(pool, &[vec![county]]).await?.pop().flatten(),
         None => None,
     };
+    let front_doors = understood.as_ref().is_some_and(|u| u.front_doors);
     Ok(Prepared {
         query,
         origin,
         county_words,
         needs,
         related,
+        front_doors,
         corrected_keywords,
         free_from_words,
         spanish,
@@ -334,6 +338,7 @@ impl Prepared {
             query: &self.query,
             needs: self.needs.as_slice(),
             related: &self.related,
+            front_doors: self.front_doors,
             origin: self.origin.as_ref(),
             county_words: self.county_words.as_ref(),
             spoken: self.spanish.then_some("es"),
@@ -450,6 +455,7 @@ struct Search<'a> {
     query: &'a SearchQuery,
     needs: &'a [Words],
     related: &'a [held::Related],
+    front_doors: bool,
     origin: Option<&'a ResolvedPlace>,
     county_words: Option<&'a Words>,
     /// The language the words were in, when not English.
@@ -474,6 +480,7 @@ impl Search<'_> {
         held::Ask {
             needs: self.needs,
             related: self.related,
+            front_doors: self.front_doors,
             category: self.query.category.as_deref(),
             open_now: self.query.open_now,
             free_only: self.query.free_only,

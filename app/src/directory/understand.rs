@@ -25,6 +25,10 @@ pub struct Understood {
     /// Help next to the needs (general legal help for an eviction, older adults' programs for
     /// "my mom"), one entry per kind, each once: shown after the programs that meet a need.
     pub related: Vec<Related>,
+    /// Every need asks for a kind of help in general ("abogado gratis", "i need a lawyer"),
+    /// not for help with one problem: the programs that are anyone's way in (an intake line, a
+    /// hotline) come before those for one problem, person or place.
+    pub front_doors: bool,
 }
 
 /// One kind of help next to a need (a `[related]` list of synonyms.toml).
@@ -313,6 +317,9 @@ struct Synonym {
     /// Names of `[related]` lists.
     #[serde(default)]
     related: Vec<String>,
+    /// Asking for it is asking for a kind of help in general (`Understood::front_doors`).
+    #[serde(default)]
+    front_door: bool,
 }
 
 /// One phrase a resident may type: its words, what finds it, and the help next to it.
@@ -320,6 +327,7 @@ struct Known {
     words: Vec<String>,
     search: Vec<String>,
     related: Vec<Related>,
+    front_door: bool,
 }
 
 /// Older adults' programs: the help next to any need that is for a parent ("for my mom").
@@ -359,6 +367,7 @@ fn synonyms() -> &'static [Known] {
                     words: words(p),
                     search: syn.search.clone(),
                     related: related.clone(),
+                    front_door: syn.front_door,
                 })
             })
             .collect();
@@ -400,6 +409,8 @@ pub fn understand(q: &str) -> Understood {
         ..Understood::default()
     };
     let table = synonyms();
+    // Whether every need so far asks for help in general.
+    let mut front_doors = true;
     let mut i = 0;
     'words: while i < w.len() {
         for phrase in FREE_PHRASES {
@@ -429,6 +440,7 @@ pub fn understand(q: &str) -> Understood {
                 if !out.needs.contains(&alternatives) {
                     out.needs.push(alternatives);
                 }
+                front_doors &= known.front_door;
                 add_related(&mut out, &known.related);
                 i += known.words.len();
                 continue 'words;
@@ -442,9 +454,11 @@ pub fn understand(q: &str) -> Understood {
         } else if !FILLER.contains(&word) {
             out.needs.push(vec![word.to_string()]);
             out.plain_words.push(word.to_string());
+            front_doors = false;
         }
         i += 1;
     }
+    out.front_doors = front_doors && !out.needs.is_empty();
     out
 }
 
@@ -595,7 +609,7 @@ mod tests {
             vec!["recovery"]
         );
         // A need with nothing next to it, and words that are no known need.
-        assert!(understand("lawyer").related.is_empty());
+        assert!(understand("doctor").related.is_empty());
         assert!(understand("sign language").related.is_empty());
         // Every list an entry names exists (a typo in synonyms.toml panics here, not in a search).
         assert!(!synonyms().is_empty());
@@ -609,6 +623,34 @@ mod tests {
                 "[general] {list} = {sub}"
             );
         }
+    }
+
+    #[test]
+    fn a_free_lawyer_is_legal_aid_and_asks_for_its_front_doors() {
+        for q in [
+            "abogado gratis",
+            "free lawyer",
+            "I need a free attorney",
+            "pro bono",
+        ] {
+            let u = understand(q);
+            assert_eq!(u.needs.len(), 1, "{q}");
+            assert!(u.needs[0].contains(&"legal aid".to_string()), "{q}");
+            // A lawyer referral service finds a private lawyer, who charges.
+            assert!(!u.needs[0].contains(&"lawyer".to_string()), "{q}");
+            assert!(u.front_doors && !u.free, "{q}");
+            assert_eq!(u.related[0].name, "legal", "{q}");
+        }
+        assert!(understand("i need a lawyer").front_doors);
+        // Help with one problem is not help in general.
+        for q in [
+            "divorce lawyer free",
+            "lawyer for my small business",
+            "find a lawyer cheap",
+        ] {
+            assert!(!understand(q).front_doors, "{q}");
+        }
+        assert!(!understand("baby formula").front_doors);
     }
 
     #[test]
