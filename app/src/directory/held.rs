@@ -1808,6 +1808,13 @@ mod tests {
         }
     }
 
+    /// The program added last is legal help with immigration: a sibling of general legal aid.
+    fn about_immigration(ix: &mut Index) {
+        let mut categories = vec![ix.symbols.add("immigration"), ix.symbols.add("legal")];
+        categories.sort_unstable();
+        ix.entries.last_mut().unwrap().categories = categories.into();
+    }
+
     #[test]
     fn related_help_fills_a_short_page_after_every_program_that_meets_a_need() {
         let mut ix = Index::empty(1);
@@ -1898,9 +1905,7 @@ mod tests {
             &[],
             "'immigr':1A 'project':2A 'legal':4C",
         );
-        let mut categories = vec![ix.symbols.add("immigration"), ix.symbols.add("legal")];
-        categories.sort_unstable();
-        ix.entries.last_mut().unwrap().categories = categories.into();
+        about_immigration(&mut ix);
         let kinds = [
             Related {
                 words: Words::parse("'legal'").unwrap(),
@@ -1947,9 +1952,7 @@ mod tests {
             &[],
             "'immigr':1A 'project':2A 'legal':4C 'aid':5C",
         );
-        let mut categories = vec![ix.symbols.add("immigration"), ix.symbols.add("legal")];
-        categories.sort_unstable();
-        ix.entries.last_mut().unwrap().categories = categories.into();
+        about_immigration(&mut ix);
         let needs = [Words::parse("'legal' <-> 'aid'").unwrap()];
         let related = [Related {
             words: Words::parse("'legal'").unwrap(),
