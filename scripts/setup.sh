@@ -12,11 +12,12 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
 fi
 
 # The CLI must match the wasm-bindgen library exactly. Not --locked: a locked dependency of
-# the CLI is no longer in the registry.
+# the CLI is no longer in the registry. --force: cargo's record of installed crates can name
+# a binary that is gone (deleted by hand, another CARGO_HOME), and then it installs nothing.
 WBG=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 if ! wasm-bindgen --version 2>/dev/null | grep -q "$WBG"; then
   echo "Installing wasm-bindgen-cli $WBG (first time only, about 3 minutes)..." >&2
-  cargo install wasm-bindgen-cli --version "$WBG"
+  cargo install --force wasm-bindgen-cli --version "$WBG"
 fi
 
 if [[ ! -x node_modules/.bin/tailwindcss || package-lock.json -nt node_modules/.package-lock.json ]]; then
