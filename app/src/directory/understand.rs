@@ -654,6 +654,22 @@ mod tests {
     }
 
     #[test]
+    fn a_water_bill_is_not_any_utility_bill() {
+        // Energy assistance (heating, cooling, crisis energy) pays for power and heat, not
+        // water: a program meets the need when it says water; utility crisis funds follow
+        // as related help.
+        for q in ["cant pay my water bill", "factura de agua"] {
+            let u = understand(q);
+            assert_eq!(u.needs.len(), 1, "{q}");
+            assert!(u.needs[0].contains(&"water bill".to_string()), "{q}");
+            assert!(!u.needs[0].iter().any(|w| w.contains("utility")), "{q}");
+            assert_eq!(u.related[0].name, "utility_crisis", "{q}");
+        }
+        // A heating bill is an energy bill, which utility help pays.
+        assert!(understand("heating bill").needs[0].contains(&"utility".to_string()));
+    }
+
+    #[test]
     fn free_is_a_filter_not_a_word() {
         let u = understand("free baby formula");
         assert!(u.free);
