@@ -157,6 +157,16 @@ pub async fn check_schema(pool: &PgPool) -> anyhow::Result<()> {
         "the database schema is not up to date ({} migrations to run): run `server migrate` with WRAPAROUND_OWNER_URL set to the owner role",
         missing.len()
     );
+    // An empty index is current whichever version made it.
+    let (made_by, empty): (i32, bool) = sqlx::query_as(
+        "SELECT document_version, NOT EXISTS (SELECT 1 FROM search_entries) FROM search_generation",
+    )
+    .fetch_one(pool)
+    .await?;
+    anyhow::ensure!(
+        empty || made_by >= app::directory::index::DOCUMENT_VERSION,
+        "the search index was made by an older version: run `server migrate` with WRAPAROUND_OWNER_URL set to the owner role"
+    );
     Ok(())
 }
 
@@ -176,5 +186,11 @@ pub async fn prepare_secrets(pool: &PgPool, deployment: &Deployment) -> anyhow::
 /// What operator commands that write (import, demo) need: the schema migrated and the key.
 pub async fn prepare(owner: &PgPool, deployment: &Deployment) -> anyhow::Result<()> {
     migrate(owner).await?;
+    let rebuilt = app::directory::index::rebuild_if_outdated(owner, &deployment.region.timezone)
+        .await
+        .context("rebuilding the search index made by an older version failed")?;
+    if !rebuilt.is_empty() {
+        tracing::info!(sources = ?rebuilt, "search index rebuilt: an older version made it");
+    }
     prepare_secrets(owner, deployment).await
 }

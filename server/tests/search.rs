@@ -777,3 +777,76 @@ async fn a_program_of_no_known_place_for_a_town_comes_first_there_and_after_else
         );
     }
 }
+
+#[sqlx::test(migrator = "server::db::MIGRATOR")]
+async fn who_may_use_a_program_weighs_as_little_as_its_organization_and_old_rows_are_made_again(
+    pool: PgPool,
+) {
+    load_small_demo(&pool).await;
+    // "Renters need landlord permission" (home weatherization) says who may come, not what
+    // the program does: the word is in the document at weight D only.
+    let (found, weighty): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE e.document @@ q),
+                count(*) FILTER (WHERE ts_filter(e.document, '{a,b,c}') @@ q)
+           FROM search_entries e JOIN services s ON s.id = e.service_id
+                JOIN organizations o ON o.id = s.organization_id,
+                to_tsquery('english', 'landlord') q
+          WHERE s.eligibility_description ILIKE '%landlord%'
+            AND NOT (s.name || ' ' || coalesce(s.description, '') || ' ' || o.name) ILIKE '%landlord%'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(found > 0);
+    assert_eq!(weighty, 0);
+
+    // Rows an older version made (here: every word at weight C) are refused by `serve` and
+    // made again by `migrate`, all in one go; then nothing is left to do.
+    let current: Vec<(uuid::Uuid, String)> =
+        sqlx::query_as("SELECT id, document::text FROM search_entries ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    sqlx::query("UPDATE search_entries SET document = setweight(document, 'C')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE search_generation SET document_version = 1")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let refused = server::db::check_schema(&pool)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("server migrate"), "{refused}");
+    let generation: i64 = sqlx::query_scalar("SELECT generation FROM search_generation")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let tz = &deployment().region.timezone;
+    let rebuilt = app::directory::index::rebuild_if_outdated(&pool, tz)
+        .await
+        .unwrap();
+    assert_eq!(rebuilt, vec!["ky-demo".to_string()]);
+    let again: Vec<(uuid::Uuid, String)> =
+        sqlx::query_as("SELECT id, document::text FROM search_entries ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert!(
+        again == current,
+        "the rows are made as a fresh import makes them"
+    );
+    // Servers holding the index read it again.
+    let after: i64 = sqlx::query_scalar("SELECT generation FROM search_generation")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(after > generation);
+    server::db::check_schema(&pool).await.unwrap();
+    let rebuilt = app::directory::index::rebuild_if_outdated(&pool, tz)
+        .await
+        .unwrap();
+    assert!(rebuilt.is_empty());
+}

@@ -204,11 +204,11 @@ pub struct Index {
     services: HashMap<Uuid, u32>,
 }
 
-/// How much a word counts in each field (weights D, C, B, A: the organization's name, the
-/// description, the categories, the program's name). A program whose description and
-/// categories say exactly what was asked is nearly as good a match as one with the words in
-/// its name.
-const FIELD_WEIGHTS: [f64; 4] = [0.1, 0.6, 0.9, 1.0];
+/// How much a word counts in each field (weights D, C, B, A: the organization's name and who
+/// may use the program, the description, the categories, the program's name). A program
+/// whose description and categories say exactly what was asked is nearly as good a match as
+/// one with the words in its name.
+const FIELD_WEIGHTS: [f64; 4] = [0.2, 0.6, 0.9, 1.0];
 /// Distance decay: a match this many miles away counts half as much as one next door.
 const HALF_SCORE_MILES: f64 = 5.0;
 /// A program for another county's people counts as this many miles farther off.

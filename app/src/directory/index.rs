@@ -5,6 +5,42 @@
 use super::categories::CategoryTree;
 use sqlx::{PgConnection, Postgres, Transaction};
 
+/// How [`rebuild`] makes the rows. Raise it when they are made differently (which texts go
+/// in, what a field weighs): `server migrate` then rebuilds rows an older version made
+/// ([`rebuild_if_outdated`]). 2: who may use a program (its eligibility) weighs as little as
+/// its organization's name.
+pub const DOCUMENT_VERSION: i32 = 2;
+
+/// Rebuilds every source's rows when an older [`DOCUMENT_VERSION`] made them, in one
+/// transaction (servers keep answering from the old rows until it commits). Returns the
+/// sources rebuilt: none when the rows are current.
+pub async fn rebuild_if_outdated(
+    pool: &sqlx::PgPool,
+    default_timezone: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let made_by: i32 =
+        sqlx::query_scalar("SELECT document_version FROM search_generation FOR UPDATE")
+            .fetch_one(&mut *tx)
+            .await?;
+    if made_by >= DOCUMENT_VERSION {
+        return Ok(Vec::new());
+    }
+    let sources: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT source FROM search_entries ORDER BY source")
+            .fetch_all(&mut *tx)
+            .await?;
+    for source in &sources {
+        rebuild(&mut tx, source, default_timezone).await?;
+    }
+    sqlx::query("UPDATE search_generation SET document_version = $1")
+        .bind(DOCUMENT_VERSION)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(sources)
+}
+
 /// Rebuilds the index rows of one source. Runs inside the caller's transaction.
 pub async fn rebuild(
     tx: &mut Transaction<'_, Postgres>,
@@ -27,7 +63,9 @@ pub async fn rebuild(
         .await?;
 
     // Each service's words once, however many places it has: to_tsvector is most of the
-    // rebuild's work. A query that only reads runs it in parallel on every core (an
+    // rebuild's work. Who may use a program weighs as little as its organization's name (D):
+    // "renters need landlord permission" does not make home weatherization an answer to a
+    // landlord who keeps a deposit. A query that only reads runs it in parallel on every core (an
     // INSERT ... SELECT never does), into a table of this transaction's own. The category
     // words come after, once per distinct set of categories: the lookup that finds them would
     // keep the whole query on one core.
@@ -37,8 +75,8 @@ pub async fn rebuild(
             SELECT sv.id, sv.category_ids,
                    eligibility_limits_to_a_county(sv.eligibility_description) AS county_only,
                    setweight(to_tsvector('english', unaccent(sv.name || ' ' || coalesce(sv.alternate_name, ''))), 'A') AS name_words,
-                   setweight(to_tsvector('english', unaccent(left(coalesce(sv.description, '') || ' ' || coalesce(sv.eligibility_description, ''), 4000))), 'C')
-                   || setweight(to_tsvector('english', unaccent(o.name)), 'D') AS other_words
+                   setweight(to_tsvector('english', unaccent(left(coalesce(sv.description, ''), 4000))), 'C')
+                   || setweight(to_tsvector('english', unaccent(left(coalesce(sv.eligibility_description, ''), 1000) || ' ' || o.name)), 'D') AS other_words
             FROM services sv
             JOIN organizations o ON o.id = sv.organization_id
             WHERE sv.source = $1 AND sv.active AND sv.status = 'active'
