@@ -40,6 +40,11 @@ pub fn options(source: &str, full: bool) -> ImportOptions {
 /// Migrations ran (sqlx::test); the reference places are loaded here.
 pub async fn prepare(pool: &PgPool) {
     server::places::load(pool).await.expect("places");
+    // As `server migrate` does: on an empty index this records that the current version makes
+    // its rows, so `serve` (spawned by some tests) takes what the tests import.
+    app::directory::index::rebuild_if_outdated(pool, &deployment().region.timezone)
+        .await
+        .expect("search index version");
 }
 
 pub async fn import(pool: &PgPool, path: &Path, source: &str, full: bool) -> ImportReport {
