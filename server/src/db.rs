@@ -183,7 +183,8 @@ pub async fn prepare_secrets(pool: &PgPool, deployment: &Deployment) -> anyhow::
     Ok(())
 }
 
-/// What operator commands that write (import, demo) need: the schema migrated and the key.
+/// What operator commands that write (import, demo) need: the schema migrated, the search
+/// index made by this version, and the key.
 pub async fn prepare(owner: &PgPool, deployment: &Deployment) -> anyhow::Result<()> {
     migrate(owner).await?;
     let rebuilt = app::directory::index::rebuild_if_outdated(owner, &deployment.region.timezone)

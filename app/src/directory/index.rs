@@ -63,12 +63,12 @@ pub async fn rebuild(
         .await?;
 
     // Each service's words once, however many places it has: to_tsvector is most of the
-    // rebuild's work. Who may use a program weighs as little as its organization's name (D):
-    // "renters need landlord permission" does not make home weatherization an answer to a
-    // landlord who keeps a deposit. A query that only reads runs it in parallel on every core (an
+    // rebuild's work. A query that only reads runs it in parallel on every core (an
     // INSERT ... SELECT never does), into a table of this transaction's own. The category
     // words come after, once per distinct set of categories: the lookup that finds them would
-    // keep the whole query on one core.
+    // keep the whole query on one core. Who may use a program weighs as little as its
+    // organization's name (D): "renters need landlord permission" does not make home
+    // weatherization an answer to a landlord who keeps a deposit.
     sqlx::query(
         r#"
         CREATE TEMP TABLE import_documents ON COMMIT DROP AS
