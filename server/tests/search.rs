@@ -802,11 +802,19 @@ async fn who_may_use_a_program_weighs_as_little_as_its_organization_and_old_rows
 
     // Rows an older version made (here: every word at weight C) are refused by `serve` and
     // made again by `migrate`, all in one go; then nothing is left to do.
-    let current: Vec<(uuid::Uuid, String)> =
+    async fn documents(pool: &PgPool) -> Vec<(uuid::Uuid, String)> {
         sqlx::query_as("SELECT id, document::text FROM search_entries ORDER BY id")
-            .fetch_all(&pool)
+            .fetch_all(pool)
             .await
-            .unwrap();
+            .unwrap()
+    }
+    async fn generation(pool: &PgPool) -> i64 {
+        sqlx::query_scalar("SELECT generation FROM search_generation")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    }
+    let current = documents(&pool).await;
     sqlx::query("UPDATE search_entries SET document = setweight(document, 'C')")
         .execute(&pool)
         .await
@@ -820,30 +828,19 @@ async fn who_may_use_a_program_weighs_as_little_as_its_organization_and_old_rows
         .unwrap_err()
         .to_string();
     assert!(refused.contains("server migrate"), "{refused}");
-    let generation: i64 = sqlx::query_scalar("SELECT generation FROM search_generation")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let before = generation(&pool).await;
     let tz = &deployment().region.timezone;
     let rebuilt = app::directory::index::rebuild_if_outdated(&pool, tz)
         .await
         .unwrap();
     assert_eq!(rebuilt, vec!["ky-demo".to_string()]);
-    let again: Vec<(uuid::Uuid, String)> =
-        sqlx::query_as("SELECT id, document::text FROM search_entries ORDER BY id")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
+    let again = documents(&pool).await;
     assert!(
         again == current,
         "the rows are made as a fresh import makes them"
     );
     // Servers holding the index read it again.
-    let after: i64 = sqlx::query_scalar("SELECT generation FROM search_generation")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert!(after > generation);
+    assert!(generation(&pool).await > before);
     server::db::check_schema(&pool).await.unwrap();
     let rebuilt = app::directory::index::rebuild_if_outdated(&pool, tz)
         .await
