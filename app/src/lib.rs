@@ -35,6 +35,7 @@ pub mod layout;
 pub mod policy;
 #[cfg(feature = "ssr")]
 pub mod state;
+pub mod us_states;
 
 // Signed-in work is rendered on the server only: none of it, nor its SQL, is in the browser
 // bundle.

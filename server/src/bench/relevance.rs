@@ -267,7 +267,7 @@ pub async fn relevance(
     let set: Set = toml::from_str(&std::fs::read_to_string(set)?)?;
     let mut d = deployment.clone();
     d.region.state = state.to_string();
-    if let Some(name) = crate::hsds::rules::state_name(state) {
+    if let Some(name) = app::us_states::name(state) {
         d.region.state_name = name.to_string();
     }
     let queries: Vec<&Query> = set.query.iter().filter(|q| q.dataset == dataset).collect();

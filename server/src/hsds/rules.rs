@@ -68,74 +68,8 @@ impl Counties {
     }
 }
 
-const STATES: &[(&str, &str)] = &[
-    ("AL", "alabama"),
-    ("AK", "alaska"),
-    ("AZ", "arizona"),
-    ("AR", "arkansas"),
-    ("CA", "california"),
-    ("CO", "colorado"),
-    ("CT", "connecticut"),
-    ("DE", "delaware"),
-    ("DC", "district of columbia"),
-    ("FL", "florida"),
-    ("GA", "georgia"),
-    ("HI", "hawaii"),
-    ("ID", "idaho"),
-    ("IL", "illinois"),
-    ("IN", "indiana"),
-    ("IA", "iowa"),
-    ("KS", "kansas"),
-    ("KY", "kentucky"),
-    ("LA", "louisiana"),
-    ("ME", "maine"),
-    ("MD", "maryland"),
-    ("MA", "massachusetts"),
-    ("MI", "michigan"),
-    ("MN", "minnesota"),
-    ("MS", "mississippi"),
-    ("MO", "missouri"),
-    ("MT", "montana"),
-    ("NE", "nebraska"),
-    ("NV", "nevada"),
-    ("NH", "new hampshire"),
-    ("NJ", "new jersey"),
-    ("NM", "new mexico"),
-    ("NY", "new york"),
-    ("NC", "north carolina"),
-    ("ND", "north dakota"),
-    ("OH", "ohio"),
-    ("OK", "oklahoma"),
-    ("OR", "oregon"),
-    ("PA", "pennsylvania"),
-    ("RI", "rhode island"),
-    ("SC", "south carolina"),
-    ("SD", "south dakota"),
-    ("TN", "tennessee"),
-    ("TX", "texas"),
-    ("UT", "utah"),
-    ("VT", "vermont"),
-    ("VA", "virginia"),
-    ("WA", "washington"),
-    ("WV", "west virginia"),
-    ("WI", "wisconsin"),
-    ("WY", "wyoming"),
-];
-
-/// A state's name in lower case ("illinois") from its postal code ("IL").
-pub fn state_name(code: &str) -> Option<&'static str> {
-    STATES
-        .iter()
-        .find(|(c, _)| c.eq_ignore_ascii_case(code))
-        .map(|(_, name)| *name)
-}
-
 fn state_code(word: &str) -> Option<&'static str> {
-    let w = word.trim().trim_end_matches('.').to_lowercase();
-    STATES
-        .iter()
-        .find(|(code, name)| *name == w || code.to_lowercase() == w)
-        .map(|(code, _)| *code)
+    app::us_states::code(word.trim().trim_end_matches('.'))
 }
 
 /// Reads service area names such as "Kentucky", "Statewide", "Franklin County",
