@@ -157,6 +157,42 @@ fn towns_named<'t>(sort_name: &str, towns: &'t HashMap<String, Vec<String>>) -> 
     out
 }
 
+/// The states a lowercased name ends by saying a program is in ("Legal help for immigration in
+/// Indiana", "… in Illinois, Indiana and Wisconsin"): the words after its last "in" are state
+/// names and nothing else. "in Central Illinois" names a region, and "in Washington Park" a
+/// neighbourhood, so neither is read.
+fn states_named(sort_name: &str) -> Vec<&'static str> {
+    let words: Vec<&str> = name_words_of(sort_name).collect();
+    let Some(after) = words.iter().rposition(|w| *w == "in").map(|i| i + 1) else {
+        return Vec::new();
+    };
+    let (mut states, mut at) = (Vec::new(), after);
+    while at < words.len() {
+        // The longest state name here ("west virginia" before "virginia").
+        let Some((code, len)) = (1..=3)
+            .rev()
+            .filter(|len| at + len <= words.len())
+            .find_map(|len| Some((crate::us_states::code(&words[at..at + len].join(" "))?, len)))
+        else {
+            return Vec::new();
+        };
+        // A postal code alone ("in", "or", "me") is a word, not a state.
+        if len == 1 && words[at].len() == 2 {
+            return Vec::new();
+        }
+        states.push(code);
+        at += len;
+        // "Illinois, Indiana and Wisconsin": the comma is gone with the punctuation.
+        if at < words.len() && matches!(words[at], "and" | "or") {
+            at += 1;
+            if at == words.len() {
+                return Vec::new();
+            }
+        }
+    }
+    states
+}
+
 /// The program's name says which county it is for ("Free legal forms in Peoria County"), not
 /// that it is for every county ("… for all 102 Illinois counties").
 fn names_a_county(e: &Entry) -> bool {
@@ -365,8 +401,15 @@ impl Index {
     }
 
     /// Adds one entry with its document (a `tsvector`'s text form) to every part of the index.
-    fn push(&mut self, entry: Entry, document: &str) {
+    fn push(&mut self, mut entry: Entry, document: &str) {
         let number = self.entries.len() as u32;
+        // A feed that gives no place may still name the states in the program's name: a
+        // program "in Indiana" serves Indiana, not an Illinois resident.
+        if entry.place_unknown() {
+            let named = states_named(&entry.sort_name);
+            entry.area_states = named.iter().map(|s| self.symbols.add(s)).collect();
+            entry.area_states.sort_unstable();
+        }
         if let Some((lat, lon)) = entry.point {
             self.cells
                 .entry(cell(lat.to_degrees(), lon.to_degrees()))
@@ -1755,8 +1798,20 @@ mod tests {
         states: &[&str],
         document: &str,
     ) {
+        let entry = entry(ix, service, name, point, states);
+        ix.push(entry, document);
+    }
+
+    /// A program in Kentucky, at `point`, serving `states`.
+    fn entry(
+        ix: &mut Index,
+        service: u128,
+        name: &str,
+        point: Option<(f64, f64)>,
+        states: &[&str],
+    ) -> Entry {
         let area_states: Box<[Sym]> = states.iter().map(|s| ix.symbols.add(s)).collect();
-        let entry = Entry {
+        Entry {
             id: Uuid::from_u128(service * 1000 + ix.entries.len() as u128),
             service: ix.service_number(Uuid::from_u128(service)),
             topics: 0,
@@ -1776,8 +1831,7 @@ mod tests {
             hours: None,
             timezone: None,
             county_only: false,
-        };
-        ix.push(entry, document);
+        }
     }
 
     fn near_pikeville<'a>(needs: &'a [Words]) -> Ask<'a> {
@@ -2204,6 +2258,57 @@ mod tests {
         let (found, total) = ix.search(&ask, 0, 10);
         let order: Vec<u128> = found.iter().map(|f| f.id.as_u128() / 1000).collect();
         assert_eq!((order, total), (vec![2, 5, 4, 1, 3], 5));
+    }
+
+    #[test]
+    fn a_program_of_no_known_place_named_for_another_state_is_not_found_here() {
+        assert_eq!(
+            states_named("legal help for immigration in indiana"),
+            ["IN"]
+        );
+        assert_eq!(
+            states_named("legal help for immigration in illinois, indiana and wisconsin"),
+            ["IL", "IN", "WI"]
+        );
+        assert_eq!(states_named("legal aid in west virginia"), ["WV"]);
+        for region_or_place in [
+            "legal help for domestic abuse in central illinois",
+            "legal clinic in washington park",
+            "help in ok",
+            "clinic in new york and",
+            "help for indiana residents",
+        ] {
+            assert!(
+                states_named(region_or_place).is_empty(),
+                "{region_or_place}"
+            );
+        }
+
+        // A feed that gives no place: the name is read when the program is added.
+        let mut ix = Index::empty(1);
+        for (service, name) in [
+            (1, "Legal help for immigration in Indiana"),
+            (2, "Legal help for immigration in Kentucky and Indiana"),
+            (3, "Legal help for immigration in Central Kentucky"),
+        ] {
+            let no_place = Entry {
+                state: None,
+                ..entry(&mut ix, service, name, None, &[])
+            };
+            ix.push(no_place, "'immigr':4A 'legal':1A");
+        }
+        let needs = [Words::parse("'immigr'").unwrap()];
+        let mut ask = near_pikeville(&needs);
+        let found = |ix: &Index, ask: &Ask<'_>| -> Vec<u128> {
+            let (found, _) = ix.search(ask, 0, 10);
+            let mut ids: Vec<u128> = found.iter().map(|f| f.id.as_u128() / 1000).collect();
+            ids.sort();
+            ids
+        };
+        assert_eq!(found(&ix, &ask), vec![2, 3]);
+        // With no place, the deployment's state.
+        ask.origin = None;
+        assert_eq!(found(&ix, &ask), vec![2, 3]);
     }
 
     #[test]
