@@ -193,6 +193,64 @@ fn states_named(sort_name: &str) -> Vec<&'static str> {
     states
 }
 
+/// The part of a state a lowercased name ends by saying a program is in ("… in Southern
+/// Illinois", "… in SW Illinois", "… in Central Illinois", "… in North Central Kentucky"):
+/// the state, and which third of it from south to north and from west to east (`None`: any).
+fn part_of_state_named(sort_name: &str) -> Option<(&'static str, Option<u8>, Option<u8>)> {
+    let words: Vec<&str> = name_words_of(sort_name).collect();
+    let after = words.iter().rposition(|w| *w == "in")? + 1;
+    let (mut north, mut east, mut central) = (None, None, false);
+    let mut at = after;
+    while at < words.len() {
+        let (n, e) = match words[at] {
+            "north" | "northern" => (Some(2), None),
+            "south" | "southern" => (Some(0), None),
+            "east" | "eastern" => (None, Some(2)),
+            "west" | "western" => (None, Some(0)),
+            "northeast" | "northeastern" | "ne" => (Some(2), Some(2)),
+            "northwest" | "northwestern" | "nw" => (Some(2), Some(0)),
+            "southeast" | "southeastern" | "se" => (Some(0), Some(2)),
+            "southwest" | "southwestern" | "sw" => (Some(0), Some(0)),
+            "central" | "middle" => {
+                central = true;
+                (None, None)
+            }
+            _ => break,
+        };
+        north = north.or(n);
+        east = east.or(e);
+        at += 1;
+    }
+    if at == after || at == words.len() {
+        return None;
+    }
+    let state = crate::us_states::code(&words[at..].join(" "))?;
+    // "Central": the middle of whichever way the other words leave open.
+    if central {
+        north = north.or(Some(1));
+        east = east.or(Some(1));
+    }
+    Some((state, north, east))
+}
+
+/// A part of a state, as a box of latitudes and longitudes (radians).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct PartOfState {
+    state: Sym,
+    south: f64,
+    north: f64,
+    west: f64,
+    east: f64,
+}
+
+impl PartOfState {
+    fn holds(&self, state: Option<Sym>, (latitude, longitude): (f64, f64)) -> bool {
+        state == Some(self.state)
+            && (self.south..=self.north).contains(&latitude)
+            && (self.west..=self.east).contains(&longitude)
+    }
+}
+
 /// The program's name says which county it is for ("Free legal forms in Peoria County"), not
 /// that it is for every county ("… for all 102 Illinois counties").
 fn names_a_county(e: &Entry) -> bool {
@@ -236,6 +294,9 @@ pub struct Index {
     /// Entries of no known place whose name says which town they are for: the counties of
     /// those towns ("Cook, IL": `towns_named`).
     named_towns: HashMap<u32, Box<[Sym]>>,
+    /// Entries of no known place whose name says which part of a state they are for ("… in
+    /// Southern Illinois"): that part (`part_of_state_named`).
+    named_parts: HashMap<u32, PartOfState>,
     /// Each service's number.
     services: HashMap<Uuid, u32>,
 }
@@ -282,6 +343,7 @@ impl Index {
             by_state: HashMap::new(),
             by_county: HashMap::new(),
             named_towns: HashMap::new(),
+            named_parts: HashMap::new(),
             services: HashMap::new(),
         }
     }
@@ -327,6 +389,14 @@ impl Index {
             })
             .collect();
             index.name_towns(&towns);
+            // Each state's extent, from its places (ZIP codes).
+            let extents: Vec<(String, f64, f64, f64, f64)> = sqlx::query_as(
+                "SELECT state, min(latitude), max(latitude), min(longitude), max(longitude)
+                   FROM places GROUP BY state",
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            index.name_parts_of_states(&extents);
         }
         tx.commit().await?;
         Ok(index)
@@ -392,6 +462,43 @@ impl Index {
                 syms.dedup();
                 self.named_towns.insert(number as u32, syms.into());
             }
+        }
+    }
+
+    /// Notes the parts of states named by the names of entries of no known place. `extents`:
+    /// each state's southmost, northmost, westmost and eastmost places, in degrees.
+    fn name_parts_of_states(&mut self, extents: &[(String, f64, f64, f64, f64)]) {
+        // Thirds: 0 is the southern (western) one.
+        let third = |low: f64, high: f64, which: Option<u8>| match which {
+            None => (low, high),
+            Some(i) => {
+                let step = (high - low) / 3.0;
+                (low + step * i as f64, low + step * (i as f64 + 1.0))
+            }
+        };
+        for number in 0..self.entries.len() {
+            if !self.entries[number].place_unknown() {
+                continue;
+            }
+            let Some((state, north, east)) = part_of_state_named(&self.entries[number].sort_name)
+            else {
+                continue;
+            };
+            let Some((_, south_edge, north_edge, west_edge, east_edge)) =
+                extents.iter().find(|e| e.0 == state)
+            else {
+                continue;
+            };
+            let (south, north) = third(*south_edge, *north_edge, north);
+            let (west, east) = third(*west_edge, *east_edge, east);
+            let part = PartOfState {
+                state: self.symbols.add(state),
+                south: south.to_radians(),
+                north: north.to_radians(),
+                west: west.to_radians(),
+                east: east.to_radians(),
+            };
+            self.named_parts.insert(number as u32, part);
         }
     }
 
@@ -1501,10 +1608,18 @@ impl<'a> Filters<'a> {
                     true => self.index.named_towns.get(&number),
                     false => None,
                 };
-                let in_county =
-                    self.names_county(number) || towns.is_some_and(|t| has(t, self.town_county));
+                // A part of the state ("in Southern Illinois") counts as the county does.
+                let part = match unknown {
+                    true => self.index.named_parts.get(&number),
+                    false => None,
+                };
+                let in_part = part.map(|p| p.holds(self.state, from));
+                let in_county = self.names_county(number)
+                    || towns.is_some_and(|t| has(t, self.town_county))
+                    || in_part == Some(true);
                 let other_county = (!self.county_postings.is_empty() && names_a_county(e))
-                    || (towns.is_some() && self.county_known);
+                    || (towns.is_some() && self.county_known)
+                    || in_part == Some(false);
                 let decay = match (near, miles) {
                     (true, Some(miles)) => 1.0 + miles / HALF_SCORE_MILES,
                     _ if unknown && in_county => 1.5,
@@ -2309,6 +2424,54 @@ mod tests {
         // With no place, the deployment's state.
         ask.origin = None;
         assert_eq!(found(&ix, &ask), vec![2, 3]);
+    }
+
+    #[test]
+    fn a_program_for_a_part_of_the_state_comes_first_there_and_after_elsewhere() {
+        assert_eq!(
+            part_of_state_named("legal help for domestic abuse in sw illinois"),
+            Some(("IL", Some(0), Some(0)))
+        );
+        assert_eq!(
+            part_of_state_named("legal help in southern illinois"),
+            Some(("IL", Some(0), None))
+        );
+        assert_eq!(
+            part_of_state_named("legal help in central illinois"),
+            Some(("IL", Some(1), Some(1)))
+        );
+        assert_eq!(
+            part_of_state_named("legal help in north central kentucky"),
+            Some(("KY", Some(2), Some(1)))
+        );
+        for not_a_part in [
+            "legal help in illinois",
+            "legal help in the north",
+            "legal help in western springs",
+            "legal help in central",
+        ] {
+            assert_eq!(part_of_state_named(not_a_part), None, "{not_a_part}");
+        }
+
+        // Near Pikeville, in the east of Kentucky: the eastern program first, then the one for
+        // everyone, then the western one, as if in another county.
+        let mut ix = Index::empty(1);
+        for (service, name) in [
+            (1, "Legal help in Western Kentucky"),
+            (2, "Legal help in Eastern Kentucky"),
+            (3, "Legal help for everyone"),
+        ] {
+            let no_place = Entry {
+                state: None,
+                ..entry(&mut ix, service, name, None, &[])
+            };
+            ix.push(no_place, "'help':2A 'legal':1A");
+        }
+        ix.name_parts_of_states(&[("KY".into(), 36.54, 39.11, -89.19, -82.08)]);
+        let needs = [Words::parse("'legal'").unwrap()];
+        let (found, _) = ix.search(&near_pikeville(&needs), 0, 10);
+        let order: Vec<u128> = found.iter().map(|f| f.id.as_u128() / 1000).collect();
+        assert_eq!(order, vec![2, 3, 1]);
     }
 
     #[test]
