@@ -145,6 +145,9 @@ const FILLER: &[&str] = &[
     "by",
     "so",
     "if",
+    // "fired because of my disability": the reason is in the words around it.
+    "because",
+    "since",
     "just",
     "really",
     "bad",
@@ -187,6 +190,7 @@ const FILLER: &[&str] = &[
     "necesitamos",
     "quiero",
     "busco",
+    "porque",
     "buscando",
     "ayuda",
     "ayudar",
@@ -667,6 +671,28 @@ mod tests {
         }
         // A heating bill is an energy bill, which utility help pays.
         assert!(understand("heating bill").needs[0].contains(&"utility".to_string()));
+    }
+
+    #[test]
+    fn a_lost_job_is_unemployment_and_a_firing_also_workers_rights() {
+        let kinds = |u: &Understood| u.related.iter().map(|r| r.name).collect::<Vec<_>>();
+        for q in ["i got laid off", "lost my job", "perdí mi trabajo"] {
+            let u = understand(q);
+            assert_eq!(u.needs.len(), 1, "{q}");
+            assert!(u.needs[0].contains(&"unemployment".to_string()), "{q}");
+            assert_eq!(kinds(&u), vec!["jobs"], "{q}");
+        }
+        for q in ["i got fired", "me despidieron"] {
+            let u = understand(q);
+            assert_eq!(u.needs.len(), 1, "{q}");
+            assert!(u.needs[0].contains(&"unemployment".to_string()), "{q}");
+            assert!(u.needs[0].contains(&"employment rights".to_string()), "{q}");
+            assert_eq!(kinds(&u), vec!["civil_rights", "legal", "jobs"], "{q}");
+        }
+        // The reason is a need of its own; "because" is not.
+        let u = understand("fired because of my disability");
+        assert_eq!(u.needs.len(), 2);
+        assert_eq!(u.needs[1], vec!["disability".to_string()]);
     }
 
     #[test]
