@@ -232,6 +232,9 @@ mod tests {
         let t = tree();
         let found = t.classify(&[], "North Lawndale Legal Aid Clinic");
         assert!(found.contains(&"legal-aid"), "{found:?}");
+        // Family issues are family law, as a caseworker would file them.
+        let found = t.classify(&[], "Free legal help for family issues in DuPage County");
+        assert!(found.contains(&"family-law"), "{found:?}");
         assert!(t.classify(&[], "Bake sale").is_empty());
     }
 
