@@ -3,7 +3,7 @@
 //! it is for.
 
 /// Each state's postal code and its name in lower case.
-pub const STATES: &[(&str, &str)] = &[
+const STATES: &[(&str, &str)] = &[
     ("AL", "alabama"),
     ("AK", "alaska"),
     ("AZ", "arizona"),
