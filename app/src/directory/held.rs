@@ -84,6 +84,8 @@ struct Entry {
     timezone: Option<Sym>,
     /// Its eligibility limits it to a county's residents (`eligibility_limits_to_a_county`).
     county_only: bool,
+    /// The kinds of person its name says it is for (`people_named`).
+    people: u8,
 }
 
 impl Entry {
@@ -251,6 +253,22 @@ impl PartOfState {
     }
 }
 
+/// The kinds of person some words name ("… for Seniors", "Summer Meals for Kids", "Veterans
+/// Benefits Office Hours"), one bit each; as typed or as Postgres stems them ("senior", "kid").
+fn people_named<'a>(words: impl Iterator<Item = &'a str>) -> u8 {
+    let mut bits = 0;
+    for w in words {
+        bits |= match w {
+            "senior" | "seniors" | "elder" | "elderly" | "older" | "aging" | "elders" => 1,
+            "veteran" | "veterans" | "vet" | "vets" => 2,
+            "kids" | "kid" | "children" | "youth" | "teen" | "teens" | "minors" => 4,
+            "women" | "woman" | "mujeres" => 8,
+            _ => 0,
+        };
+    }
+    bits
+}
+
 /// The program's name says which county it is for ("Free legal forms in Peoria County"), not
 /// that it is for every county ("… for all 102 Illinois counties").
 fn names_a_county(e: &Entry) -> bool {
@@ -316,6 +334,9 @@ const SPOKEN_BOOST: f64 = 1.5;
 const TOPIC_FROM: usize = 3;
 /// A match in none of their categories counts this much.
 const OFF_TOPIC: f64 = 0.5;
+/// A match for a kind of person the words do not name ("Help for unaccompanied immigrant
+/// children" for "daca renewal", "Power Packs for Kids" for a food pantry) counts this much.
+const FOR_OTHERS: f64 = 0.5;
 
 impl Index {
     /// Which rebuild of the index this is (`search_generation`).
@@ -443,6 +464,7 @@ impl Index {
             hours: hours.map(|h| h.chunks_exact(2).map(|r| (r[0], r[1])).collect()),
             timezone: timezone.map(|s| self.symbols.add(&s)),
             county_only: row.try_get("county_only")?,
+            people: 0,
         };
         let document: String = row.try_get("document")?;
         self.push(entry, &document);
@@ -507,11 +529,13 @@ impl Index {
         *self.services.entry(id).or_insert(next)
     }
 
-    /// Adds one entry with its document (a `tsvector`'s text form) to every part of the index.
+    /// Adds one entry with its document (a `tsvector`'s text form) to every part of the index,
+    /// with what its name says: whom it is for, and, given no place, the states it is in.
     fn push(&mut self, mut entry: Entry, document: &str) {
         let number = self.entries.len() as u32;
         // A feed that gives no place may still name the states in the program's name: a
         // program "in Indiana" serves Indiana, not an Illinois resident.
+        entry.people = people_named(name_words_of(&entry.sort_name));
         if entry.place_unknown() {
             let named = states_named(&entry.sort_name);
             entry.area_states = named.iter().map(|s| self.symbols.add(s)).collect();
@@ -1268,6 +1292,15 @@ impl Index {
             .map(|l| rarity(self.entries.len(), l.len()))
             .collect();
         let implied = self.implied_needs(ask.needs);
+        // The kinds of person the words name ("for seniors", "kids"), or the help next to them
+        // does ("for my mom"): a program for another kind of person counts half.
+        let named_people = {
+            let mut stems = words.clone();
+            for r in ask.related {
+                r.words.collect(&mut stems);
+            }
+            people_named(stems.iter().map(String::as_str))
+        };
         let mut consider = |entry: u32, positions: &[&[u16]]| {
             let occurrences = Occurrences {
                 words: &words,
@@ -1308,6 +1341,9 @@ impl Index {
                     } else {
                         score / e.name_words as f64
                     };
+                }
+                if e.people & !named_people != 0 {
+                    score *= FOR_OTHERS;
                 }
                 if let Some(c) = filters.candidate(entry, needs_met, score) {
                     out.push(c);
@@ -1946,6 +1982,7 @@ mod tests {
             hours: None,
             timezone: None,
             county_only: false,
+            people: 0,
         }
     }
 
@@ -2096,14 +2133,14 @@ mod tests {
     fn asked_for_help_in_general_the_front_doors_come_first() {
         let mut ix = Index::empty(1);
         let here = Some((37.48, -82.52));
-        // Each is legal aid; the office for seniors says so twice, and is nearer.
+        // Each is legal aid; the office for one county says so twice, and is nearer.
         program(
             &mut ix,
             1,
-            "Legal aid for seniors in Pike County",
+            "Legal aid office in Pike County",
             Some((37.4793, -82.5188)),
             &[],
-            "'legal':1A 'aid':2A 'senior':4A 'pike':6A 'counti':7A 'legal':9C 'aid':10C",
+            "'legal':1A 'aid':2A 'offic':3A 'pike':5A 'counti':6A 'legal':8C 'aid':9C",
         );
         program(
             &mut ix,
@@ -2135,8 +2172,8 @@ mod tests {
         };
         // Legal aid for one problem: the best match first.
         assert_eq!(order(&ix, &ask)[0], 1);
-        // "abogado gratis": the line for anyone first, then the office for one kind of
-        // person; the project for one other problem last.
+        // "abogado gratis": the line for anyone first, then the office for one place; the
+        // project for one other problem last.
         ask.front_doors = true;
         assert_eq!(order(&ix, &ask), vec![2, 1, 3]);
         // Another organization's "Hotline", as near: each name once before the second of one.
@@ -2472,6 +2509,53 @@ mod tests {
         let (found, _) = ix.search(&near_pikeville(&needs), 0, 10);
         let order: Vec<u128> = found.iter().map(|f| f.id.as_u128() / 1000).collect();
         assert_eq!(order, vec![2, 3, 1]);
+    }
+
+    #[test]
+    fn a_program_for_another_kind_of_person_counts_half() {
+        assert_eq!(
+            people_named(["summer", "meals", "for", "kids"].into_iter()),
+            4
+        );
+        assert_eq!(people_named(["food", "pantry"].into_iter()), 0);
+        let mut ix = Index::empty(1);
+        // Next door, but for older adults; the other three miles off, for anyone.
+        program(
+            &mut ix,
+            1,
+            "Food Pantry for Seniors",
+            Some((37.4793, -82.5188)),
+            &[],
+            "'food':1A 'pantri':2A 'senior':4A",
+        );
+        program(
+            &mut ix,
+            2,
+            "Food Pantry",
+            Some((37.5228, -82.5188)),
+            &[],
+            "'food':1A 'pantri':2A",
+        );
+        let order = |ix: &Index, ask: &Ask<'_>| -> Vec<u128> {
+            let (found, _) = ix.search(ask, 0, 10);
+            found.iter().map(|f| f.id.as_u128() / 1000).collect()
+        };
+        let pantry = [Words::parse("'pantri'").unwrap()];
+        assert_eq!(order(&ix, &near_pikeville(&pantry)), vec![2, 1]);
+        // Asked for seniors, or with help for older adults next to the need ("for my mom"),
+        // the nearer comes first.
+        let for_seniors = [
+            Words::parse("'pantri'").unwrap(),
+            Words::parse("'senior'").unwrap(),
+        ];
+        assert_eq!(order(&ix, &near_pikeville(&for_seniors)), vec![1, 2]);
+        let related = [Related {
+            words: Words::parse("'senior' | 'older' <-> 'adult'").unwrap(),
+            general: None,
+        }];
+        let mut ask = near_pikeville(&pantry);
+        ask.related = &related;
+        assert_eq!(order(&ix, &ask), vec![1, 2]);
     }
 
     #[test]
