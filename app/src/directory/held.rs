@@ -255,8 +255,10 @@ impl PartOfState {
 
 /// The kinds of person some words name ("… for Seniors", "Summer Meals for Kids", "Veterans
 /// Benefits Office Hours"), one bit each; as typed or as Postgres stems them ("senior", "kid").
+/// Words that also name adults or families ("Shots for Children and Adults", "Kids and
+/// Families") say the program is for everyone.
 fn people_named<'a>(words: impl Iterator<Item = &'a str>) -> u8 {
-    let mut bits = 0;
+    let (mut bits, mut everyone, mut previous) = (0, false, "");
     for w in words {
         bits |= match w {
             "senior" | "seniors" | "elder" | "elderly" | "older" | "aging" | "elders" => 1,
@@ -265,8 +267,15 @@ fn people_named<'a>(words: impl Iterator<Item = &'a str>) -> u8 {
             "women" | "woman" | "mujeres" => 8,
             _ => 0,
         };
+        everyone |=
+            matches!(w, "adult" | "adults" | "families" | "everyone") && previous != "older";
+        previous = w;
     }
-    bits
+    if everyone {
+        0
+    } else {
+        bits
+    }
 }
 
 /// The program's name says which county it is for ("Free legal forms in Peoria County"), not
@@ -2518,6 +2527,12 @@ mod tests {
             4
         );
         assert_eq!(people_named(["food", "pantry"].into_iter()), 0);
+        assert_eq!(
+            people_named(["meals", "for", "older", "adults"].into_iter()),
+            1
+        );
+        let everyone = "shots for children and adults".split(' ');
+        assert_eq!(people_named(everyone), 0);
         let mut ix = Index::empty(1);
         // Next door, but for older adults; the other three miles off, for anyone.
         program(
